@@ -1,0 +1,201 @@
+//! JSON-RPC plumbing around the business messages: acknowledgements and errors that come back
+//! for our requests, the partner's answer to `createJob`, and the device inbox method `pull`.
+//!
+//! CityFibre acknowledges with `{}`; the hub and the simulator answer with a JSON-RPC success.
+//! Both mean "accepted". A JSON-RPC error object is a refusal with a reason a person can read;
+//! the sync engine parks the message with that reason.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::ProtocolError;
+use super::values::{JobRef, ProviderJobId, RpcId};
+
+/// The error member of a JSON-RPC response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RpcErrorObject {
+    pub code: i64,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+/// What came back for one of our requests.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Acknowledgement {
+    /// `{}` or a JSON-RPC result.
+    Accepted { result: Option<Value> },
+    /// A JSON-RPC error: CityFibre refused the message.
+    Refused(RpcErrorObject),
+}
+
+/// Reads the body of a response to one of our requests.
+pub fn parse_acknowledgement(bytes: &[u8]) -> Result<Acknowledgement, ProtocolError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| ProtocolError::NotJson(e.to_string()))?;
+    let Value::Object(map) = value else {
+        return Err(ProtocolError::malformed(
+            "acknowledgement",
+            "response body is not a JSON object",
+        ));
+    };
+    if map.is_empty() {
+        return Ok(Acknowledgement::Accepted { result: None });
+    }
+    if let Some(error) = map.get("error") {
+        let error: RpcErrorObject = serde_json::from_value(error.clone())
+            .map_err(|e| ProtocolError::malformed("acknowledgement", e))?;
+        return Ok(Acknowledgement::Refused(error));
+    }
+    match map.get("result") {
+        Some(result) if map.get("jsonrpc").and_then(Value::as_str) == Some("2.0") => {
+            Ok(Acknowledgement::Accepted {
+                result: Some(result.clone()),
+            })
+        }
+        _ => Err(ProtocolError::malformed(
+            "acknowledgement",
+            "neither {}, a JSON-RPC result nor a JSON-RPC error",
+        )),
+    }
+}
+
+/// The partner's answer to `createJob`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateJobAnswer {
+    pub id: RpcId,
+    #[serde(rename = "ref")]
+    pub job_ref: JobRef,
+    pub provider_job_id: ProviderJobId,
+}
+
+/// `pull` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PullParams {
+    /// Opaque; `None` starts from the beginning of the inbox.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// A `pull` request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullRequest {
+    pub id: RpcId,
+    pub jsonrpc: JsonRpcVersion,
+    pub method: PullMethod,
+    pub params: PullParams,
+}
+
+impl PullRequest {
+    pub fn new(id: RpcId, cursor: Option<String>, limit: Option<u32>) -> Self {
+        Self {
+            id,
+            jsonrpc: JsonRpcVersion,
+            method: PullMethod,
+            params: PullParams { cursor, limit },
+        }
+    }
+}
+
+/// The result of a `pull`: raw envelopes, parsed one by one by the caller so that one bad
+/// message is quarantined instead of failing the page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PullResult {
+    pub messages: Vec<Value>,
+    pub next_cursor: String,
+    #[serde(default)]
+    pub more: bool,
+}
+
+/// A `pull` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub jsonrpc: JsonRpcVersion,
+    pub id: RpcId,
+    pub result: PullResult,
+}
+
+macro_rules! literal_string {
+    ($name:ident, $text:literal) => {
+        #[doc = concat!("The literal `", $text, "`.")]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+        pub struct $name;
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str($text)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                if text == $text {
+                    Ok(Self)
+                } else {
+                    Err(serde::de::Error::custom(format!(
+                        "expected {:?}, got {text:?}",
+                        $text
+                    )))
+                }
+            }
+        }
+    };
+}
+
+literal_string!(JsonRpcVersion, "2.0");
+literal_string!(PullMethod, "pull");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_object_and_result_are_acceptances() {
+        assert_eq!(
+            parse_acknowledgement(b"{}").unwrap(),
+            Acknowledgement::Accepted { result: None }
+        );
+        assert!(matches!(
+            parse_acknowledgement(br#"{"jsonrpc":"2.0","id":4,"result":{"ok":true}}"#).unwrap(),
+            Acknowledgement::Accepted { result: Some(_) }
+        ));
+    }
+
+    #[test]
+    fn an_error_object_is_a_refusal_with_its_reason() {
+        let ack = parse_acknowledgement(
+            br#"{"jsonrpc":"2.0","id":4,"error":{"code":-32602,"message":"unknown closure code XYZ"}}"#,
+        )
+        .unwrap();
+        match ack {
+            Acknowledgement::Refused(e) => {
+                assert_eq!(e.code, -32602);
+                assert!(e.message.contains("XYZ"));
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn garbage_is_a_typed_error() {
+        assert!(matches!(
+            parse_acknowledgement(b"<html>502</html>"),
+            Err(ProtocolError::NotJson(_))
+        ));
+        assert!(matches!(
+            parse_acknowledgement(b"[1,2]"),
+            Err(ProtocolError::Malformed { .. })
+        ));
+        assert!(matches!(
+            parse_acknowledgement(br#"{"status":"maybe"}"#),
+            Err(ProtocolError::Malformed { .. })
+        ));
+    }
+}
