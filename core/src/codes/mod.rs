@@ -13,6 +13,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::{OutboundCall, OutboundRequest};
+
 /// The tables as shipped, from CityFibre's public page.
 const EMBEDDED: &str = include_str!("catalogue.json");
 
@@ -349,6 +351,17 @@ impl Catalogue {
                 }),
                 Some(sc) => Ok(self.rule(closure, Some(sc))),
             },
+        }
+    }
+
+    /// Applies the code rules to a message on its way out (or, in the simulator, arriving):
+    /// a `closeJob` must carry codes the catalogue accepts.
+    pub fn check_request(&self, request: &OutboundRequest) -> Result<(), CodeError> {
+        match &request.call {
+            OutboundCall::CloseJob(close) => self
+                .check_closure(&close.closure_code, close.secondary_closure_code.as_deref())
+                .map(drop),
+            OutboundCall::NotifyJob(_) => Ok(()),
         }
     }
 

@@ -24,7 +24,7 @@ use crate::codes::{
 };
 use crate::protocol::{
     CloseJob, EngineerDetails, JobEvent, JobHeader, JobPack, JobRef, Location, NotifyJob,
-    OntDevice, OutboundCall, ProviderJobId, QuestionAnswer, Timestamp,
+    OntDevice, OutboundCall, ProtocolError, ProviderJobId, QuestionAnswer, Timestamp,
 };
 
 /// Where a job is in its visit.
@@ -177,6 +177,8 @@ pub enum LifecycleError {
     NoAnswers,
     #[error(transparent)]
     Code(#[from] CodeError),
+    #[error("invalid input: {0}")]
+    InvalidInput(#[from] ProtocolError),
 }
 
 /// Something the engineer should see, at the moment it matters.
@@ -373,6 +375,7 @@ impl Job {
         if state == S::Closed {
             return Err(illegal());
         }
+        validate_input(action)?;
         let next = match action {
             Action::Accept { .. } if state == S::Received => S::Assigned,
             Action::StartTravel { .. } if state == S::Assigned => S::EnRoute,
@@ -433,6 +436,31 @@ impl Job {
         };
         Ok((next, None))
     }
+}
+
+/// Field rules of what the engineer typed, checked before any state rule so that a bad phone
+/// number or an empty answer is reported as such.
+fn validate_input(action: &Action) -> Result<(), LifecycleError> {
+    match action {
+        Action::Accept { engineer } => engineer.validate()?,
+        Action::Answer { answers } => answers.iter().try_for_each(QuestionAnswer::validate)?,
+        Action::Close {
+            description,
+            answers,
+            ..
+        } => {
+            if description.chars().count() > 2000 {
+                return Err(ProtocolError::InvalidField {
+                    field: "description",
+                    reason: "must be at most 2000 characters".into(),
+                }
+                .into());
+            }
+            answers.iter().try_for_each(QuestionAnswer::validate)?
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ProtocolError;
 use super::time::StrictTimestamp;
 use super::values::is_s3_object_path;
 
@@ -62,4 +63,64 @@ pub struct QuestionAnswer {
     pub source: Source,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileReference>,
+}
+
+impl QuestionAnswer {
+    /// Rules the type cannot express: a question text, a matrix id of letters, digits, `_`
+    /// and `-`, and files that name themselves and their MIME type.
+    pub fn validate(&self) -> Result<(), ProtocolError> {
+        let bad = |field, reason: String| Err(ProtocolError::InvalidField { field, reason });
+        if self.question.trim().is_empty() {
+            return bad("question", "must not be empty".into());
+        }
+        let code = self.question_code.as_bytes();
+        if code.is_empty()
+            || code.len() > 32
+            || !code
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
+        {
+            return bad(
+                "question_code",
+                format!(
+                    "{:?} is not 1-32 letters, digits, _ or -",
+                    self.question_code
+                ),
+            );
+        }
+        for file in &self.files {
+            if file.name.is_empty() || file.name.len() > 255 {
+                return bad(
+                    "files.name",
+                    format!("{:?} is not 1-255 characters", file.name),
+                );
+            }
+            let mime_ok = file.mime_type.split_once('/').is_some_and(|(top, sub)| {
+                !top.is_empty()
+                    && top.bytes().all(|b| b.is_ascii_lowercase())
+                    && !sub.is_empty()
+                    && sub.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b".+-".contains(&b)
+                    })
+            });
+            if !mime_ok {
+                return bad(
+                    "files.type",
+                    format!("{:?} is not a MIME type", file.mime_type),
+                );
+            }
+            if !is_s3_object_path(&file.object_path) {
+                return bad(
+                    "files.object_path",
+                    format!("{:?} is not s3://bucket/key", file.object_path),
+                );
+            }
+            if file.url.as_deref().is_some_and(|u| {
+                !u.is_empty() && !u.starts_with("https://") && !u.starts_with("http://")
+            }) {
+                return bad("files.url", "must be empty or an http(s) URL".into());
+            }
+        }
+        Ok(())
+    }
 }

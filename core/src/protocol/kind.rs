@@ -170,14 +170,15 @@ impl Message {
             Self::CreateJobAnswer(m) => serde_json::to_value(m),
             Self::PullRequest(m) => serde_json::to_value(m),
             Self::PullResponse(m) => serde_json::to_value(m),
-            Self::Acknowledgement(Acknowledgement::Accepted { result: None }) => {
+            Self::Acknowledgement(Acknowledgement::Accepted { result: None, .. }) => {
                 Ok(Value::Object(Default::default()))
             }
-            Self::Acknowledgement(Acknowledgement::Accepted { result: Some(r) }) => {
-                Ok(serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": r}))
-            }
-            Self::Acknowledgement(Acknowledgement::Refused(e)) => {
-                Ok(serde_json::json!({"jsonrpc": "2.0", "id": null, "error": e}))
+            Self::Acknowledgement(Acknowledgement::Accepted {
+                id,
+                result: Some(r),
+            }) => Ok(serde_json::json!({"jsonrpc": "2.0", "id": id, "result": r})),
+            Self::Acknowledgement(Acknowledgement::Refused { id, error }) => {
+                Ok(serde_json::json!({"jsonrpc": "2.0", "id": id, "error": error}))
             }
         };
         v.map_err(|e| ProtocolError::malformed("serialise", e))

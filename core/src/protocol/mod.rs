@@ -34,15 +34,15 @@ pub use outbound::{
     OutboundRequest, parse_outbound, parse_outbound_value,
 };
 pub use rpc::{
-    Acknowledgement, CreateJobAnswer, PullParams, PullRequest, PullResponse, PullResult,
-    RpcErrorObject, parse_acknowledgement,
+    Acknowledgement, CreateJobAnswer, MAX_PULL_LIMIT, PullParams, PullRequest, PullResponse,
+    PullResult, RpcErrorObject, parse_acknowledgement,
 };
 pub use time::{StrictTimestamp, Timestamp};
 pub use values::{JobRef, ProviderJobId, RpcId, is_fsan, is_s3_object_path};
 
 /// Why a payload could not be understood. Each variant names what was wrong so that a
 /// quarantined message can be shown to a person with its reason.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolError {
     #[error("not valid JSON: {0}")]
     NotJson(String),

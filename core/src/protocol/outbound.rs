@@ -32,6 +32,46 @@ pub struct EngineerDetails {
     pub company: Option<String>,
 }
 
+impl EngineerDetails {
+    /// Checks what CityFibre's order desk relies on: an id, a name and a phone number.
+    pub fn validate(&self) -> Result<(), ProtocolError> {
+        let bad = |field, reason: &str| {
+            Err(ProtocolError::InvalidField {
+                field,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.engineer_id.trim().is_empty() || self.engineer_id.len() > 64 {
+            return bad("engineerId", "must be 1-64 characters");
+        }
+        if self.name.trim().is_empty() || self.name.len() > 128 {
+            return bad("name", "must be 1-128 characters");
+        }
+        let digits = self.phone.bytes().filter(u8::is_ascii_digit).count();
+        let phone_ok = (6..=20).contains(&self.phone.len())
+            && digits >= 6
+            && self
+                .phone
+                .bytes()
+                .enumerate()
+                .all(|(i, b)| b.is_ascii_digit() || b == b' ' || (i == 0 && b == b'+'));
+        if !phone_ok {
+            return bad(
+                "phone",
+                "must be 6-20 digits and spaces, optionally after +",
+            );
+        }
+        if self
+            .company
+            .as_ref()
+            .is_some_and(|c| c.trim().is_empty() || c.len() > 128)
+        {
+            return bad("company", "must be 1-128 characters when given");
+        }
+        Ok(())
+    }
+}
+
 /// A position fix with its horizontal accuracy in metres.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,6 +180,23 @@ pub struct CloseJob {
     pub closed_at: StrictTimestamp,
     #[serde(rename = "questions_answers")]
     pub questions_answers: Vec<QuestionAnswer>,
+}
+
+impl CloseJob {
+    /// Field rules the type cannot express: a description of 1-2000 characters and
+    /// well-formed answers. Code rules are the catalogue's (`Catalogue::check_request`).
+    pub fn validate(&self) -> Result<(), ProtocolError> {
+        let len = self.description.chars().count();
+        if self.description.trim().is_empty() || len > 2000 {
+            return Err(ProtocolError::InvalidField {
+                field: "description",
+                reason: format!("must be 1-2000 characters, has {len}"),
+            });
+        }
+        self.questions_answers
+            .iter()
+            .try_for_each(QuestionAnswer::validate)
+    }
 }
 
 /// The method and its params.
@@ -256,7 +313,11 @@ impl TryFrom<RawNotify> for NotifyJob {
             field: wanted,
         };
         let event = match *notification_type {
-            "engineerAssigned" => JobEvent::EngineerAssigned(raw.engineer_details.ok_or(missing)?),
+            "engineerAssigned" => {
+                let engineer = raw.engineer_details.ok_or(missing)?;
+                engineer.validate()?;
+                JobEvent::EngineerAssigned(engineer)
+            }
             "enRoute" | "onSite" => {
                 let l = raw.location.ok_or(missing)?;
                 let l = Location::new(l.latitude, l.longitude, l.accuracy)?;
@@ -277,6 +338,9 @@ impl TryFrom<RawNotify> for NotifyJob {
                         field: "questions_answers",
                         reason: "a questionsAnswered notification needs at least one answer".into(),
                     });
+                }
+                for answer in &answers {
+                    answer.validate()?;
                 }
                 JobEvent::QuestionsAnswered(answers)
             }
@@ -355,10 +419,12 @@ pub fn parse_outbound_value(value: Value) -> Result<OutboundRequest, ProtocolErr
                 .map_err(|e| ProtocolError::malformed("notifyJob", e))?;
             OutboundCall::NotifyJob(NotifyJob::try_from(raw_notify)?)
         }
-        "closeJob" => OutboundCall::CloseJob(
-            serde_json::from_value(raw.params)
-                .map_err(|e| ProtocolError::malformed("closeJob", e))?,
-        ),
+        "closeJob" => {
+            let close: CloseJob = serde_json::from_value(raw.params)
+                .map_err(|e| ProtocolError::malformed("closeJob", e))?;
+            close.validate()?;
+            OutboundCall::CloseJob(close)
+        }
         _ => return Err(ProtocolError::UnknownMethod(raw.method)),
     };
     Ok(OutboundRequest { id: raw.id, call })

@@ -23,10 +23,16 @@ pub struct RpcErrorObject {
 /// What came back for one of our requests.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Acknowledgement {
-    /// `{}` or a JSON-RPC result.
-    Accepted { result: Option<Value> },
+    /// `{}` (no id, no result) or a JSON-RPC result.
+    Accepted {
+        id: Option<u64>,
+        result: Option<Value>,
+    },
     /// A JSON-RPC error: CityFibre refused the message.
-    Refused(RpcErrorObject),
+    Refused {
+        id: Option<u64>,
+        error: RpcErrorObject,
+    },
 }
 
 /// Reads the body of a response to one of our requests.
@@ -40,19 +46,23 @@ pub fn parse_acknowledgement(bytes: &[u8]) -> Result<Acknowledgement, ProtocolEr
         ));
     };
     if map.is_empty() {
-        return Ok(Acknowledgement::Accepted { result: None });
+        return Ok(Acknowledgement::Accepted {
+            id: None,
+            result: None,
+        });
     }
-    if let Some(error) = map.get("error") {
+    let id = map.get("id").and_then(Value::as_u64);
+    let version_ok = map.get("jsonrpc").and_then(Value::as_str) == Some("2.0");
+    if let Some(error) = map.get("error").filter(|_| version_ok) {
         let error: RpcErrorObject = serde_json::from_value(error.clone())
             .map_err(|e| ProtocolError::malformed("acknowledgement", e))?;
-        return Ok(Acknowledgement::Refused(error));
+        return Ok(Acknowledgement::Refused { id, error });
     }
     match map.get("result") {
-        Some(result) if map.get("jsonrpc").and_then(Value::as_str) == Some("2.0") => {
-            Ok(Acknowledgement::Accepted {
-                result: Some(result.clone()),
-            })
-        }
+        Some(result) if version_ok => Ok(Acknowledgement::Accepted {
+            id,
+            result: Some(result.clone()),
+        }),
         _ => Err(ProtocolError::malformed(
             "acknowledgement",
             "neither {}, a JSON-RPC result nor a JSON-RPC error",
@@ -77,8 +87,25 @@ pub struct PullParams {
     /// Opaque; `None` starts from the beginning of the inbox.
     #[serde(default)]
     pub cursor: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// 1 to 500; the server's default (100) when absent.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "pull_limit"
+    )]
     pub limit: Option<u32>,
+}
+
+/// The largest page a `pull` may ask for.
+pub const MAX_PULL_LIMIT: u32 = 500;
+
+fn pull_limit<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    match Option::<u32>::deserialize(d)? {
+        Some(n) if !(1..=MAX_PULL_LIMIT).contains(&n) => Err(serde::de::Error::custom(format!(
+            "limit {n} is outside 1..={MAX_PULL_LIMIT}"
+        ))),
+        other => Ok(other),
+    }
 }
 
 /// A `pull` request.
@@ -109,7 +136,8 @@ impl PullRequest {
 pub struct PullResult {
     pub messages: Vec<Value>,
     pub next_cursor: String,
-    #[serde(default)]
+    /// True when another page is waiting; absent means false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub more: bool,
 }
 
@@ -160,11 +188,17 @@ mod tests {
     fn empty_object_and_result_are_acceptances() {
         assert_eq!(
             parse_acknowledgement(b"{}").unwrap(),
-            Acknowledgement::Accepted { result: None }
+            Acknowledgement::Accepted {
+                id: None,
+                result: None
+            }
         );
         assert!(matches!(
             parse_acknowledgement(br#"{"jsonrpc":"2.0","id":4,"result":{"ok":true}}"#).unwrap(),
-            Acknowledgement::Accepted { result: Some(_) }
+            Acknowledgement::Accepted {
+                id: Some(4),
+                result: Some(_)
+            }
         ));
     }
 
@@ -175,7 +209,7 @@ mod tests {
         )
         .unwrap();
         match ack {
-            Acknowledgement::Refused(e) => {
+            Acknowledgement::Refused { error: e, .. } => {
                 assert_eq!(e.code, -32602);
                 assert!(e.message.contains("XYZ"));
             }
@@ -191,6 +225,10 @@ mod tests {
         ));
         assert!(matches!(
             parse_acknowledgement(b"[1,2]"),
+            Err(ProtocolError::Malformed { .. })
+        ));
+        assert!(matches!(
+            parse_acknowledgement(br#"{"error":{"code":1,"message":"no version"}}"#),
             Err(ProtocolError::Malformed { .. })
         ));
         assert!(matches!(
