@@ -1,1 +1,44 @@
-fn main() {}
+//! `jobpack`: the project's command-line tool.
+//!
+//! One binary for everyone who is not a phone: QA and developers read the code catalogue,
+//! check payloads against the contract and run the end-to-end demo. Each subcommand lives in
+//! its own module and is a thin layer over `jobpack-core`; anything worth testing is in the
+//! core, not here.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod codes_cmd;
+mod demo;
+mod validate;
+
+#[derive(Parser)]
+#[command(
+    name = "jobpack",
+    version,
+    about = "Jobpack field-app core: tools, simulator and demo"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the code catalogue (closure, secondary, property flags, ONT provisioning).
+    Codes(codes_cmd::CodesArgs),
+    /// Say which message a JSON file is and whether it satisfies the contract.
+    Validate(validate::ValidateArgs),
+    /// Walk one job through its whole lifecycle and print every message it produces.
+    Demo(demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Codes(args) => codes_cmd::run(&args),
+        Command::Validate(args) => validate::run(&args),
+        Command::Demo(args) => demo::run(&args),
+    }
+}

@@ -20,7 +20,7 @@ fn new_job() -> Job {
     Job::received(
         envelope.job_ref,
         ProviderJobId::new("JP-000123").unwrap(),
-        pack,
+        *pack,
     )
 }
 

@@ -117,10 +117,10 @@ pub struct OtherReason {
 
 /// The file format, for both the embedded tables and a partner file (where every section is
 /// optional and entries add to or replace the embedded ones by code).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CatalogueFile {
-    #[serde(rename = "$comment", default)]
+    #[serde(rename = "$comment", default, skip_serializing)]
     _comment: Option<String>,
     #[serde(default)]
     closure_codes: Vec<ClosureCode>,
@@ -260,6 +260,19 @@ impl Catalogue {
             });
         }
         Ok(())
+    }
+
+    /// The whole catalogue in the file format (what a partner file starts from).
+    pub fn to_json(&self) -> String {
+        let file = CatalogueFile {
+            _comment: None,
+            closure_codes: self.closure.values().cloned().collect(),
+            secondary_codes: self.secondary.values().cloned().collect(),
+            property_flags: self.flags.values().cloned().collect(),
+            provisioning_statuses: self.statuses.values().cloned().collect(),
+            other_reason: Some(self.other_reason.clone()),
+        };
+        serde_json::to_string_pretty(&file).unwrap_or_default()
     }
 
     pub fn closure_codes(&self) -> impl Iterator<Item = &ClosureCode> {

@@ -245,3 +245,10 @@ fn attendance_of_the_no_access_and_cant_attend_codes() {
         .collect();
     assert_eq!(needs_ont, ["SP"]);
 }
+
+#[test]
+fn the_catalogue_written_out_reads_back_the_same() {
+    let catalogue = Catalogue::embedded();
+    let again = Catalogue::from_base_json(&catalogue.to_json()).unwrap();
+    assert_eq!(again, catalogue);
+}

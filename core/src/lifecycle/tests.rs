@@ -18,7 +18,7 @@ fn pack(flags: &[&str]) -> JobPack {
         flags.join(",")
     );
     match parse_inbound(json.as_bytes()).unwrap().message {
-        InboundMessage::CreateJob(p) => p,
+        InboundMessage::CreateJob(p) => *p,
         other => panic!("{other:?}"),
     }
 }

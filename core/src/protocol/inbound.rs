@@ -132,7 +132,7 @@ pub struct ProvisioningNotice {
 /// The content of an envelope, by method.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InboundMessage {
-    CreateJob(JobPack),
+    CreateJob(Box<JobPack>),
     CancelJob(CancelJob),
     Provisioning(ProvisioningNotice),
 }
@@ -218,10 +218,10 @@ pub fn parse_inbound_value(value: Value) -> Result<InboundEnvelope, ProtocolErro
         });
     }
     let message = match raw.method.as_str() {
-        "createJob" => InboundMessage::CreateJob(
+        "createJob" => InboundMessage::CreateJob(Box::new(
             serde_json::from_value(raw.content)
                 .map_err(|e| ProtocolError::malformed("createJob", e))?,
-        ),
+        )),
         "cancelJob" => InboundMessage::CancelJob(
             serde_json::from_value(raw.content)
                 .map_err(|e| ProtocolError::malformed("cancelJob", e))?,

@@ -154,7 +154,7 @@ impl MessageKind {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     Outbound(OutboundRequest),
-    Inbound(InboundEnvelope),
+    Inbound(Box<InboundEnvelope>),
     CreateJobAnswer(CreateJobAnswer),
     PullRequest(PullRequest),
     PullResponse(PullResponse),
@@ -231,7 +231,7 @@ pub fn parse_message(kind: MessageKind, value: &Value) -> Result<Message, Protoc
                     envelope.message.method().to_owned(),
                 ));
             }
-            Ok(Message::Inbound(envelope))
+            Ok(Message::Inbound(Box::new(envelope)))
         }
         MessageKind::CreateJobAnswer => serde_json::from_value(value.clone())
             .map(Message::CreateJobAnswer)

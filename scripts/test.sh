@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test suite of the project, installing first whatever a fresh machine of the
+# project's kind (Debian, Rust by rustup, Python, Java) lacks. CI runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TERM_COLOR=never
+# Two cores: two build jobs, and tests that start servers stay within the machine.
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+
+section() { printf '\n==> %s\n' "$*"; }
+
+section "toolchain"
+if ! command -v cargo >/dev/null; then
+  echo "cargo is missing: this machine kind ships Rust by rustup" >&2
+  exit 1
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+cargo --version
+
+section "format"
+cargo fmt --all --check
+
+section "lint"
+cargo clippy --workspace --all-targets -- -D warnings
+
+section "rust tests"
+cargo test --workspace
