@@ -25,4 +25,10 @@ section "lint"
 cargo clippy --workspace --all-targets -- -D warnings
 
 section "rust tests"
-cargo test --workspace
+mkdir -p target
+cargo test --workspace 2>&1 | tee target/test-rust.log
+
+# One closing line for the whole run, counted from every suite's own summary.
+passed=$(grep -ho '[0-9]* passed' target/test-*.log | awk '{s+=$1} END {print s+0}')
+failed=$(grep -ho '[0-9]* failed' target/test-*.log | awk '{s+=$1} END {print s+0}')
+printf '\ntotal: %s passed, %s failed\n' "$passed" "$failed"
