@@ -7,5 +7,10 @@
 //! * [`lifecycle`] — the job state machine: which action is legal when, what it emits.
 
 pub mod codes;
+pub mod engine;
 pub mod lifecycle;
+pub mod outbox;
 pub mod protocol;
+pub mod store;
+pub mod sync;
+pub mod transport;

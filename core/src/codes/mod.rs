@@ -169,7 +169,8 @@ pub enum CodeError {
 }
 
 /// A closure the rules accept, with what the lifecycle needs to know about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ClosureRule {
     pub code: String,
     pub secondary: Option<String>,

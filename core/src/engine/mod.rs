@@ -1,0 +1,695 @@
+//! The core as an app sees it: open it with a configuration, act on jobs, watch the outbox,
+//! and let it synchronise in the background.
+//!
+//! Every engineer action is one SQLite transaction (with `synchronous=FULL`) holding the job's
+//! new state, the action in the history and the outbox message it produces, with the message's
+//! JSON-RPC id and idempotency key fixed there and then. The call returns as soon as that
+//! commit is done — the UI never waits for the network — and wakes the sync engine, which owns
+//! its tokio runtime (or runs on one it is given) so the FFI layer can call in from any thread.
+//!
+//! Errors are public and typed ([`Error`]); store internals are folded into `Storage` with
+//! their message so the shells never depend on rusqlite.
+
+mod view;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use serde::Serialize;
+use tokio::sync::{Notify, broadcast, watch};
+
+pub use view::{ActionReceipt, JobView, QuarantinedMessage};
+
+use crate::codes::{Catalogue, CatalogueError};
+use crate::lifecycle::{Action, LifecycleError};
+use crate::outbox::{self, ItemKind, ItemState, NewItem, OutboxError, OutboxItem};
+use crate::protocol::{
+    EngineerDetails, Location, OntDevice, OutboundCall, OutboundRequest, ProtocolError,
+    QuestionAnswer, RpcId, Timestamp,
+};
+use crate::store::{self, OpenReport, Store, StoreError};
+use crate::sync::{SyncLoop, SyncPolicy, SyncStatus, Uploader};
+use crate::transport::{Timeouts, TlsMaterial, Transport, TransportError};
+
+/// Everything the core needs to start.
+#[derive(Clone)]
+pub struct Config {
+    /// The engineer's SQLite file.
+    pub database: PathBuf,
+    /// Equivalent endpoints (the hub, or CityFibre's two gateways); empty = never sync.
+    pub endpoints: Vec<String>,
+    pub tls: TlsMaterial,
+    pub timeouts: Timeouts,
+    /// Who is doing the work; sent with the assignment notification.
+    pub engineer: EngineerDetails,
+    /// A partner catalogue file's JSON, applied over the embedded code tables.
+    pub partner_catalogue: Option<String>,
+    pub sync: SyncPolicy,
+    /// Whether to consider the device online before the shell says anything.
+    pub start_online: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database", &self.database)
+            .field("endpoints", &self.endpoints)
+            .field("tls", &self.tls)
+            .field("engineer", &self.engineer.engineer_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the core refuses or fails at, as the app sees it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("no job {job_ref} on this device")]
+    UnknownJob { job_ref: String },
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    #[error("local storage failed: {reason}")]
+    Storage { reason: String },
+    #[error(
+        "the database was written by a newer version of the app (schema {found}, this build knows up to {supported}); update the app"
+    )]
+    NewerDatabase { found: i64, supported: i64 },
+    #[error("configuration: {reason}")]
+    Config { reason: String },
+    #[error("the device is offline")]
+    Offline,
+    #[error("sync did not become idle in time: {pending} items pending{}", .last_error.as_ref().map(|e| format!(", last error: {e}")).unwrap_or_default())]
+    SyncTimeout {
+        pending: u64,
+        last_error: Option<String>,
+    },
+    #[error("this engine has no endpoints to sync with")]
+    NoEndpoints,
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NewerSchema { found, supported } => {
+                Self::NewerDatabase { found, supported }
+            }
+            other => Self::Storage {
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<CatalogueError> for Error {
+    fn from(e: CatalogueError) -> Self {
+        Self::Config {
+            reason: e.to_string(),
+        }
+    }
+}
+
+impl From<TransportError> for Error {
+    fn from(e: TransportError) -> Self {
+        Self::Config {
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// What changed, for subscribers (the shells' screens).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "camelCase")]
+pub enum Event {
+    JobChanged {
+        job_ref: String,
+    },
+    OutboxChanged {
+        seq: i64,
+        job_ref: String,
+        state: ItemState,
+    },
+    Sync(SyncStatus),
+}
+
+/// State shared by the engine's API and its sync task.
+pub(crate) struct Shared {
+    store: Mutex<Store>,
+    pub(crate) catalogue: Catalogue,
+    engineer: EngineerDetails,
+    events: broadcast::Sender<Event>,
+    pub(crate) wake: Notify,
+    pub(crate) online: watch::Sender<bool>,
+    pub(crate) status: watch::Sender<SyncStatus>,
+    pub(crate) uploader: Option<Arc<dyn Uploader>>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock cannot leave SQLite half-written (transactions roll
+        // back on drop), so the store is still consistent: keep using it.
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn with_store<T>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        f(&self.lock())
+    }
+
+    /// Bookkeeping writes: `synchronous=NORMAL` (see the sync module for why that is safe).
+    pub(crate) fn with_store_relaxed<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut guard = self.lock();
+        let conn = guard.conn_mut();
+        conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        conn.execute_batch("PRAGMA synchronous = FULL")?;
+        result
+    }
+
+    /// A durable transaction.
+    pub(crate) fn with_store_tx<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut guard = self.lock();
+        let tx = guard
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    pub(crate) fn emit(&self, event: Event) {
+        // No subscriber is fine: events are hints, the store is the truth.
+        let _ = self.events.send(event);
+    }
+}
+
+/// The running core of one engineer's device.
+pub struct Engine {
+    shared: Arc<Shared>,
+    report: OpenReport,
+    shutdown: watch::Sender<bool>,
+    has_endpoints: bool,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("report", &self.report)
+            .finish_non_exhaustive()
+    }
+}
+
+fn new_message_identity() -> (RpcId, String) {
+    let uuid = uuid::Uuid::new_v4();
+    let id = (uuid.as_u128() as u64) & RpcId::MAX;
+    // An id of 0 is one chance in 2^53; 1 keeps it valid and the key keeps it unique.
+    let id = RpcId::new(id.max(1)).unwrap_or_else(|_| unreachable!("masked to 53 bits"));
+    (id, uuid.to_string())
+}
+
+impl Engine {
+    /// Opens the core on a runtime of its own (for the FFI and the CLI).
+    pub fn open(config: Config) -> Result<Self, Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("jobpack-sync")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Config {
+                reason: format!("cannot start the runtime: {e}"),
+            })?;
+        let mut engine = Self::open_on(config, runtime.handle(), None)?;
+        engine.runtime = Some(runtime);
+        Ok(engine)
+    }
+
+    /// Opens the core with its sync task on an existing runtime, optionally with an uploader
+    /// for upload items.
+    pub fn open_on(
+        config: Config,
+        handle: &tokio::runtime::Handle,
+        uploader: Option<Arc<dyn Uploader>>,
+    ) -> Result<Self, Error> {
+        config.engineer.validate()?;
+        let catalogue = match &config.partner_catalogue {
+            Some(json) => Catalogue::with_partner_file(json)?,
+            None => Catalogue::embedded(),
+        };
+        let (store, report) = Store::open(&config.database)?;
+        outbox::recover_in_flight(store.conn(), Timestamp::now())?;
+        let transport = if config.endpoints.is_empty() {
+            None
+        } else {
+            Some(Transport::new(
+                config.endpoints.clone(),
+                &config.tls,
+                config.timeouts,
+            )?)
+        };
+        let (events, _) = broadcast::channel(1024);
+        let shared = Arc::new(Shared {
+            store: Mutex::new(store),
+            catalogue,
+            engineer: config.engineer,
+            events,
+            wake: Notify::new(),
+            online: watch::Sender::new(config.start_online),
+            status: watch::Sender::new(SyncStatus {
+                online: config.start_online,
+                ..SyncStatus::default()
+            }),
+            uploader,
+        });
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let has_endpoints = transport.is_some();
+        if let Some(transport) = transport {
+            let sync = SyncLoop::new(shared.clone(), transport, config.sync);
+            handle.spawn(sync.run(shutdown_rx));
+        }
+        Ok(Self {
+            shared,
+            report,
+            shutdown,
+            has_endpoints,
+            runtime: None,
+        })
+    }
+
+    /// What happened when the database was opened (a recovery from corruption, if any).
+    pub fn open_report(&self) -> &OpenReport {
+        &self.report
+    }
+
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.shared.catalogue
+    }
+
+    // ------------------------------------------------------------------ reading
+
+    pub fn jobs(&self) -> Result<Vec<JobView>, Error> {
+        let jobs = self.shared.with_store(|s| store::list_jobs(s.conn()))?;
+        Ok(jobs
+            .into_iter()
+            .map(|j| JobView::new(j, &self.shared.catalogue))
+            .collect())
+    }
+
+    pub fn job(&self, job_ref: &str) -> Result<JobView, Error> {
+        let job = self
+            .shared
+            .with_store(|s| store::load_job(s.conn(), job_ref))?
+            .ok_or_else(|| Error::UnknownJob {
+                job_ref: job_ref.to_owned(),
+            })?;
+        Ok(JobView::new(job, &self.shared.catalogue))
+    }
+
+    /// The outbox, or one job's part of it, in creation order.
+    pub fn outbox(&self, job_ref: Option<&str>) -> Result<Vec<OutboxItem>, Error> {
+        Ok(self
+            .shared
+            .with_store(|s| outbox::list(s.conn(), job_ref))?)
+    }
+
+    /// The exact bytes an outbox item sends.
+    pub fn outbox_body(&self, seq: i64) -> Result<Vec<u8>, Error> {
+        self.shared
+            .with_store(|s| outbox::body(s.conn(), seq))?
+            .ok_or(Error::Outbox(OutboxError::UnknownItem { seq }))
+    }
+
+    /// Inbox messages that could not be read, with their reasons.
+    pub fn quarantine(&self) -> Result<Vec<QuarantinedMessage>, Error> {
+        Ok(self.shared.with_store(|s| view::quarantine(s.conn()))?)
+    }
+
+    pub fn status(&self) -> SyncStatus {
+        self.shared.status.borrow().clone()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.shared.events.subscribe()
+    }
+
+    // ------------------------------------------------------------------ acting
+
+    /// Applies an action taken at `at` (now when `None`), committing the job's new state, the
+    /// history entry and the outbox message in one durable transaction.
+    pub fn act(
+        &self,
+        job_ref: &str,
+        action: Action,
+        at: Option<Timestamp>,
+    ) -> Result<ActionReceipt, Error> {
+        let at = at.unwrap_or_else(Timestamp::now);
+        let name = action.name();
+        let label = view::label(&action);
+        let catalogue = &self.shared.catalogue;
+        let receipt = self.shared.with_store_tx(|tx| {
+            let Some(mut stored) = store::load_job(tx, job_ref)? else {
+                return Ok(Err(Error::UnknownJob {
+                    job_ref: job_ref.to_owned(),
+                }));
+            };
+            let outcome = match stored.job.apply(action, at, catalogue) {
+                Ok(o) => o,
+                Err(e) => return Ok(Err(e.into())),
+            };
+            store::save_job(tx, &stored.job, Timestamp::now())?;
+            store::record_action(tx, &stored.job.header.job_ref, name, at, outcome.state)?;
+            let mut receipt = ActionReceipt {
+                job_ref: job_ref.to_owned(),
+                state: outcome.state,
+                warnings: outcome.warnings,
+                outbox_seq: None,
+                idempotency_key: None,
+                rpc_id: None,
+            };
+            if let Some(call) = outcome.message {
+                let (seq, key, id) = enqueue_call(tx, job_ref, &label, call, at)?;
+                receipt.outbox_seq = Some(seq);
+                receipt.idempotency_key = Some(key);
+                receipt.rpc_id = Some(id);
+            }
+            Ok(Ok(receipt))
+        })??;
+        self.shared.emit(Event::JobChanged {
+            job_ref: job_ref.to_owned(),
+        });
+        if let Some(seq) = receipt.outbox_seq {
+            self.shared.emit(Event::OutboxChanged {
+                seq,
+                job_ref: job_ref.to_owned(),
+                state: ItemState::Queued,
+            });
+            self.shared.wake.notify_one();
+        }
+        Ok(receipt)
+    }
+
+    /// The engineer accepts the job; CityFibre is told who is coming.
+    pub fn accept(&self, job_ref: &str) -> Result<ActionReceipt, Error> {
+        let engineer = self.shared.engineer.clone();
+        self.act(job_ref, Action::Accept { engineer }, None)
+    }
+
+    pub fn start_travel(
+        &self,
+        job_ref: &str,
+        location: Location,
+        at: Option<Timestamp>,
+    ) -> Result<ActionReceipt, Error> {
+        self.act(job_ref, Action::StartTravel { location }, at)
+    }
+
+    pub fn arrive(
+        &self,
+        job_ref: &str,
+        location: Location,
+        at: Option<Timestamp>,
+    ) -> Result<ActionReceipt, Error> {
+        self.act(job_ref, Action::Arrive { location }, at)
+    }
+
+    pub fn confirm_ont(
+        &self,
+        job_ref: &str,
+        ont: OntDevice,
+        at: Option<Timestamp>,
+    ) -> Result<ActionReceipt, Error> {
+        self.act(job_ref, Action::ScanOnt { ont }, at)
+    }
+
+    pub fn answer(
+        &self,
+        job_ref: &str,
+        answers: Vec<QuestionAnswer>,
+        at: Option<Timestamp>,
+    ) -> Result<ActionReceipt, Error> {
+        self.act(job_ref, Action::Answer { answers }, at)
+    }
+
+    pub fn close(
+        &self,
+        job_ref: &str,
+        closure_code: &str,
+        secondary_code: Option<&str>,
+        description: &str,
+        answers: Vec<QuestionAnswer>,
+        at: Option<Timestamp>,
+    ) -> Result<ActionReceipt, Error> {
+        self.act(
+            job_ref,
+            Action::Close {
+                closure_code: closure_code.to_owned(),
+                secondary_code: secondary_code.map(str::to_owned),
+                description: description.to_owned(),
+                answers,
+            },
+            at,
+        )
+    }
+
+    // ------------------------------------------------------------------ outbox control
+
+    /// Queues a parked item again, unchanged (the cause was fixed upstream).
+    pub fn resend(&self, seq: i64) -> Result<(), Error> {
+        self.shared.with_store_tx(|tx| outbox::resend(tx, seq))??;
+        self.after_outbox_change(seq);
+        Ok(())
+    }
+
+    /// Discards a parked item; `confirmation_key` must be the item's idempotency key, shown to
+    /// the engineer with what will be lost.
+    pub fn discard(&self, seq: i64, confirmation_key: &str) -> Result<(), Error> {
+        self.shared
+            .with_store_tx(|tx| outbox::discard(tx, seq, confirmation_key))??;
+        self.after_outbox_change(seq);
+        Ok(())
+    }
+
+    /// Corrects the closure codes of a parked closeJob (CityFibre refused them) and queues the
+    /// corrected message, which is a new message with a new id and key.
+    pub fn correct_parked_close(
+        &self,
+        seq: i64,
+        closure_code: &str,
+        secondary_code: Option<&str>,
+    ) -> Result<(), Error> {
+        let catalogue = &self.shared.catalogue;
+        self.shared.with_store_tx(|tx| {
+            let Some(body) = outbox::body(tx, seq)? else {
+                return Ok(Err(Error::Outbox(OutboxError::UnknownItem { seq })));
+            };
+            let request = match crate::protocol::parse_outbound(&body) {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(e.into())),
+            };
+            let OutboundCall::CloseJob(mut close) = request.call else {
+                return Ok(Err(Error::Config {
+                    reason: format!("outbox item {seq} is not a closeJob"),
+                }));
+            };
+            let rule = match catalogue.check_closure(closure_code, secondary_code) {
+                Ok(rule) => rule,
+                Err(e) => return Ok(Err(Error::Lifecycle(e.into()))),
+            };
+            close.closure_code = rule.code.clone();
+            close.secondary_closure_code = rule.secondary.clone();
+            let job_ref = close.job_header.job_ref.as_str().to_owned();
+            let (id, key) = new_message_identity();
+            let body = serde_json::to_vec(&OutboundRequest {
+                id,
+                call: OutboundCall::CloseJob(close),
+            })
+            .map_err(StoreError::corrupt)?;
+            let label = format!("close {}", rule.code);
+            if let Err(e) = outbox::replace_parked(tx, seq, &label, id.get(), &key, &body)? {
+                return Ok(Err(e.into()));
+            }
+            if let Some(mut stored) = store::load_job(tx, &job_ref)? {
+                stored.job.closure = Some(rule);
+                store::save_job(tx, &stored.job, Timestamp::now())?;
+            }
+            Ok(Ok(()))
+        })??;
+        self.after_outbox_change(seq);
+        Ok(())
+    }
+
+    fn after_outbox_change(&self, seq: i64) {
+        if let Ok(Some(item)) = self.shared.with_store(|s| outbox::get(s.conn(), seq)) {
+            self.shared.emit(Event::OutboxChanged {
+                seq,
+                job_ref: item.job_ref,
+                state: item.state,
+            });
+        }
+        self.shared.wake.notify_one();
+    }
+
+    /// Queues an upload (a file the sync engine hands to the uploader) that later items can
+    /// depend on. Returns its sequence number.
+    pub fn enqueue_upload(
+        &self,
+        job_ref: &str,
+        label: &str,
+        descriptor: &[u8],
+    ) -> Result<i64, Error> {
+        let seq = self.shared.with_store_tx(|tx| {
+            if store::load_job(tx, job_ref)?.is_none() {
+                return Ok(Err(Error::UnknownJob {
+                    job_ref: job_ref.to_owned(),
+                }));
+            }
+            let (id, key) = new_message_identity();
+            let now = Timestamp::now();
+            Ok(Ok(outbox::enqueue(
+                tx,
+                &NewItem {
+                    job_ref,
+                    kind: ItemKind::Upload,
+                    method: "upload",
+                    label,
+                    rpc_id: id.get(),
+                    idempotency_key: &key,
+                    body: descriptor,
+                    acted_at: now,
+                    depends_on: &[],
+                },
+                now,
+            )?))
+        })??;
+        self.after_outbox_change(seq);
+        Ok(seq)
+    }
+
+    // ------------------------------------------------------------------ sync control
+
+    /// The shell reports connectivity; coming online starts a sync at once.
+    pub fn set_online(&self, online: bool) {
+        self.shared.online.send_replace(online);
+        if online {
+            self.shared.wake.notify_one();
+        }
+    }
+
+    /// Starts a sync cycle now.
+    pub fn sync_now(&self) {
+        self.shared.wake.notify_one();
+    }
+
+    /// Starts a sync cycle and waits until one has completed with nothing left to deliver
+    /// (parked items wait for the engineer and do not count), or until `timeout`.
+    pub async fn sync_until_idle(&self, timeout: Duration) -> Result<SyncStatus, Error> {
+        if !self.has_endpoints {
+            return Err(Error::NoEndpoints);
+        }
+        if !*self.shared.online.borrow() {
+            return Err(Error::Offline);
+        }
+        let mut status = self.shared.status.subscribe();
+        let start = status.borrow_and_update().cycles;
+        self.shared.wake.notify_one();
+        let wait = async {
+            loop {
+                {
+                    let s = status.borrow_and_update();
+                    if s.cycles > start && s.pending == 0 {
+                        return Ok(s.clone());
+                    }
+                }
+                if status.changed().await.is_err() {
+                    return Err(Error::Offline);
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(result) => result,
+            Err(_) => {
+                let s = self.status();
+                Err(Error::SyncTimeout {
+                    pending: s.pending,
+                    last_error: s.last_error,
+                })
+            }
+        }
+    }
+
+    /// [`Engine::sync_until_idle`] for callers without a runtime (the CLI, the FFI).
+    pub fn sync_until_idle_blocking(&self, timeout: Duration) -> Result<SyncStatus, Error> {
+        match &self.runtime {
+            Some(rt) => rt.block_on(self.sync_until_idle(timeout)),
+            None => Err(Error::Config {
+                reason: "this engine runs on a caller's runtime; use sync_until_idle".into(),
+            }),
+        }
+    }
+
+    /// Stops the sync task. Nothing is lost: queued items stay queued.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        self.shutdown.send_replace(true);
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(Duration::from_secs(2));
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Serialises a call with a fresh identity and puts it in the outbox.
+fn enqueue_call(
+    conn: &Connection,
+    job_ref: &str,
+    label: &str,
+    call: OutboundCall,
+    at: Timestamp,
+) -> Result<(i64, String, u64), StoreError> {
+    let (id, key) = new_message_identity();
+    let method = call.method();
+    let body = serde_json::to_vec(&OutboundRequest { id, call }).map_err(StoreError::corrupt)?;
+    let seq = outbox::enqueue(
+        conn,
+        &NewItem {
+            job_ref,
+            kind: ItemKind::Rpc,
+            method,
+            label,
+            rpc_id: id.get(),
+            idempotency_key: &key,
+            body: &body,
+            acted_at: at,
+            depends_on: &[],
+        },
+        Timestamp::now(),
+    )?;
+    Ok((seq, key, id.get()))
+}

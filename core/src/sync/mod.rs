@@ -1,0 +1,456 @@
+//! The sync engine: drains the outbox and pulls the inbox, on its own tokio task.
+//!
+//! It runs whenever there may be work: right after a local write, when the shell reports the
+//! device online, when a retry falls due (the retry timer itself restarts the drain, so a
+//! backlog never waits for the next local write), on "sync now", and every pull interval.
+//! While offline it sleeps; nothing is lost, items keep their state.
+//!
+//! Drain: up to `max_in_flight` items are sent at once, never two of the same job lane, so a
+//! job's messages stay in order while jobs proceed in parallel. Claiming an item (selecting it
+//! and marking it `sending`) happens under the store lock, so two drains can never send the
+//! same item. Outcomes:
+//! * accepted → `sent`;
+//! * transient (no route, DNS, timeout, reset, 5xx, 429, garbage) → `retrying` with capped
+//!   exponential backoff and full jitter, `Retry-After` as a floor; failures that point at the
+//!   endpoint rotate to the next gateway, which is remembered (persisted) while it works, and
+//!   the first failure of a round retries at once on the other gateway;
+//! * configuration (TLS refused, bad certificate) → `retrying` slowly and reported: the queue
+//!   stays intact until the certificates are fixed;
+//! * permanent (4xx, JSON-RPC error) → `parked` with the server's reason.
+//!
+//! Bookkeeping writes (claiming, marking sent) use `synchronous=NORMAL`: losing one to a power
+//! cut only causes a resend with the same idempotency key, absorbed upstream. Engineer actions
+//! always commit with `synchronous=FULL`.
+
+mod backoff;
+pub mod inbox;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+pub use backoff::RetryPolicy;
+
+use crate::engine::{Event, Shared};
+use crate::outbox::{self, ItemState, ReadyItem};
+use crate::protocol::{PullRequest, PullResult, RpcId, Timestamp};
+use crate::store::{self, StoreError};
+use crate::transport::{FailureClass, Transport, TransportError};
+
+/// How the engine paces itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncPolicy {
+    pub retry: RetryPolicy,
+    /// Retry delay for configuration failures (TLS): slow, the queue waits for a fix.
+    pub configuration_retry: Duration,
+    /// Requests in flight at once (each from a different job).
+    pub max_in_flight: usize,
+    /// How often the inbox is pulled when nothing else wakes the engine.
+    pub pull_interval: Duration,
+    /// Inbox page size.
+    pub pull_limit: u32,
+}
+
+impl Default for SyncPolicy {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            configuration_retry: Duration::from_secs(60),
+            max_in_flight: 4,
+            pull_interval: Duration::from_secs(60),
+            pull_limit: 100,
+        }
+    }
+}
+
+/// What the UI shows about synchronisation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStatus {
+    pub online: bool,
+    /// Items still to deliver (queued, sending, retrying).
+    pub pending: u64,
+    /// Items waiting for the engineer.
+    pub parked: u64,
+    /// The endpoint in use (index into the configured list).
+    pub endpoint: usize,
+    /// The last failure, if the last cycle had one.
+    pub last_error: Option<String>,
+    /// Completed sync cycles since the engine started.
+    pub cycles: u64,
+    /// Quarantined inbox messages.
+    pub quarantined: u64,
+}
+
+const HEALTHY_ENDPOINT_KEY: &str = "healthy_endpoint";
+
+/// The running loop's state.
+pub(crate) struct SyncLoop {
+    shared: Arc<Shared>,
+    transport: Transport,
+    policy: SyncPolicy,
+    endpoint: usize,
+    rng: fastrand::Rng,
+    last_pull: Option<tokio::time::Instant>,
+}
+
+enum SendOutcome {
+    Sent,
+    Failed(TransportError),
+}
+
+impl SyncLoop {
+    pub(crate) fn new(shared: Arc<Shared>, transport: Transport, policy: SyncPolicy) -> Self {
+        let endpoints = transport.endpoints().len().max(1);
+        let endpoint = shared
+            .with_store(|s| s.sync_value(HEALTHY_ENDPOINT_KEY))
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|i| *i < endpoints)
+            .unwrap_or(0);
+        Self {
+            shared,
+            transport,
+            policy,
+            endpoint,
+            rng: fastrand::Rng::new(),
+            last_pull: None,
+        }
+    }
+
+    /// Runs until `shutdown` flips to true.
+    pub(crate) async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let mut online = self.shared.online.subscribe();
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let is_online = *online.borrow_and_update();
+            let mut next_wake = None;
+            if is_online {
+                let error = self.cycle().await.err();
+                next_wake = self.next_wake();
+                self.publish_status(error);
+            } else {
+                self.publish_status(None);
+            }
+            let sleep = async {
+                match next_wake {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = shutdown.changed() => {}
+                _ = online.changed() => {}
+                _ = self.shared.wake.notified() => {}
+                _ = sleep => {}
+            }
+        }
+    }
+
+    /// One drain of everything that is due, then a pull of the whole inbox.
+    async fn cycle(&mut self) -> Result<(), String> {
+        let drained = self.drain().await;
+        let pulled = self.pull().await;
+        self.last_pull = Some(tokio::time::Instant::now());
+        match (drained, pulled) {
+            (Err(e), _) | (Ok(()), Err(e)) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    fn next_wake(&self) -> Option<tokio::time::Instant> {
+        let pull = self
+            .last_pull
+            .map(|t| t + self.policy.pull_interval)
+            .unwrap_or_else(tokio::time::Instant::now);
+        let due = self
+            .shared
+            .with_store(|s| outbox::next_due(s.conn()))
+            .ok()
+            .flatten()
+            .map(|at| {
+                let wait = at.unix_millis() - Timestamp::now().unix_millis();
+                tokio::time::Instant::now() + Duration::from_millis(wait.max(0) as u64)
+            });
+        Some(match due {
+            Some(d) => d.min(pull),
+            None => pull,
+        })
+    }
+
+    fn claim(&self, limit: usize) -> Result<Vec<ReadyItem>, StoreError> {
+        self.shared.with_store_relaxed(|conn| {
+            let items = outbox::ready(conn, Timestamp::now(), limit)?;
+            for item in &items {
+                outbox::mark_sending(conn, item.seq)?;
+            }
+            Ok(items)
+        })
+    }
+
+    async fn drain(&mut self) -> Result<(), String> {
+        let mut in_flight: JoinSet<(ReadyItem, usize, SendOutcome)> = JoinSet::new();
+        let mut lanes: HashSet<(String, outbox::ItemKind)> = HashSet::new();
+        let mut last_error = None;
+        loop {
+            if !*self.shared.online.borrow() {
+                break;
+            }
+            let free = self.policy.max_in_flight.saturating_sub(in_flight.len());
+            if free > 0 {
+                let claimed = self.claim(free).map_err(|e| e.to_string())?;
+                for item in claimed {
+                    // A lane is in flight at most once; `ready` never returns a sending head,
+                    // so this only guards against a bug, never drops work: the item is put
+                    // back by the crash-recovery path on the next start.
+                    if !lanes.insert((item.job_ref.clone(), item.kind)) {
+                        continue;
+                    }
+                    self.shared.emit(Event::OutboxChanged {
+                        seq: item.seq,
+                        job_ref: item.job_ref.clone(),
+                        state: ItemState::Sending,
+                    });
+                    let transport = self.transport.clone();
+                    let endpoint = self.endpoint;
+                    let uploader = self.shared.uploader.clone();
+                    in_flight.spawn(async move {
+                        let outcome = match item.kind {
+                            outbox::ItemKind::Rpc => {
+                                let path = format!("/{}", item.method);
+                                match transport
+                                    .call(
+                                        endpoint,
+                                        &path,
+                                        item.body.clone(),
+                                        Some(&item.idempotency_key),
+                                    )
+                                    .await
+                                {
+                                    Ok(_) => SendOutcome::Sent,
+                                    Err(e) => SendOutcome::Failed(e),
+                                }
+                            }
+                            outbox::ItemKind::Upload => match uploader {
+                                Some(up) => match up.upload(&item.body).await {
+                                    Ok(()) => SendOutcome::Sent,
+                                    Err(e) => SendOutcome::Failed(e),
+                                },
+                                None => SendOutcome::Failed(TransportError::Config(
+                                    "no uploader configured for photo uploads".into(),
+                                )),
+                            },
+                        };
+                        (item, endpoint, outcome)
+                    });
+                }
+            }
+            let Some(joined) = in_flight.join_next().await else {
+                break;
+            };
+            let Ok((item, endpoint, outcome)) = joined else {
+                // A send task panicked: its item stays `sending` and is recovered as
+                // "maybe delivered" on the next start; carry on with the others.
+                continue;
+            };
+            lanes.remove(&(item.job_ref.clone(), item.kind));
+            if let Err(e) = self.settle(&item, endpoint, outcome) {
+                last_error = Some(e);
+            }
+        }
+        match last_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Records the outcome of one attempt.
+    fn settle(
+        &mut self,
+        item: &ReadyItem,
+        endpoint: usize,
+        outcome: SendOutcome,
+    ) -> Result<(), String> {
+        let attempts = item.attempts + 1;
+        let (state, error) = match outcome {
+            SendOutcome::Sent => {
+                self.shared
+                    .with_store_relaxed(|conn| outbox::mark_sent(conn, item.seq, Timestamp::now()))
+                    .map_err(|e| e.to_string())?;
+                self.remember_endpoint(endpoint);
+                (ItemState::Sent, None)
+            }
+            SendOutcome::Failed(error) => {
+                let class = error.class();
+                let endpoints = self.transport.endpoints().len().max(1);
+                let rotated = class == FailureClass::Transient
+                    && error.suggests_failover()
+                    && endpoints > 1
+                    && endpoint == self.endpoint;
+                if rotated {
+                    self.endpoint = (self.endpoint + 1) % endpoints;
+                }
+                let message = error.to_string();
+                let state = match class {
+                    FailureClass::Permanent => {
+                        self.shared
+                            .with_store_relaxed(|conn| outbox::park(conn, item.seq, &message))
+                            .map_err(|e| e.to_string())?;
+                        ItemState::Parked
+                    }
+                    FailureClass::Transient | FailureClass::Configuration => {
+                        let delay = if class == FailureClass::Configuration {
+                            self.policy.configuration_retry
+                        } else if rotated && attempts as usize % endpoints != 0 {
+                            Duration::ZERO
+                        } else {
+                            let round = (attempts as usize).div_ceil(endpoints) as u32;
+                            self.policy
+                                .retry
+                                .delay(round, error.retry_after(), &mut self.rng)
+                        };
+                        let at = Timestamp::from_unix_millis(
+                            Timestamp::now().unix_millis() + delay.as_millis() as i64,
+                        )
+                        .unwrap_or_else(Timestamp::now);
+                        self.shared
+                            .with_store_relaxed(|conn| {
+                                outbox::schedule_retry(
+                                    conn,
+                                    item.seq,
+                                    at,
+                                    &message,
+                                    error.maybe_delivered(),
+                                )
+                            })
+                            .map_err(|e| e.to_string())?;
+                        ItemState::Retrying
+                    }
+                };
+                (state, Some(message))
+            }
+        };
+        self.shared.emit(Event::OutboxChanged {
+            seq: item.seq,
+            job_ref: item.job_ref.clone(),
+            state,
+        });
+        match error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn remember_endpoint(&mut self, endpoint: usize) {
+        if endpoint != self.endpoint {
+            return;
+        }
+        let stored = self
+            .shared
+            .with_store(|s| s.sync_value(HEALTHY_ENDPOINT_KEY))
+            .ok()
+            .flatten();
+        if stored.as_deref() != Some(&endpoint.to_string()) {
+            let _ = self.shared.with_store_relaxed(|conn| {
+                store::set_sync_value(conn, HEALTHY_ENDPOINT_KEY, &endpoint.to_string())
+            });
+        }
+    }
+
+    /// Pulls pages until the inbox says there is no more.
+    async fn pull(&mut self) -> Result<(), String> {
+        for _page in 0..1000 {
+            let cursor = self
+                .shared
+                .with_store(|s| s.sync_value(inbox::CURSOR_KEY))
+                .map_err(|e| e.to_string())?;
+            let id = RpcId::new(self.rng.u64(1..=RpcId::MAX)).map_err(|e| e.to_string())?;
+            let request = PullRequest::new(id, cursor, Some(self.policy.pull_limit));
+            let body = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
+            let endpoint = self.endpoint;
+            let result = match self.transport.call(endpoint, "/pull", body, None).await {
+                Ok(result) => result,
+                Err(error) => {
+                    let endpoints = self.transport.endpoints().len();
+                    if error.suggests_failover() && endpoints > 1 && endpoint == self.endpoint {
+                        self.endpoint = (self.endpoint + 1) % endpoints;
+                    }
+                    return Err(format!("pull: {error}"));
+                }
+            };
+            let page: PullResult = result
+                .ok_or("pull: empty answer".to_owned())
+                .and_then(|v| {
+                    serde_json::from_value(v).map_err(|e| format!("pull: unreadable page: {e}"))
+                })?;
+            let catalogue = &self.shared.catalogue;
+            let outcome = self
+                .shared
+                .with_store_tx(|tx| {
+                    inbox::apply_page(
+                        tx,
+                        &page.messages,
+                        &page.next_cursor,
+                        catalogue,
+                        Timestamp::now(),
+                    )
+                })
+                .map_err(|e| e.to_string())?;
+            for job_ref in outcome.changed_jobs {
+                self.shared.emit(Event::JobChanged { job_ref });
+            }
+            if !page.more {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    fn publish_status(&self, last_error: Option<String>) {
+        let counts = self
+            .shared
+            .with_store(|s| outbox::counts(s.conn()))
+            .unwrap_or_default();
+        let quarantined = self
+            .shared
+            .with_store(|s| {
+                s.conn()
+                    .query_row("SELECT COUNT(*) FROM quarantine", [], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .map_err(StoreError::from)
+            })
+            .unwrap_or(0);
+        let online = *self.shared.online.borrow();
+        self.shared.status.send_modify(|status| {
+            status.online = online;
+            status.pending = counts.pending();
+            status.parked = counts.parked;
+            status.endpoint = self.endpoint;
+            status.last_error = last_error;
+            status.quarantined = quarantined.max(0) as u64;
+            if online {
+                status.cycles += 1;
+            }
+        });
+        self.shared
+            .emit(Event::Sync(self.shared.status.borrow().clone()));
+    }
+}
+
+/// Uploads a file before the messages that reference it (photos, in the closure issue).
+/// An upload item's body says what to upload; the uploader knows where to. Its errors use
+/// the transport's classes, so uploads retry, fail over and park like messages.
+pub trait Uploader: Send + Sync {
+    fn upload<'a>(
+        &'a self,
+        item_body: &'a [u8],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), TransportError>> + Send + 'a>>;
+}

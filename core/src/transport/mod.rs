@@ -1,0 +1,356 @@
+//! HTTPS with mutual TLS to a CityFibre-compatible endpoint (the partner hub, the simulator,
+//! or CityFibre's gateways), and the mapping of everything that can go wrong to typed errors.
+//!
+//! TLS is rustls with the ring provider (no OpenSSL anywhere in the core). The client
+//! certificate and key arrive as PEM at run time — on a phone they come out of the platform
+//! keystore — and are only ever held in memory; trust anchors are given explicitly, because
+//! the partner's private CA is not in any system store and the public roots should not be
+//! trusted for this link.
+//!
+//! What the sync engine needs from a failure is its *class*: transient (retry with backoff,
+//! maybe on the other gateway), permanent (park the message with the server's reason), and
+//! whether the request may already have been processed ("maybe delivered": resend with the
+//! same key). [`TransportError`] carries exactly that.
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::Value;
+
+use crate::protocol::{Acknowledgement, parse_acknowledgement};
+
+/// Certificates for the link, as PEM text.
+#[derive(Clone, Default)]
+pub struct TlsMaterial {
+    /// The device's client certificate (chain), PEM. `None` only for tests of refusal.
+    pub client_cert_pem: Option<String>,
+    /// The device's private key, PEM. Held in memory only.
+    pub client_key_pem: Option<String>,
+    /// CA certificates that may sign the server's certificate, PEM.
+    pub trust_anchors_pem: String,
+}
+
+impl std::fmt::Debug for TlsMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsMaterial")
+            .field("client_cert", &self.client_cert_pem.is_some())
+            .field(
+                "client_key",
+                &self.client_key_pem.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Time limits of one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(10),
+            request: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Everything that can go wrong talking to an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    #[error("transport configuration: {0}")]
+    Config(String),
+    #[error("cannot reach {endpoint}: {reason}")]
+    Connect { endpoint: String, reason: String },
+    #[error("TLS with {endpoint} failed: {reason}")]
+    Tls { endpoint: String, reason: String },
+    #[error("{endpoint} did not answer in time{}", if *.after_sending { " (the request may have arrived)" } else { "" })]
+    Timeout {
+        endpoint: String,
+        after_sending: bool,
+    },
+    #[error("connection to {endpoint} was lost: {reason}")]
+    ConnectionLost { endpoint: String, reason: String },
+    #[error("{endpoint} answered HTTP {status}")]
+    Server { endpoint: String, status: u16 },
+    #[error("{endpoint} asks to slow down (HTTP 429){}", .retry_after.map(|d| format!(", retry after {} s", d.as_secs())).unwrap_or_default())]
+    RateLimited {
+        endpoint: String,
+        retry_after: Option<Duration>,
+    },
+    #[error("{endpoint} answered with something that is not an acknowledgement: {reason}")]
+    BadResponse { endpoint: String, reason: String },
+    #[error("refused by {endpoint} (HTTP {status}{}): {message}", .code.map(|c| format!(", code {c}")).unwrap_or_default())]
+    Rejected {
+        endpoint: String,
+        status: u16,
+        code: Option<i64>,
+        message: String,
+    },
+}
+
+/// How the sync engine should treat a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureClass {
+    /// Try again later, possibly elsewhere.
+    Transient,
+    /// The message itself is refused: park it.
+    Permanent,
+    /// Nothing will work until the configuration changes (certificates): keep the queue,
+    /// retry slowly, and tell the UI.
+    Configuration,
+}
+
+impl TransportError {
+    pub fn class(&self) -> FailureClass {
+        match self {
+            Self::Rejected { .. } => FailureClass::Permanent,
+            Self::Config(_) | Self::Tls { .. } => FailureClass::Configuration,
+            _ => FailureClass::Transient,
+        }
+    }
+
+    /// The request may have been processed although no acknowledgement came back.
+    pub fn maybe_delivered(&self) -> bool {
+        matches!(
+            self,
+            Self::Timeout {
+                after_sending: true,
+                ..
+            } | Self::ConnectionLost { .. }
+                | Self::BadResponse { .. }
+        )
+    }
+
+    /// The server asked for a pause.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The endpoint itself looks unhealthy: worth trying the other gateway.
+    pub fn suggests_failover(&self) -> bool {
+        matches!(
+            self,
+            Self::Connect { .. }
+                | Self::Timeout { .. }
+                | Self::ConnectionLost { .. }
+                | Self::Server { .. }
+                | Self::BadResponse { .. }
+        )
+    }
+}
+
+/// An HTTPS client for a list of equivalent endpoints.
+#[derive(Debug, Clone)]
+pub struct Transport {
+    client: reqwest::Client,
+    endpoints: Vec<String>,
+}
+
+impl Transport {
+    pub fn new(
+        endpoints: Vec<String>,
+        tls: &TlsMaterial,
+        timeouts: Timeouts,
+    ) -> Result<Self, TransportError> {
+        let config = client_config(tls)?;
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(config)
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.request)
+            .pool_max_idle_per_host(8)
+            .no_proxy()
+            .build()
+            .map_err(|e| TransportError::Config(e.to_string()))?;
+        let endpoints = endpoints
+            .into_iter()
+            .map(|e| e.trim_end_matches('/').to_owned())
+            .collect();
+        Ok(Self { client, endpoints })
+    }
+
+    pub fn endpoints(&self) -> &[String] {
+        &self.endpoints
+    }
+
+    /// POSTs `body` to `path` on endpoint `index` and reads the acknowledgement. Returns the
+    /// JSON-RPC result (`None` for CityFibre's bare `{}`).
+    pub async fn call(
+        &self,
+        index: usize,
+        path: &str,
+        body: Vec<u8>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Option<Value>, TransportError> {
+        let endpoint = self
+            .endpoints
+            .get(index)
+            .ok_or_else(|| TransportError::Config(format!("no endpoint {index}")))?;
+        let mut request = self
+            .client
+            .post(format!("{endpoint}{path}"))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await.map_err(|e| classify(endpoint, &e))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let bytes = response.bytes().await.map_err(|e| classify(endpoint, &e))?;
+        let endpoint = endpoint.clone();
+        match status {
+            200..=299 => match parse_acknowledgement(&bytes) {
+                Ok(Acknowledgement::Accepted { result, .. }) => Ok(result),
+                Ok(Acknowledgement::Refused { error, .. }) => Err(TransportError::Rejected {
+                    endpoint,
+                    status,
+                    code: Some(error.code),
+                    message: error.message,
+                }),
+                Err(e) => Err(TransportError::BadResponse {
+                    endpoint,
+                    reason: e.to_string(),
+                }),
+            },
+            429 => Err(TransportError::RateLimited {
+                endpoint,
+                retry_after,
+            }),
+            408 | 500..=599 => Err(TransportError::Server { endpoint, status }),
+            _ => {
+                let (code, message) = match parse_acknowledgement(&bytes) {
+                    Ok(Acknowledgement::Refused { error, .. }) => (Some(error.code), error.message),
+                    _ => (
+                        None,
+                        String::from_utf8_lossy(&bytes).chars().take(500).collect(),
+                    ),
+                };
+                Err(TransportError::Rejected {
+                    endpoint,
+                    status,
+                    code,
+                    message,
+                })
+            }
+        }
+    }
+}
+
+fn client_config(tls: &TlsMaterial) -> Result<rustls::ClientConfig, TransportError> {
+    let config_err =
+        |what: &str, e: &dyn std::fmt::Display| TransportError::Config(format!("{what}: {e}"));
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(tls.trust_anchors_pem.as_bytes()) {
+        let cert = cert.map_err(|e| config_err("trust anchors", &e))?;
+        roots
+            .add(cert)
+            .map_err(|e| config_err("trust anchor", &e))?;
+    }
+    if roots.is_empty() {
+        return Err(TransportError::Config("no trust anchors given".into()));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| config_err("TLS versions", &e))?
+        .with_root_certificates(roots);
+    let mut config = match (&tls.client_cert_pem, &tls.client_key_pem) {
+        (Some(cert), Some(key)) => {
+            let chain = CertificateDer::pem_slice_iter(cert.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| config_err("client certificate", &e))?;
+            if chain.is_empty() {
+                return Err(TransportError::Config(
+                    "client certificate PEM holds no certificate".into(),
+                ));
+            }
+            let key = PrivateKeyDer::from_pem_slice(key.as_bytes())
+                .map_err(|e| config_err("client key", &e))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| config_err("client identity", &e))?
+        }
+        (None, None) => builder.with_no_client_auth(),
+        _ => {
+            return Err(TransportError::Config(
+                "a client certificate needs its key, and a key its certificate".into(),
+            ));
+        }
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Finds a TLS error anywhere in the chain. `io::Error` hides its payload from `source()`,
+/// so it is unwrapped by hand.
+fn tls_cause(error: &(dyn StdError + 'static)) -> Option<String> {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if let Some(inner) = io.get_ref() {
+                if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+                    return Some(tls.to_string());
+                }
+                if let Some(found) = tls_cause(inner) {
+                    return Some(found);
+                }
+            }
+        }
+        current = e.source();
+    }
+    None
+}
+
+fn describe(error: &(dyn StdError + 'static)) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut current = error.source();
+    while let Some(e) = current {
+        let text = e.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
+}
+
+fn classify(endpoint: &str, error: &reqwest::Error) -> TransportError {
+    let endpoint = endpoint.to_owned();
+    if let Some(reason) = tls_cause(error) {
+        return TransportError::Tls { endpoint, reason };
+    }
+    if error.is_timeout() {
+        return TransportError::Timeout {
+            endpoint,
+            after_sending: !error.is_connect(),
+        };
+    }
+    if error.is_connect() {
+        return TransportError::Connect {
+            endpoint,
+            reason: describe(error),
+        };
+    }
+    TransportError::ConnectionLost {
+        endpoint,
+        reason: describe(error),
+    }
+}
