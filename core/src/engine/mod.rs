@@ -30,6 +30,7 @@ use crate::protocol::{
     QuestionAnswer, RpcId, Timestamp,
 };
 use crate::store::{self, OpenReport, Store, StoreError};
+use crate::sync::inbox::PageOutcome;
 use crate::sync::{SyncLoop, SyncPolicy, SyncStatus, Uploader};
 use crate::transport::{Timeouts, TlsMaterial, Transport, TransportError};
 
@@ -582,6 +583,21 @@ impl Engine {
         })??;
         self.after_outbox_change(seq);
         Ok(seq)
+    }
+
+    /// Applies inbound envelopes that reached the device another way than `pull` (a push, a
+    /// file, a test), exactly as a pulled page is applied.
+    pub fn apply_inbound(&self, messages: &[serde_json::Value]) -> Result<PageOutcome, Error> {
+        let catalogue = &self.shared.catalogue;
+        let outcome = self.shared.with_store_tx(|tx| {
+            crate::sync::inbox::apply_page(tx, messages, None, catalogue, Timestamp::now())
+        })?;
+        for job_ref in &outcome.changed_jobs {
+            self.shared.emit(Event::JobChanged {
+                job_ref: job_ref.clone(),
+            });
+        }
+        Ok(outcome)
     }
 
     // ------------------------------------------------------------------ sync control

@@ -41,11 +41,12 @@ fn provider_job_id(
     }
 }
 
-/// Applies `messages` and stores `next_cursor`, all in the caller's transaction.
+/// Applies `messages` and stores `next_cursor` (when the page came from a pull), all in the
+/// caller's transaction.
 pub fn apply_page(
     conn: &Connection,
     messages: &[Value],
-    next_cursor: &str,
+    next_cursor: Option<&str>,
     catalogue: &Catalogue,
     now: Timestamp,
 ) -> Result<PageOutcome, StoreError> {
@@ -132,7 +133,9 @@ pub fn apply_page(
             Some(_) => outcome.noted += 1,
         }
     }
-    store::set_sync_value(conn, CURSOR_KEY, next_cursor)?;
+    if let Some(cursor) = next_cursor {
+        store::set_sync_value(conn, CURSOR_KEY, cursor)?;
+    }
     Ok(outcome)
 }
 

@@ -397,7 +397,7 @@ impl SyncLoop {
                     inbox::apply_page(
                         tx,
                         &page.messages,
-                        &page.next_cursor,
+                        Some(&page.next_cursor),
                         catalogue,
                         Timestamp::now(),
                     )
