@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand};
 
 mod codes_cmd;
 mod demo;
+mod engineer;
+mod scripted;
 mod validate;
 
 #[derive(Parser)]
@@ -32,6 +34,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Walk one job through its whole lifecycle and print every message it produces.
     Demo(demo::DemoArgs),
+    /// Drive one engineer's core from a shell (QA scripting).
+    Engineer(engineer::EngineerArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,5 +44,6 @@ fn main() -> ExitCode {
         Command::Codes(args) => codes_cmd::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Engineer(args) => engineer::run(&args),
     }
 }

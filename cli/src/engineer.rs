@@ -1,0 +1,320 @@
+//! `jobpack engineer`: one engineer's core driven from a shell, for QA scripts.
+//!
+//! Every command opens the engineer's SQLite file, does one thing and prints JSON on standard
+//! output. A refusal prints `{"error": {"kind": ..., "message": ...}}` and exits 1; a problem
+//! with the command line or the certificates exits 2. The contract is documented in
+//! docs/ENGINEER-CLI.md; QA scripts rely on it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Subcommand;
+use jobpack_core::engine::{Config, Engine, Error};
+use jobpack_core::protocol::{EngineerDetails, Location, OntDevice, Timestamp};
+use jobpack_core::sync::SyncPolicy;
+use jobpack_core::transport::{Timeouts, TlsMaterial};
+use serde_json::{Value, json};
+
+use crate::scripted::ScriptedEngineer;
+
+#[derive(clap::Args)]
+pub struct EngineerArgs {
+    /// The engineer's SQLite file (created if missing).
+    #[arg(long)]
+    db: PathBuf,
+    /// Upstream endpoint (the hub or the simulator); repeat for failover.
+    #[arg(long = "upstream")]
+    upstream: Vec<String>,
+    /// Directory with ca.pem and the client certificate and key (as `jobpack sim` writes).
+    #[arg(long)]
+    certs: Option<PathBuf>,
+    /// Engineer id; picks client-<ID>.pem/.key from --certs when present.
+    #[arg(long, default_value = "E001")]
+    engineer: String,
+    /// Request timeout in seconds.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+    #[command(subcommand)]
+    command: EngineerCommand,
+}
+
+#[derive(Subcommand)]
+enum EngineerCommand {
+    /// Fetch the inbox (a full sync cycle) and print the jobs.
+    Pull,
+    /// Print every job with its state and warnings.
+    Jobs,
+    /// Print one job.
+    Job { job: String },
+    /// Accept the job (notifyJob with engineer details).
+    Accept { job: String },
+    /// Set off to the job (notifyJob en route).
+    Travel(PlaceArgs),
+    /// Arrive at the job (notifyJob on site).
+    Arrive(PlaceArgs),
+    /// Confirm the ONT read from its label (notifyJob ONT scanned).
+    Ont {
+        job: String,
+        #[arg(long)]
+        fsan: String,
+        #[arg(long)]
+        serial: String,
+    },
+    /// Close the job (closeJob).
+    Close {
+        job: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        secondary: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Print the outbox (optionally one job's).
+    Outbox {
+        #[arg(long)]
+        job: Option<String>,
+    },
+    /// Queue a parked item again.
+    Resend { seq: i64 },
+    /// Discard a parked item; --confirm must be its idempotency key.
+    Discard {
+        seq: i64,
+        #[arg(long)]
+        confirm: String,
+    },
+    /// Print quarantined inbox messages.
+    Quarantine,
+    /// Run a sync cycle; with --until-idle wait until nothing is left to deliver.
+    Sync {
+        #[arg(long)]
+        until_idle: bool,
+        /// Seconds to wait with --until-idle.
+        #[arg(long, default_value_t = 60)]
+        wait: u64,
+    },
+    /// (for the crash test) Work every job to the end, printing each acknowledged action.
+    #[command(hide = true)]
+    Soak {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Stop after this many seconds even if work remains.
+        #[arg(long, default_value_t = 120)]
+        limit: u64,
+    },
+}
+
+#[derive(clap::Args)]
+struct PlaceArgs {
+    job: String,
+    #[arg(long, allow_negative_numbers = true)]
+    lat: f64,
+    #[arg(long, allow_negative_numbers = true)]
+    lon: f64,
+    #[arg(long, default_value_t = 10.0)]
+    accuracy: f64,
+    /// When it happened (RFC 3339); now when absent.
+    #[arg(long)]
+    at: Option<String>,
+}
+
+/// Reads the CA and this engineer's client identity from a certificate directory.
+pub fn tls_from_dir(dir: &Path, engineer: &str) -> Result<TlsMaterial, String> {
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name))
+            .map_err(|e| format!("{}: {e}", dir.join(name).display()))
+    };
+    let (cert, key) = if dir.join(format!("client-{engineer}.pem")).exists() {
+        (
+            read(&format!("client-{engineer}.pem"))?,
+            read(&format!("client-{engineer}.key"))?,
+        )
+    } else {
+        (read("client.pem")?, read("client.key")?)
+    };
+    Ok(TlsMaterial {
+        client_cert_pem: Some(cert),
+        client_key_pem: Some(key),
+        trust_anchors_pem: read("ca.pem")?,
+    })
+}
+
+fn error_json(e: &Error) -> Value {
+    let kind = match e {
+        Error::UnknownJob { .. } => "unknownJob",
+        Error::Lifecycle(_) => "lifecycle",
+        Error::Outbox(_) => "outbox",
+        Error::Protocol(_) => "invalidInput",
+        Error::Storage { .. } => "storage",
+        Error::NewerDatabase { .. } => "newerDatabase",
+        Error::Config { .. } => "config",
+        Error::Offline => "offline",
+        Error::SyncTimeout { .. } => "syncTimeout",
+        Error::NoEndpoints => "noEndpoints",
+    };
+    json!({"error": {"kind": kind, "message": e.to_string()}})
+}
+
+fn print(value: &Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{value}");
+    let _ = out.flush();
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v)
+        .unwrap_or_else(|e| json!({"error": {"kind": "output", "message": e.to_string()}}))
+}
+
+pub fn run(args: &EngineerArgs) -> ExitCode {
+    let tls = match &args.certs {
+        Some(dir) => match tls_from_dir(dir, &args.engineer) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => TlsMaterial::default(),
+    };
+    let soaking = matches!(args.command, EngineerCommand::Soak { .. });
+    let config = Config {
+        database: args.db.clone(),
+        endpoints: args.upstream.clone(),
+        tls,
+        timeouts: Timeouts {
+            connect: Duration::from_secs(args.timeout.min(10)),
+            request: Duration::from_secs(args.timeout),
+        },
+        engineer: EngineerDetails {
+            engineer_id: args.engineer.clone(),
+            name: format!("Engineer {}", args.engineer),
+            phone: "+44 7700 900000".into(),
+            company: Some("Jobpack Installs Ltd".into()),
+        },
+        partner_catalogue: None,
+        sync: SyncPolicy {
+            retry: jobpack_core::sync::RetryPolicy {
+                base: Duration::from_millis(if soaking { 50 } else { 500 }),
+                max: Duration::from_secs(if soaking { 1 } else { 30 }),
+            },
+            configuration_retry: Duration::from_secs(5),
+            pull_interval: Duration::from_millis(if soaking { 200 } else { 60_000 }),
+            ..SyncPolicy::default()
+        },
+        start_online: true,
+    };
+    let engine = match Engine::open(config) {
+        Ok(e) => e,
+        Err(e) => {
+            print(&error_json(&e));
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(recovery) = &engine.open_report().recovery {
+        eprintln!(
+            "warning: the database was unreadable ({}); moved to {}, {} jobs and {} unsent messages saved",
+            recovery.reason,
+            recovery.moved_to.display(),
+            recovery.salvaged_jobs,
+            recovery.salvaged_outbox_items
+        );
+    }
+    let wait = |secs: u64| engine.sync_until_idle_blocking(Duration::from_secs(secs));
+    let result: Result<Value, Error> = match &args.command {
+        EngineerCommand::Pull => wait(60).and_then(|_| engine.jobs()).map(|j| to_json(&j)),
+        EngineerCommand::Jobs => engine.jobs().map(|j| to_json(&j)),
+        EngineerCommand::Job { job } => engine.job(job).map(|j| to_json(&j)),
+        EngineerCommand::Accept { job } => engine.accept(job).map(|r| to_json(&r)),
+        EngineerCommand::Travel(p) => place(p)
+            .and_then(|(l, at)| engine.start_travel(&p.job, l, at))
+            .map(|r| to_json(&r)),
+        EngineerCommand::Arrive(p) => place(p)
+            .and_then(|(l, at)| engine.arrive(&p.job, l, at))
+            .map(|r| to_json(&r)),
+        EngineerCommand::Ont { job, fsan, serial } => OntDevice::new(fsan.clone(), serial.clone())
+            .map_err(Error::from)
+            .and_then(|ont| engine.confirm_ont(job, ont, None))
+            .map(|r| to_json(&r)),
+        EngineerCommand::Close {
+            job,
+            code,
+            secondary,
+            description,
+        } => engine
+            .close(job, code, secondary.as_deref(), description, vec![], None)
+            .map(|r| to_json(&r)),
+        EngineerCommand::Outbox { job } => engine.outbox(job.as_deref()).map(|o| to_json(&o)),
+        EngineerCommand::Resend { seq } => engine.resend(*seq).map(|()| json!({"resent": seq})),
+        EngineerCommand::Discard { seq, confirm } => engine
+            .discard(*seq, confirm)
+            .map(|()| json!({"discarded": seq})),
+        EngineerCommand::Quarantine => engine.quarantine().map(|q| to_json(&q)),
+        EngineerCommand::Sync {
+            until_idle,
+            wait: secs,
+        } => {
+            if *until_idle {
+                wait(*secs).map(|s| to_json(&s))
+            } else {
+                engine.sync_now();
+                wait(*secs.min(&10))
+                    .or_else(|e| match e {
+                        Error::SyncTimeout { .. } => Ok(engine.status()),
+                        other => Err(other),
+                    })
+                    .map(|s| to_json(&s))
+            }
+        }
+        EngineerCommand::Soak { seed, limit } => soak(&engine, *seed, Duration::from_secs(*limit)),
+    };
+    match result {
+        Ok(value) => {
+            print(&value);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            print(&error_json(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn place(p: &PlaceArgs) -> Result<(Location, Option<Timestamp>), Error> {
+    let location = Location::new(p.lat, p.lon, p.accuracy)?;
+    let at = p.at.as_deref().map(Timestamp::parse_lenient).transpose()?;
+    Ok((location, at))
+}
+
+/// Works every job to its end, printing `{"ack": KEY, ...}` after each committed action, so
+/// a test that kills this process knows exactly which actions the "UI" was told were saved.
+fn soak(engine: &Engine, seed: u64, limit: Duration) -> Result<Value, Error> {
+    let mut driver = ScriptedEngineer::new(seed);
+    let started = std::time::Instant::now();
+    let mut acked = 0u64;
+    while started.elapsed() < limit {
+        let jobs = engine.jobs()?;
+        let mut progressed = false;
+        for job in &jobs {
+            let Some(step) = driver.step(engine, job) else {
+                continue;
+            };
+            for receipt in step.result.iter().flatten() {
+                if let Some(key) = &receipt.idempotency_key {
+                    print(&json!({"ack": key, "job": step.job_ref, "action": step.action}));
+                    acked += 1;
+                }
+            }
+            progressed = true;
+        }
+        let open = jobs.iter().any(|j| !j.state.is_final());
+        if !progressed && !jobs.is_empty() && !open && engine.status().pending == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(if progressed { 5 } else { 50 }));
+    }
+    let status = engine.sync_until_idle_blocking(Duration::from_secs(30))?;
+    Ok(json!({"done": true, "acked": acked, "status": status}))
+}
