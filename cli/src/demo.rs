@@ -1,37 +1,80 @@
-//! `jobpack demo`: one job through its whole lifecycle, every message printed.
+//! `jobpack demo`: a working day end to end.
 //!
-//! The walk uses the same lifecycle the phone uses and checks each message it prints against
-//! the OpenAPI document, so the demo fails loudly if the model and the contract drift apart.
+//! The CityFibre simulator starts on loopback with two gateways and real mutual TLS; N
+//! engineer cores, each with its own SQLite file, pull their job packs and work them with the
+//! scripted engineer while connectivity comes and goes (basements, lofts), a gateway goes
+//! down for a while and the simulator injects faults at the given rate. At the end every
+//! core syncs until idle and the report compares what the phones made with what CityFibre
+//! received. The run fails (non-zero exit) if any message was lost or arrived out of order.
+//!
+//! `--walk` prints the single-job walk instead: every message of one lifecycle, checked
+//! against the contract.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
-use jobpack_core::codes::Catalogue;
-use jobpack_core::lifecycle::{Action, Job, Warning};
-use jobpack_core::protocol::{
-    CreateJobAnswer, EngineerDetails, InboundMessage, Location, MessageKind, OntDevice,
-    OutboundRequest, ProviderJobId, QuestionAnswer, RpcId, Source, StrictTimestamp, Timestamp,
-    parse_inbound,
-};
-use jobpack_spec::Spec;
-use serde_json::Value;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use jobpack_core::engine::{Config, Engine};
+use jobpack_core::outbox::{ItemKind, ItemState};
+use jobpack_core::protocol::EngineerDetails;
+use jobpack_core::sync::{RetryPolicy, SyncPolicy};
+use jobpack_core::transport::{Timeouts, TlsMaterial};
+use jobpack_sim::{FaultConfig, Pki, ProvisioningScript, SimConfig, Simulator, sample_job_pack};
 
-const JOB_PACK: &str =
-    include_str!("../../spec/examples/valid/CreateJobEnvelope/seed-timestamp-form.json");
-const PROVISIONING_RETRY: &str =
-    include_str!("../../spec/examples/valid/ProvisioningEnvelope/status-4.json");
-const PROVISIONING_OK: &str =
-    include_str!("../../spec/examples/valid/ProvisioningEnvelope/status-1.json");
+use crate::scripted::ScriptedEngineer;
 
 #[derive(clap::Args)]
-pub struct DemoArgs {}
+pub struct DemoArgs {
+    /// Engineers, each with their own core and SQLite file.
+    #[arg(long, default_value_t = 3)]
+    engineers: usize,
+    /// Job packs per engineer.
+    #[arg(long, default_value_t = 6)]
+    jobs: usize,
+    /// Probability that a request to the simulator meets a fault (0 to 1).
+    #[arg(long, default_value_t = 0.1)]
+    faults: f64,
+    /// Seed for faults, outages, provisioning results and the engineers' choices.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Keep the engineers' databases in this directory (a temporary one otherwise).
+    #[arg(long)]
+    dir: Option<std::path::PathBuf>,
+    /// Print the single-job walk (every message of one lifecycle) instead.
+    #[arg(long)]
+    walk: bool,
+}
 
-pub fn run(_args: &DemoArgs) -> ExitCode {
-    match walk() {
-        Ok(count) => {
-            println!(
-                "\n{count} messages printed, every one valid against spec/partner-installation.openapi.yaml"
-            );
-            ExitCode::SUCCESS
+pub fn run(args: &DemoArgs) -> ExitCode {
+    if args.walk {
+        return crate::walk::run();
+    }
+    if !(0.0..=1.0).contains(&args.faults) || args.engineers == 0 || args.engineers > 50 {
+        eprintln!("error: --faults must be 0..=1 and --engineers 1..=50");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(day(args)) {
+        Ok(report) => {
+            print!("{}", report.render());
+            if report.lost == 0 && report.reordered == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(e) => {
             eprintln!("demo failed: {e}");
@@ -40,194 +83,339 @@ pub fn run(_args: &DemoArgs) -> ExitCode {
     }
 }
 
-struct Printer {
-    spec: Spec,
-    printed: usize,
+/// What the day produced.
+struct Report {
+    engineers: usize,
+    jobs: usize,
+    made: usize,
+    delivered: usize,
+    retries: u64,
+    duplicates: u64,
+    order_violations: usize,
+    reordered: usize,
+    lost: usize,
+    parked: usize,
+    faults: BTreeMap<String, u64>,
+    provisioning: BTreeMap<u8, u64>,
+    closures: BTreeMap<String, usize>,
+    cancelled: usize,
+    outages: usize,
+    wall: Duration,
 }
 
-impl Printer {
-    fn show(&mut self, title: &str, value: &Value) -> Result<(), String> {
-        let kind = MessageKind::classify(value).ok_or("unrecognised message")?;
-        let violations = self
-            .spec
-            .validate(kind.schema_name(), value)
+impl Report {
+    fn render(&self) -> String {
+        let mut out = String::new();
+        let mut line = |s: String| {
+            out.push_str(&s);
+            out.push('\n');
+        };
+        line(String::new());
+        line(format!(
+            "Jobpack demo: {} engineers, {} jobs, wall time {:.1} s",
+            self.engineers,
+            self.jobs,
+            self.wall.as_secs_f64()
+        ));
+        line(format!("  messages made            {}", self.made));
+        line(format!("  delivered                {}", self.delivered));
+        line(format!("  retries                  {}", self.retries));
+        line(format!("  duplicates absorbed      {}", self.duplicates));
+        line(format!("  order violations         {}", self.order_violations + self.reordered));
+        line(format!("  lost messages            {}", self.lost));
+        line(format!("  parked for the engineer  {}", self.parked));
+        line(format!("  connectivity outages     {}", self.outages));
+        line(format!("  jobs cancelled           {}", self.cancelled));
+        let closures: Vec<String> = self.closures.iter().map(|(c, n)| format!("{c}×{n}")).collect();
+        line(format!("  closures                 {}", closures.join(" ")));
+        let statuses: Vec<String> = self
+            .provisioning
+            .iter()
+            .map(|(s, n)| format!("{s}×{n}"))
+            .collect();
+        line(format!("  ONT statuses fed         {}", statuses.join(" ")));
+        let faults: Vec<String> = self.faults.iter().map(|(f, n)| format!("{f}×{n}")).collect();
+        line(format!("  faults injected          {}", faults.join(" ")));
+        line(if self.lost == 0 && self.reordered + self.order_violations == 0 {
+            "  result                   OK: nothing lost, nothing reordered".into()
+        } else {
+            "  result                   FAILED".into()
+        });
+        out
+    }
+}
+
+struct Phone {
+    id: String,
+    engine: Engine,
+    driver: ScriptedEngineer,
+    offline_until: Option<Instant>,
+    bar: ProgressBar,
+}
+
+fn config(dir: &std::path::Path, engineer: &str, urls: Vec<String>, pki: &Pki) -> Result<Config, String> {
+    let identity = pki
+        .clients
+        .get(engineer)
+        .ok_or_else(|| format!("no certificate for {engineer}"))?;
+    Ok(Config {
+        database: dir.join(format!("{engineer}.sqlite")),
+        endpoints: urls,
+        tls: TlsMaterial {
+            client_cert_pem: Some(identity.cert_pem.clone()),
+            client_key_pem: Some(identity.key_pem.clone()),
+            trust_anchors_pem: pki.ca_cert_pem.clone(),
+        },
+        timeouts: Timeouts {
+            connect: Duration::from_millis(800),
+            request: Duration::from_millis(800),
+        },
+        engineer: EngineerDetails {
+            engineer_id: engineer.to_owned(),
+            name: format!("Engineer {engineer}"),
+            phone: "+44 7700 900000".into(),
+            company: Some("Jobpack Installs Ltd".into()),
+        },
+        partner_catalogue: None,
+        sync: SyncPolicy {
+            retry: RetryPolicy {
+                base: Duration::from_millis(100),
+                max: Duration::from_secs(2),
+            },
+            configuration_retry: Duration::from_secs(1),
+            max_in_flight: 4,
+            pull_interval: Duration::from_millis(400),
+            pull_limit: 100,
+        },
+        start_online: true,
+    })
+}
+
+async fn day(args: &DemoArgs) -> Result<Report, String> {
+    let started = Instant::now();
+    let engineers: Vec<String> = (1..=args.engineers).map(|i| format!("E{i:03}")).collect();
+    let pki = Pki::generate(&engineers).map_err(|e| e.to_string())?;
+    let sim = Simulator::start(
+        SimConfig {
+            listen: vec![
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+            ],
+            engineers: engineers.clone(),
+            faults: FaultConfig {
+                rate: args.faults,
+                seed: args.seed,
+                delay: Duration::from_millis(1200),
+                retry_after_secs: 1,
+                ..FaultConfig::default()
+            },
+            provisioning: ProvisioningScript {
+                seed: args.seed,
+                ..ProvisioningScript::default()
+            },
+            retry_delay: Duration::from_millis(300),
+        },
+        pki,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+
+    let temp;
+    let dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
+            d.clone()
+        }
+        None => {
+            temp = tempfile::tempdir().map_err(|e| e.to_string())?;
+            temp.path().to_owned()
+        }
+    };
+
+    let mut all_jobs = Vec::new();
+    for engineer in &engineers {
+        for j in 1..=args.jobs {
+            let job_ref = format!("S{}{:03}", &engineer[1..], j);
+            let pack = sample_job_pack(&job_ref).map_err(|e| e.to_string())?;
+            sim.create_job(engineer, &job_ref, pack).map_err(|e| e.to_string())?;
+            all_jobs.push(job_ref);
+        }
+    }
+
+    let bars = MultiProgress::new();
+    let fancy = std::io::stderr().is_terminal();
+    if !fancy {
+        bars.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let style = ProgressStyle::with_template("{prefix:>5} [{bar:30}] {pos}/{len} jobs done  {msg}")
+        .map_err(|e| e.to_string())?
+        .progress_chars("=> ");
+    let handle = tokio::runtime::Handle::current();
+    let mut phones = Vec::new();
+    for (i, engineer) in engineers.iter().enumerate() {
+        let engine = Engine::open_on(config(&dir, engineer, sim.urls(), sim.pki())?, &handle, None)
             .map_err(|e| e.to_string())?;
-        println!("\n── {title}  [{}]", kind.describe());
-        println!(
-            "{}",
-            serde_json::to_string_pretty(value).map_err(|e| e.to_string())?
+        let bar = bars.add(ProgressBar::new(args.jobs as u64));
+        bar.set_style(style.clone());
+        bar.set_prefix(engineer.clone());
+        phones.push(Phone {
+            id: engineer.clone(),
+            engine,
+            driver: ScriptedEngineer::new(args.seed.wrapping_mul(31).wrapping_add(i as u64)),
+            offline_until: None,
+            bar,
+        });
+    }
+
+    let mut rng = fastrand::Rng::with_seed(args.seed);
+    let mut outages = 0usize;
+    let mut cancelled_sent = false;
+    let mut gateway_down_until: Option<Instant> = None;
+    let mut gateway_outage_done = false;
+    let mut last_line = Instant::now();
+    let deadline = Duration::from_secs(45);
+    loop {
+        let elapsed = started.elapsed();
+        // CityFibre cancels one job per engineer early in the day.
+        if !cancelled_sent && elapsed > Duration::from_millis(1500) {
+            for phone in &phones {
+                let candidate = format!("S{}{:03}", &phone.id[1..], args.jobs);
+                let _ = sim.cancel_job(&candidate, "Customer cancelled order");
+            }
+            cancelled_sent = true;
+        }
+        // One gateway goes down for a few seconds.
+        if !gateway_outage_done && elapsed > Duration::from_secs(2) {
+            sim.set_gateway_down(0, true);
+            gateway_down_until = Some(Instant::now() + Duration::from_secs(4));
+            gateway_outage_done = true;
+        }
+        if gateway_down_until.is_some_and(|t| Instant::now() > t) {
+            sim.set_gateway_down(0, false);
+            gateway_down_until = None;
+        }
+        let mut all_done = true;
+        for phone in &mut phones {
+            // Connectivity comes and goes.
+            match phone.offline_until {
+                Some(t) if Instant::now() >= t => {
+                    phone.engine.set_online(true);
+                    phone.offline_until = None;
+                }
+                None if elapsed < Duration::from_secs(30) && rng.f64() < 0.02 => {
+                    phone.engine.set_online(false);
+                    phone.offline_until = Some(Instant::now() + Duration::from_millis(rng.u64(500..2500)));
+                    outages += 1;
+                }
+                _ => {}
+            }
+            let jobs = phone.engine.jobs().map_err(|e| e.to_string())?;
+            for job in &jobs {
+                if let Some(step) = phone.driver.step(&phone.engine, job) {
+                    if let Err(e) = step.result {
+                        // A refusal is the engine doing its job (a cancelled job, say); the
+                        // day goes on.
+                        phone.bar.println(format!("{}: {} {}: {e}", phone.id, step.job_ref, step.action));
+                    }
+                }
+            }
+            let done = jobs.iter().filter(|j| j.state.is_final()).count();
+            let status = phone.engine.status();
+            phone.bar.set_position(done as u64);
+            phone.bar.set_message(format!(
+                "{}  outbox pending {}",
+                if phone.offline_until.is_some() { "offline" } else { "online " },
+                status.pending
+            ));
+            if jobs.len() < args.jobs || done < jobs.len() || status.pending > 0 {
+                all_done = false;
+            }
+        }
+        if !fancy && last_line.elapsed() > Duration::from_secs(5) {
+            let delivered: usize = sim.stats().jobs.values().map(Vec::len).sum();
+            eprintln!("  {:>4.1} s: {delivered} messages delivered", started.elapsed().as_secs_f64());
+            last_line = Instant::now();
+        }
+        if all_done || elapsed > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+
+    sim.set_gateway_down(0, false);
+    for phone in &phones {
+        phone.engine.set_online(true);
+    }
+    for phone in &phones {
+        // Whatever is still pending is reported below as lost; a timeout here is not fatal.
+        let _ = phone.engine.sync_until_idle(Duration::from_secs(10)).await;
+        phone.bar.finish();
+    }
+
+    let stats = sim.stats();
+    let mut delivered_keys: HashMap<String, Vec<String>> = HashMap::new();
+    for (job, messages) in &stats.jobs {
+        delivered_keys.insert(
+            job.clone(),
+            messages.iter().filter_map(|m| m.idempotency_key.clone()).collect(),
         );
-        if let Some(v) = violations.first() {
-            return Err(format!("{title}: {v}"));
+    }
+    let all_delivered: HashSet<&String> = delivered_keys.values().flatten().collect();
+    let mut report = Report {
+        engineers: args.engineers,
+        jobs: all_jobs.len(),
+        made: 0,
+        delivered: 0,
+        retries: 0,
+        duplicates: stats.duplicates,
+        order_violations: stats.order_violations.len(),
+        reordered: 0,
+        lost: 0,
+        parked: 0,
+        faults: stats.faults_injected.clone(),
+        provisioning: stats.provisioning_sent.clone(),
+        closures: BTreeMap::new(),
+        cancelled: 0,
+        outages,
+        wall: Duration::ZERO,
+    };
+    for phone in &phones {
+        let items = phone.engine.outbox(None).map_err(|e| e.to_string())?;
+        let mut per_job: HashMap<&str, Vec<&str>> = HashMap::new();
+        for item in items.iter().filter(|i| i.kind == ItemKind::Rpc) {
+            report.made += 1;
+            report.retries += u64::from(item.attempts.saturating_sub(1));
+            if all_delivered.contains(&item.idempotency_key) {
+                report.delivered += 1;
+                per_job.entry(&item.job_ref).or_default().push(&item.idempotency_key);
+            } else if item.state == ItemState::Parked {
+                report.parked += 1;
+            } else {
+                report.lost += 1;
+            }
         }
-        self.printed += 1;
-        Ok(())
-    }
-
-    fn warn(&self, warnings: &[Warning]) {
-        for w in warnings {
-            println!("   ⚠ {w}");
+        // The order CityFibre saw must be the order the phone made them in.
+        for (job, made) in per_job {
+            let seen: Vec<&str> = delivered_keys
+                .get(job)
+                .map(|keys| keys.iter().map(String::as_str).filter(|k| made.contains(k)).collect())
+                .unwrap_or_default();
+            if seen != made {
+                report.reordered += 1;
+            }
+        }
+        for job in phone.engine.jobs().map_err(|e| e.to_string())? {
+            match (&job.closure, job.state) {
+                (Some(rule), _) => *report.closures.entry(rule.code.clone()).or_default() += 1,
+                (None, jobpack_core::lifecycle::JobState::Cancelled) => report.cancelled += 1,
+                _ => {}
+            }
         }
     }
-}
-
-fn at(text: &str) -> Result<Timestamp, String> {
-    Timestamp::parse_lenient(text).map_err(|e| e.to_string())
-}
-
-fn walk() -> Result<usize, String> {
-    let catalogue = Catalogue::embedded();
-    let mut p = Printer {
-        spec: Spec::load().map_err(|e| e.to_string())?,
-        printed: 0,
-    };
-    let mut next_id = 0u64;
-    let mut emit = |p: &mut Printer, title: &str, call| -> Result<(), String> {
-        next_id += 1;
-        let request = OutboundRequest {
-            id: RpcId::new(next_id).map_err(|e| e.to_string())?,
-            call,
-        };
-        p.show(
-            title,
-            &serde_json::to_value(&request).map_err(|e| e.to_string())?,
-        )
-    };
-
-    // CityFibre sends the job pack; the partner answers with its own id.
-    let envelope = parse_inbound(JOB_PACK.as_bytes()).map_err(|e| e.to_string())?;
-    p.show(
-        "CityFibre sends createJob",
-        &serde_json::to_value(&envelope).map_err(|e| e.to_string())?,
-    )?;
-    let InboundMessage::CreateJob(pack) = envelope.message else {
-        return Err("the demo job pack is not a createJob".into());
-    };
-    let provider_job_id = ProviderJobId::new("JP-000123").map_err(|e| e.to_string())?;
-    let answer = CreateJobAnswer {
-        id: envelope.id,
-        job_ref: envelope.job_ref.clone(),
-        provider_job_id: provider_job_id.clone(),
-    };
-    p.show(
-        "partner answers with its providerJobId",
-        &serde_json::to_value(&answer).map_err(|e| e.to_string())?,
-    )?;
-    let mut job = Job::received(envelope.job_ref, provider_job_id, *pack);
-    p.warn(&job.warnings(&catalogue));
-
-    let location = |lat, lon, acc| Location::new(lat, lon, acc).map_err(|e| e.to_string());
-    let steps: Vec<(&str, &str, Action)> = vec![
-        (
-            "engineer accepts: notifyJob with engineer details",
-            "2026-11-30T16:20:00+00:00",
-            Action::Accept {
-                engineer: EngineerDetails {
-                    engineer_id: "E042".into(),
-                    name: "Sam Splicer".into(),
-                    phone: "+44 7700 900123".into(),
-                    company: Some("Jobpack Installs Ltd".into()),
-                },
-            },
-        ),
-        (
-            "engineer sets off: notifyJob en route",
-            "2026-12-01T07:41:12+00:00",
-            Action::StartTravel {
-                location: location(53.8321, -1.6012, 18.0)?,
-            },
-        ),
-        (
-            "engineer arrives: notifyJob on site",
-            "2026-12-01T08:02:40+00:00",
-            Action::Arrive {
-                location: location(53.7921, -1.5497, 6.0)?,
-            },
-        ),
-        (
-            "engineer scans the ONT label: notifyJob ONT scanned",
-            "2026-12-01T08:47:05+00:00",
-            Action::ScanOnt {
-                ont: OntDevice::new("ALCLB443689D", "YP2244017834").map_err(|e| e.to_string())?,
-            },
-        ),
-    ];
-    for (title, when, action) in steps {
-        let outcome = job
-            .apply(action, at(when)?, &catalogue)
-            .map_err(|e| e.to_string())?;
-        if let Some(call) = outcome.message {
-            emit(&mut p, title, call)?;
-        }
-        p.warn(&outcome.warnings);
-        println!("   state: {}", outcome.state);
+    for phone in phones {
+        phone.engine.shutdown();
     }
-
-    for (title, text) in [
-        ("CityFibre: provisioning delayed", PROVISIONING_RETRY),
-        ("CityFibre: ONT provisioned", PROVISIONING_OK),
-    ] {
-        let envelope = parse_inbound(text.as_bytes()).map_err(|e| e.to_string())?;
-        p.show(
-            title,
-            &serde_json::to_value(&envelope).map_err(|e| e.to_string())?,
-        )?;
-        let InboundMessage::Provisioning(notice) = &envelope.message else {
-            return Err("not a provisioning notice".into());
-        };
-        let outcome = job
-            .apply(
-                Action::ProvisioningResult {
-                    status: notice.ont_provisioning.status_id,
-                },
-                envelope.sent,
-                &catalogue,
-            )
-            .map_err(|e| e.to_string())?;
-        println!("   state: {}", outcome.state);
-    }
-
-    let answered = at("2026-12-01T09:05:31+00:00")?;
-    let sponge = QuestionAnswer {
-        question: "Did Sponge Pass?".into(),
-        question_code: "1100".into(),
-        answer: "Yes".into(),
-        response_received: StrictTimestamp(answered),
-        source: Source::NotifyJob,
-        files: vec![],
-    };
-    let outcome = job
-        .apply(
-            Action::Answer {
-                answers: vec![sponge.clone()],
-            },
-            answered,
-            &catalogue,
-        )
-        .map_err(|e| e.to_string())?;
-    if let Some(call) = outcome.message {
-        emit(&mut p, "engineer answers during the visit: notifyJob", call)?;
-    }
-
-    let closed = at("2026-12-01T09:20:00+00:00")?;
-    let outcome = job
-        .apply(
-            Action::Close {
-                closure_code: "SP".into(),
-                secondary_code: None,
-                description: String::new(),
-                answers: vec![QuestionAnswer {
-                    source: Source::CloseJob,
-                    ..sponge
-                }],
-            },
-            closed,
-            &catalogue,
-        )
-        .map_err(|e| e.to_string())?;
-    if let Some(call) = outcome.message {
-        emit(&mut p, "engineer closes the job: closeJob SP", call)?;
-    }
-    println!("   state: {}", outcome.state);
-    Ok(p.printed)
+    sim.shutdown().await;
+    report.wall = started.elapsed();
+    Ok(report)
 }

@@ -14,6 +14,7 @@ mod demo;
 mod engineer;
 mod scripted;
 mod validate;
+mod walk;
 
 #[derive(Parser)]
 #[command(
@@ -32,7 +33,7 @@ enum Command {
     Codes(codes_cmd::CodesArgs),
     /// Say which message a JSON file is and whether it satisfies the contract.
     Validate(validate::ValidateArgs),
-    /// Walk one job through its whole lifecycle and print every message it produces.
+    /// The end-to-end demo: a working day against the simulator (`--walk`: one job's messages).
     Demo(demo::DemoArgs),
     /// Drive one engineer's core from a shell (QA scripting).
     Engineer(engineer::EngineerArgs),
