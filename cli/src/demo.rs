@@ -121,12 +121,19 @@ impl Report {
         line(format!("  delivered                {}", self.delivered));
         line(format!("  retries                  {}", self.retries));
         line(format!("  duplicates absorbed      {}", self.duplicates));
-        line(format!("  order violations         {}", self.order_violations + self.reordered));
+        line(format!(
+            "  order violations         {}",
+            self.order_violations + self.reordered
+        ));
         line(format!("  lost messages            {}", self.lost));
         line(format!("  parked for the engineer  {}", self.parked));
         line(format!("  connectivity outages     {}", self.outages));
         line(format!("  jobs cancelled           {}", self.cancelled));
-        let closures: Vec<String> = self.closures.iter().map(|(c, n)| format!("{c}×{n}")).collect();
+        let closures: Vec<String> = self
+            .closures
+            .iter()
+            .map(|(c, n)| format!("{c}×{n}"))
+            .collect();
         line(format!("  closures                 {}", closures.join(" ")));
         let statuses: Vec<String> = self
             .provisioning
@@ -134,13 +141,19 @@ impl Report {
             .map(|(s, n)| format!("{s}×{n}"))
             .collect();
         line(format!("  ONT statuses fed         {}", statuses.join(" ")));
-        let faults: Vec<String> = self.faults.iter().map(|(f, n)| format!("{f}×{n}")).collect();
+        let faults: Vec<String> = self
+            .faults
+            .iter()
+            .map(|(f, n)| format!("{f}×{n}"))
+            .collect();
         line(format!("  faults injected          {}", faults.join(" ")));
-        line(if self.lost == 0 && self.reordered + self.order_violations == 0 {
-            "  result                   OK: nothing lost, nothing reordered".into()
-        } else {
-            "  result                   FAILED".into()
-        });
+        line(
+            if self.lost == 0 && self.reordered + self.order_violations == 0 {
+                "  result                   OK: nothing lost, nothing reordered".into()
+            } else {
+                "  result                   FAILED".into()
+            },
+        );
         out
     }
 }
@@ -153,7 +166,12 @@ struct Phone {
     bar: ProgressBar,
 }
 
-fn config(dir: &std::path::Path, engineer: &str, urls: Vec<String>, pki: &Pki) -> Result<Config, String> {
+fn config(
+    dir: &std::path::Path,
+    engineer: &str,
+    urls: Vec<String>,
+    pki: &Pki,
+) -> Result<Config, String> {
     let identity = pki
         .clients
         .get(engineer)
@@ -237,7 +255,8 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
         for j in 1..=args.jobs {
             let job_ref = format!("S{}{:03}", &engineer[1..], j);
             let pack = sample_job_pack(&job_ref).map_err(|e| e.to_string())?;
-            sim.create_job(engineer, &job_ref, pack).map_err(|e| e.to_string())?;
+            sim.create_job(engineer, &job_ref, pack)
+                .map_err(|e| e.to_string())?;
             all_jobs.push(job_ref);
         }
     }
@@ -253,8 +272,12 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
     let handle = tokio::runtime::Handle::current();
     let mut phones = Vec::new();
     for (i, engineer) in engineers.iter().enumerate() {
-        let engine = Engine::open_on(config(&dir, engineer, sim.urls(), sim.pki())?, &handle, None)
-            .map_err(|e| e.to_string())?;
+        let engine = Engine::open_on(
+            config(&dir, engineer, sim.urls(), sim.pki())?,
+            &handle,
+            None,
+        )
+        .map_err(|e| e.to_string())?;
         let bar = bars.add(ProgressBar::new(args.jobs as u64));
         bar.set_style(style.clone());
         bar.set_prefix(engineer.clone());
@@ -304,7 +327,8 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
                 }
                 None if elapsed < Duration::from_secs(30) && rng.f64() < 0.02 => {
                     phone.engine.set_online(false);
-                    phone.offline_until = Some(Instant::now() + Duration::from_millis(rng.u64(500..2500)));
+                    phone.offline_until =
+                        Some(Instant::now() + Duration::from_millis(rng.u64(500..2500)));
                     outages += 1;
                 }
                 _ => {}
@@ -315,7 +339,10 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
                     if let Err(e) = step.result {
                         // A refusal is the engine doing its job (a cancelled job, say); the
                         // day goes on.
-                        phone.bar.println(format!("{}: {} {}: {e}", phone.id, step.job_ref, step.action));
+                        phone.bar.println(format!(
+                            "{}: {} {}: {e}",
+                            phone.id, step.job_ref, step.action
+                        ));
                     }
                 }
             }
@@ -324,7 +351,11 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
             phone.bar.set_position(done as u64);
             phone.bar.set_message(format!(
                 "{}  outbox pending {}",
-                if phone.offline_until.is_some() { "offline" } else { "online " },
+                if phone.offline_until.is_some() {
+                    "offline"
+                } else {
+                    "online "
+                },
                 status.pending
             ));
             if jobs.len() < args.jobs || done < jobs.len() || status.pending > 0 {
@@ -333,7 +364,10 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
         }
         if !fancy && last_line.elapsed() > Duration::from_secs(5) {
             let delivered: usize = sim.stats().jobs.values().map(Vec::len).sum();
-            eprintln!("  {:>4.1} s: {delivered} messages delivered", started.elapsed().as_secs_f64());
+            eprintln!(
+                "  {:>4.1} s: {delivered} messages delivered",
+                started.elapsed().as_secs_f64()
+            );
             last_line = Instant::now();
         }
         if all_done || elapsed > deadline {
@@ -357,7 +391,10 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
     for (job, messages) in &stats.jobs {
         delivered_keys.insert(
             job.clone(),
-            messages.iter().filter_map(|m| m.idempotency_key.clone()).collect(),
+            messages
+                .iter()
+                .filter_map(|m| m.idempotency_key.clone())
+                .collect(),
         );
     }
     let all_delivered: HashSet<&String> = delivered_keys.values().flatten().collect();
@@ -387,7 +424,10 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
             report.retries += u64::from(item.attempts.saturating_sub(1));
             if all_delivered.contains(&item.idempotency_key) {
                 report.delivered += 1;
-                per_job.entry(&item.job_ref).or_default().push(&item.idempotency_key);
+                per_job
+                    .entry(&item.job_ref)
+                    .or_default()
+                    .push(&item.idempotency_key);
             } else if item.state == ItemState::Parked {
                 report.parked += 1;
             } else {
@@ -398,7 +438,12 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
         for (job, made) in per_job {
             let seen: Vec<&str> = delivered_keys
                 .get(job)
-                .map(|keys| keys.iter().map(String::as_str).filter(|k| made.contains(k)).collect())
+                .map(|keys| {
+                    keys.iter()
+                        .map(String::as_str)
+                        .filter(|k| made.contains(k))
+                        .collect()
+                })
                 .unwrap_or_default();
             if seen != made {
                 report.reordered += 1;

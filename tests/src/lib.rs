@@ -39,7 +39,9 @@ impl World {
             provisioning: ProvisioningScript::always(provisioning_status),
             retry_delay: Duration::from_millis(100),
         };
-        let sim = Simulator::start(config, pki).await.expect("simulator starts");
+        let sim = Simulator::start(config, pki)
+            .await
+            .expect("simulator starts");
         Self {
             sim,
             dir: tempfile::tempdir().expect("temp dir"),
@@ -58,7 +60,13 @@ impl World {
     }
 
     /// An engine configuration with fast retries, for `engineer` on `endpoints`.
-    pub fn config(&self, engineer: &str, db: &str, endpoints: Vec<String>, tls: TlsMaterial) -> Config {
+    pub fn config(
+        &self,
+        engineer: &str,
+        db: &str,
+        endpoints: Vec<String>,
+        tls: TlsMaterial,
+    ) -> Config {
         Config {
             database: self.dir.path().join(db),
             endpoints,
@@ -104,7 +112,9 @@ impl World {
             .map(|i| {
                 let job_ref = format!("{prefix}{i}");
                 let pack = sample_job_pack(&job_ref).expect("sample pack");
-                self.sim.create_job(engineer, &job_ref, pack).expect("job queued");
+                self.sim
+                    .create_job(engineer, &job_ref, pack)
+                    .expect("job queued");
                 job_ref
             })
             .collect()

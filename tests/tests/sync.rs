@@ -66,25 +66,40 @@ async fn offline_work_drains_in_order_when_the_device_comes_online() {
     engine.set_online(false);
     let expected = work(&engine, &jobs);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(world.sim.stats().jobs.is_empty(), "nothing leaves while offline");
+    assert!(
+        world.sim.stats().jobs.is_empty(),
+        "nothing leaves while offline"
+    );
     assert_eq!(engine.status().online, false);
-    assert!(matches!(engine.sync_until_idle(IDLE).await, Err(Error::Offline)));
+    assert!(matches!(
+        engine.sync_until_idle(IDLE).await,
+        Err(Error::Offline)
+    ));
 
     engine.set_online(true);
     assert!(
-        eventually(IDLE, || expected.iter().all(|(job, keys)| delivered_keys(&world, job) == *keys)).await,
+        eventually(IDLE, || expected
+            .iter()
+            .all(|(job, keys)| delivered_keys(&world, job) == *keys))
+        .await,
         "coming online drains at once, each job in creation order"
     );
     let stats = world.sim.stats();
-    assert!(stats.order_violations.is_empty(), "{:?}", stats.order_violations);
+    assert!(
+        stats.order_violations.is_empty(),
+        "{:?}",
+        stats.order_violations
+    );
     assert_eq!(stats.duplicates, 0);
     let status = engine.sync_until_idle(IDLE).await.unwrap();
     assert_eq!(status.pending, 0);
-    assert!(engine
-        .outbox(None)
-        .unwrap()
-        .iter()
-        .all(|i| i.state == ItemState::Sent));
+    assert!(
+        engine
+            .outbox(None)
+            .unwrap()
+            .iter()
+            .all(|i| i.state == ItemState::Sent)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,7 +128,8 @@ async fn every_fault_kind_is_survived_with_exactly_once_effect() {
         assert_eq!(item.seq, seq);
         assert!(item.last_error.is_some(), "{kind:?}");
         if kind == FaultKind::TooManyRequests {
-            let wait = item.next_attempt_at.unwrap().unix_millis() - jobpack_core::protocol::Timestamp::now().unix_millis();
+            let wait = item.next_attempt_at.unwrap().unix_millis()
+                - jobpack_core::protocol::Timestamp::now().unix_millis();
             assert!(wait > 500, "Retry-After is honoured: {wait} ms");
         }
         if kind.processes_message() {
@@ -129,9 +145,16 @@ async fn every_fault_kind_is_survived_with_exactly_once_effect() {
     }
     let stats = world.sim.stats();
     for kind in FaultKind::ALL {
-        assert!(stats.faults_injected.get(kind.name()).copied().unwrap_or(0) >= 1, "{kind:?}");
+        assert!(
+            stats.faults_injected.get(kind.name()).copied().unwrap_or(0) >= 1,
+            "{kind:?}"
+        );
     }
-    assert!(stats.duplicates >= 3, "resends of processed messages were absorbed: {}", stats.duplicates);
+    assert!(
+        stats.duplicates >= 3,
+        "resends of processed messages were absorbed: {}",
+        stats.duplicates
+    );
     assert!(stats.order_violations.is_empty());
 }
 
@@ -141,13 +164,17 @@ async fn the_retry_timer_drains_without_any_new_local_write() {
     let engine = world.engine("E001", "timer.sqlite");
     let jobs = world.create_jobs("E001", "T", 1);
     pull_jobs(&engine, 1).await;
-    world.sim.set_faults(FaultConfig::always(FaultKind::ServerError));
+    world
+        .sim
+        .set_faults(FaultConfig::always(FaultKind::ServerError));
     let key = engine.accept(&jobs[0]).unwrap().idempotency_key.unwrap();
     assert!(eventually(IDLE, || engine.outbox(None).unwrap()[0].attempts >= 2).await);
     world.sim.set_faults(FaultConfig::default());
     // No action, no sync_now, no online signal: only the scheduled retry.
     assert!(
-        eventually(Duration::from_secs(5), || delivered_keys(&world, &jobs[0]) == [key.clone()]).await,
+        eventually(Duration::from_secs(5), || delivered_keys(&world, &jobs[0])
+            == [key.clone()])
+        .await,
         "the backlog does not stall until the next local write"
     );
 }
@@ -166,11 +193,27 @@ async fn a_failing_job_does_not_hold_up_the_others() {
     engine.start_travel(&jobs[0], here(), None).unwrap();
     let ok = work(&engine, &jobs[1..]);
     engine.sync_until_idle(IDLE).await.unwrap();
-    assert_eq!(delivered_keys(&world, &jobs[1]), ok[0].1, "the healthy job went through");
+    assert_eq!(
+        delivered_keys(&world, &jobs[1]),
+        ok[0].1,
+        "the healthy job went through"
+    );
     let stuck = engine.outbox(Some(&jobs[0])).unwrap();
     assert_eq!(stuck[0].state, ItemState::Parked);
-    assert!(stuck[0].parked_reason.as_deref().unwrap_or("").contains("422"), "{:?}", stuck[0].parked_reason);
-    assert_eq!(stuck[1].state, ItemState::Queued, "order kept behind the parked head");
+    assert!(
+        stuck[0]
+            .parked_reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("422"),
+        "{:?}",
+        stuck[0].parked_reason
+    );
+    assert_eq!(
+        stuck[1].state,
+        ItemState::Queued,
+        "order kept behind the parked head"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,7 +229,9 @@ async fn a_parked_close_is_fixed_and_resent_by_the_engineer() {
     for job in &jobs {
         engine.accept(job).unwrap();
         engine.start_travel(job, here(), None).unwrap();
-        engine.close(job, "RNA", None, "Nobody home", vec![], None).unwrap();
+        engine
+            .close(job, "RNA", None, "Nobody home", vec![], None)
+            .unwrap();
     }
     engine.sync_until_idle(IDLE).await.unwrap();
     let parked: Vec<_> = engine
@@ -200,16 +245,27 @@ async fn a_parked_close_is_fixed_and_resent_by_the_engineer() {
     assert_eq!(engine.status().parked, 2);
 
     // The engineer corrects one to NA; the other is resent after the rule is lifted.
-    engine.correct_parked_close(parked[0].seq, "NA", None).unwrap();
+    engine
+        .correct_parked_close(parked[0].seq, "NA", None)
+        .unwrap();
     assert_eq!(engine.job(&jobs[0]).unwrap().closure.unwrap().code, "NA");
     world.sim.set_faults(FaultConfig::default());
     engine.resend(parked[1].seq).unwrap();
     engine.sync_until_idle(IDLE).await.unwrap();
     for job in &jobs {
-        let methods: Vec<String> = world.sim.stats().jobs[job].iter().map(|m| m.method.clone()).collect();
+        let methods: Vec<String> = world.sim.stats().jobs[job]
+            .iter()
+            .map(|m| m.method.clone())
+            .collect();
         assert_eq!(methods.last().map(String::as_str), Some("closeJob"));
     }
-    assert!(engine.outbox(None).unwrap().iter().all(|i| i.state == ItemState::Sent));
+    assert!(
+        engine
+            .outbox(None)
+            .unwrap()
+            .iter()
+            .all(|i| i.state == ItemState::Sent)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,7 +273,12 @@ async fn a_dead_gateway_fails_over_and_the_healthy_one_is_remembered() {
     let world = World::start(2, 1).await;
     let jobs = world.create_jobs("E001", "G", 2);
     world.sim.set_gateway_down(0, true);
-    let config = world.config("E001", "failover.sqlite", world.sim.urls(), world.tls("E001"));
+    let config = world.config(
+        "E001",
+        "failover.sqlite",
+        world.sim.urls(),
+        world.tls("E001"),
+    );
     {
         let engine = World::open(config.clone(), None);
         pull_jobs(&engine, 2).await;
@@ -235,7 +296,12 @@ async fn a_dead_gateway_fails_over_and_the_healthy_one_is_remembered() {
 
     // A gateway that is not listening at all fails over too.
     let dead = "https://127.0.0.1:9".to_owned();
-    let config = world.config("E002", "dead.sqlite", vec![dead, world.sim.urls()[1].clone()], world.tls("E002"));
+    let config = world.config(
+        "E002",
+        "dead.sqlite",
+        vec![dead, world.sim.urls()[1].clone()],
+        world.tls("E002"),
+    );
     let jobs = world.create_jobs("E002", "D", 1);
     let engine = World::open(config, None);
     pull_jobs(&engine, 1).await;
@@ -253,8 +319,16 @@ async fn tls_refusal_keeps_the_queue(world: &World, db: &str, tls: TlsMaterial) 
     good.shutdown();
     let config = world.config("E001", db, world.sim.urls(), tls);
     let engine = World::open(config, None);
-    let err = engine.sync_until_idle(Duration::from_millis(1500)).await.unwrap_err();
-    let item = engine.outbox(None).unwrap().into_iter().find(|i| i.seq == seq).unwrap();
+    let err = engine
+        .sync_until_idle(Duration::from_millis(1500))
+        .await
+        .unwrap_err();
+    let item = engine
+        .outbox(None)
+        .unwrap()
+        .into_iter()
+        .find(|i| i.seq == seq)
+        .unwrap();
     assert_eq!(item.state, ItemState::Retrying, "the queue stays intact");
     assert!(world.sim.stats().jobs.get(&job).is_none());
     let message = item.last_error.unwrap_or_default();
@@ -302,7 +376,11 @@ async fn the_inbox_brings_jobs_cancellations_and_provisioning() {
     // Work the first job to the ONT; the simulator answers 4 (retrying), then 1.
     work(&engine, &jobs[..1]);
     engine
-        .confirm_ont(&jobs[0], jobpack_core::protocol::OntDevice::new("ALCLB443689D", "YP1").unwrap(), None)
+        .confirm_ont(
+            &jobs[0],
+            jobpack_core::protocol::OntDevice::new("ALCLB443689D", "YP1").unwrap(),
+            None,
+        )
         .unwrap();
     engine.sync_until_idle(IDLE).await.unwrap();
     assert!(
@@ -317,11 +395,22 @@ async fn the_inbox_brings_jobs_cancellations_and_provisioning() {
     // The second job is cancelled while the engineer has queued work for it offline.
     engine.set_online(false);
     engine.accept(&jobs[1]).unwrap();
-    world.sim.cancel_job(&jobs[1], "Customer cancelled order").unwrap();
+    world
+        .sim
+        .cancel_job(&jobs[1], "Customer cancelled order")
+        .unwrap();
     engine.set_online(true);
     engine.sync_until_idle(IDLE).await.unwrap();
-    assert!(eventually(IDLE, || engine.job(&jobs[1]).unwrap().state == JobState::Cancelled).await);
-    assert_eq!(delivered_keys(&world, &jobs[1]).len(), 1, "the queued accept was still delivered");
+    assert!(
+        eventually(IDLE, || engine.job(&jobs[1]).unwrap().state
+            == JobState::Cancelled)
+        .await
+    );
+    assert_eq!(
+        delivered_keys(&world, &jobs[1]).len(),
+        1,
+        "the queued accept was still delivered"
+    );
     let err = engine.start_travel(&jobs[1], here(), None).unwrap_err();
     assert!(err.to_string().contains("cancelled"), "{err}");
     // Nothing was quarantined: every envelope the simulator sent was readable.

@@ -615,8 +615,9 @@ impl Engine {
         self.shared.wake.notify_one();
     }
 
-    /// Starts a sync cycle and waits until one has completed with nothing left to deliver
-    /// (parked items wait for the engineer and do not count), or until `timeout`.
+    /// Starts a sync cycle and waits until a cycle that started after this call has completed
+    /// cleanly (every endpoint call worked or was refused for good) with nothing left to
+    /// deliver — parked items wait for the engineer and do not count — or until `timeout`.
     pub async fn sync_until_idle(&self, timeout: Duration) -> Result<SyncStatus, Error> {
         if !self.has_endpoints {
             return Err(Error::NoEndpoints);
@@ -625,13 +626,13 @@ impl Engine {
             return Err(Error::Offline);
         }
         let mut status = self.shared.status.subscribe();
-        let start = status.borrow_and_update().cycles;
+        let started_before = status.borrow_and_update().cycles_started;
         self.shared.wake.notify_one();
         let wait = async {
             loop {
                 {
                     let s = status.borrow_and_update();
-                    if s.cycles > start && s.pending == 0 {
+                    if s.cycles > started_before && s.pending == 0 && s.last_error.is_none() {
                         return Ok(s.clone());
                     }
                 }

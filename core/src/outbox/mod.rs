@@ -475,12 +475,15 @@ pub struct OutboxCounts {
     pub sent: u64,
     pub parked: u64,
     pub discarded: u64,
+    /// Open items that cannot move until the engineer deals with a parked item ahead of them
+    /// in their lane (or one they depend on).
+    pub blocked: u64,
 }
 
 impl OutboxCounts {
-    /// Items still to deliver (parked ones wait for the engineer, not for the network).
+    /// Items the network can still deliver without the engineer: open and not blocked.
     pub fn pending(&self) -> u64 {
-        self.queued + self.sending + self.retrying
+        (self.queued + self.sending + self.retrying).saturating_sub(self.blocked)
     }
 }
 
@@ -500,6 +503,19 @@ pub fn counts(conn: &Connection) -> Result<OutboxCounts, StoreError> {
             ItemState::Discarded => c.discarded = n,
         }
     }
+    let blocked: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM outbox o
+             WHERE o.state IN ('queued', 'sending', 'retrying')
+               AND (EXISTS (SELECT 1 FROM outbox p
+                            WHERE p.job_ref = o.job_ref AND p.kind = o.kind
+                              AND p.state = 'parked' AND p.seq < o.seq)
+                    OR EXISTS (SELECT 1 FROM outbox_dependencies d
+                               JOIN outbox p ON p.seq = d.depends_on
+                               WHERE d.item = o.seq AND p.state IN ('parked', 'discarded')))",
+        )?
+        .query_row([], |r| r.get(0))?;
+    c.blocked = blocked.max(0) as u64;
     Ok(c)
 }
 

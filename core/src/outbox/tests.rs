@@ -179,7 +179,17 @@ fn counts_and_listing_for_the_pending_screen() {
     mark_sent(store.conn(), a1, t(1)).unwrap();
     let c = counts(store.conn()).unwrap();
     assert_eq!((c.sent, c.queued, c.pending()), (1, 1, 1));
-    assert_eq!(list(store.conn(), Some("B")).unwrap().len(), 1);
-    assert_eq!(list(store.conn(), None).unwrap().len(), 2);
+    let b1 = list(store.conn(), Some("B")).unwrap()[0].seq;
+    add(&store, "B", "b2", &[]);
+    mark_sending(store.conn(), b1).unwrap();
+    park(store.conn(), b1, "refused").unwrap();
+    let c = counts(store.conn()).unwrap();
+    assert_eq!(
+        (c.parked, c.blocked, c.pending()),
+        (1, 1, 0),
+        "b2 waits for the engineer"
+    );
+    assert_eq!(list(store.conn(), Some("B")).unwrap().len(), 2);
+    assert_eq!(list(store.conn(), None).unwrap().len(), 3);
     assert_eq!(body(store.conn(), a1).unwrap().unwrap(), b"a1");
 }

@@ -80,7 +80,9 @@ pub struct SyncStatus {
     pub endpoint: usize,
     /// The last failure, if the last cycle had one.
     pub last_error: Option<String>,
-    /// Completed sync cycles since the engine started.
+    /// Sync cycles started since the engine started.
+    pub cycles_started: u64,
+    /// Sync cycles completed since the engine started.
     pub cycles: u64,
     /// Quarantined inbox messages.
     pub quarantined: u64,
@@ -95,7 +97,10 @@ pub(crate) struct SyncLoop {
     policy: SyncPolicy,
     endpoint: usize,
     rng: fastrand::Rng,
-    last_pull: Option<tokio::time::Instant>,
+    /// When the inbox should next be pulled.
+    next_pull: tokio::time::Instant,
+    /// Pulls failed in a row (for the pull's own backoff).
+    pull_failures: u32,
 }
 
 enum SendOutcome {
@@ -119,7 +124,8 @@ impl SyncLoop {
             policy,
             endpoint,
             rng: fastrand::Rng::new(),
-            last_pull: None,
+            next_pull: tokio::time::Instant::now(),
+            pull_failures: 0,
         }
     }
 
@@ -135,9 +141,9 @@ impl SyncLoop {
             if is_online {
                 let error = self.cycle().await.err();
                 next_wake = self.next_wake();
-                self.publish_status(error);
+                self.publish_status(error, true);
             } else {
-                self.publish_status(None);
+                self.publish_status(None, false);
             }
             let sleep = async {
                 match next_wake {
@@ -156,9 +162,25 @@ impl SyncLoop {
 
     /// One drain of everything that is due, then a pull of the whole inbox.
     async fn cycle(&mut self) -> Result<(), String> {
+        self.shared
+            .status
+            .send_modify(|status| status.cycles_started += 1);
         let drained = self.drain().await;
         let pulled = self.pull().await;
-        self.last_pull = Some(tokio::time::Instant::now());
+        let now = tokio::time::Instant::now();
+        if pulled.is_ok() {
+            self.pull_failures = 0;
+            self.next_pull = now + self.policy.pull_interval;
+        } else {
+            // A failed pull is retried like a message, not after a whole pull interval.
+            self.pull_failures += 1;
+            let delay = self
+                .policy
+                .retry
+                .delay(self.pull_failures, None, &mut self.rng)
+                .min(self.policy.pull_interval);
+            self.next_pull = now + delay;
+        }
         match (drained, pulled) {
             (Err(e), _) | (Ok(()), Err(e)) => Err(e),
             _ => Ok(()),
@@ -166,10 +188,7 @@ impl SyncLoop {
     }
 
     fn next_wake(&self) -> Option<tokio::time::Instant> {
-        let pull = self
-            .last_pull
-            .map(|t| t + self.policy.pull_interval)
-            .unwrap_or_else(tokio::time::Instant::now);
+        let pull = self.next_pull;
         let due = self
             .shared
             .with_store(|s| outbox::next_due(s.conn()))
@@ -334,7 +353,10 @@ impl SyncLoop {
                         ItemState::Retrying
                     }
                 };
-                (state, Some(message))
+                // A parked item is a state of that item, not a failure of the cycle: the
+                // server was reached and answered.
+                let cycle_error = (state != ItemState::Parked).then_some(message);
+                (state, cycle_error)
             }
         };
         self.shared.emit(Event::OutboxChanged {
@@ -413,7 +435,9 @@ impl SyncLoop {
         Ok(())
     }
 
-    fn publish_status(&self, last_error: Option<String>) {
+    /// Publishes the status; `completed_cycle` counts a cycle as done (every started cycle
+    /// is completed exactly once, so waiters comparing the two counters never hang).
+    fn publish_status(&self, last_error: Option<String>, completed_cycle: bool) {
         let counts = self
             .shared
             .with_store(|s| outbox::counts(s.conn()))
@@ -436,7 +460,7 @@ impl SyncLoop {
             status.endpoint = self.endpoint;
             status.last_error = last_error;
             status.quarantined = quarantined.max(0) as u64;
-            if online {
+            if completed_cycle {
                 status.cycles += 1;
             }
         });
