@@ -29,13 +29,13 @@ use crate::scripted::ScriptedEngineer;
 #[derive(clap::Args)]
 pub struct DemoArgs {
     /// Engineers, each with their own core and SQLite file.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     engineers: usize,
     /// Job packs per engineer.
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = 10)]
     jobs: usize,
     /// Probability that a request to the simulator meets a fault (0 to 1).
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.15)]
     faults: f64,
     /// Seed for faults, outages, provisioning results and the engineers' choices.
     #[arg(long, default_value_t = 1)]
