@@ -251,7 +251,9 @@ impl Transport {
     }
 }
 
-fn client_config(tls: &TlsMaterial) -> Result<rustls::ClientConfig, TransportError> {
+/// The rustls client configuration the transport uses (ring provider, the given anchors and
+/// client identity, HTTP/1.1). Public so benchmarks can compare against a bare client.
+pub fn client_config(tls: &TlsMaterial) -> Result<rustls::ClientConfig, TransportError> {
     let config_err =
         |what: &str, e: &dyn std::fmt::Display| TransportError::Config(format!("{what}: {e}"));
     let mut roots = rustls::RootCertStore::empty();

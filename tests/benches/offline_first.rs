@@ -1,0 +1,252 @@
+//! Offline-first benchmarks: figures printed, nothing asserted.
+//!
+//! * action commit latency against a bare SQLite insert with the same durability settings;
+//! * drain throughput against the local simulator, against a bare reqwest loop posting the
+//!   same payloads (one at a time, and with the engine's concurrency);
+//! * time to drain a 10,000-message backlog;
+//! * time to open a database holding 1,000 jobs.
+//!
+//! Run with `cargo bench -p jobpack-e2e --bench offline_first`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jobpack_core::engine::Engine;
+use jobpack_core::protocol::{Location, QuestionAnswer, Source, StrictTimestamp, Timestamp};
+use jobpack_core::store::Store;
+use jobpack_core::transport::client_config;
+use jobpack_e2e::World;
+use serde_json::{Value, json};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn p90(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() * 9 / 10]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn create_job(id: usize) -> Value {
+    json!({
+        "id": id + 1, "sent": "2026-11-30T07:00:00Z", "method": "createJob", "ref": format!("B{id:05}"),
+        "content": {
+            "serviceOrder": {"serviceOrderId": format!("SO-{id}"), "product": "FTTP 900/900"},
+            "appointment": {"date": "2026-12-01", "slot": "AM"},
+            "customer": {"name": "Alex Example", "phone": "07700 900456"},
+            "address": {"line1": format!("{id} Canal Wharf"), "town": "Leeds", "postcode": "LS11 5PS"},
+            "propertyFlags": ["MDU"],
+            "notes": "Ring flat buzzer; dog on premises."
+        },
+        "response": {}
+    })
+}
+
+fn here() -> Location {
+    Location::new(53.79, -1.54, 5.0).unwrap()
+}
+
+fn answer(i: usize) -> QuestionAnswer {
+    QuestionAnswer {
+        question: "Light level at the ONT (dBm)".into(),
+        question_code: format!("Q{i}"),
+        answer: "-18.2".into(),
+        response_received: StrictTimestamp(Timestamp::now()),
+        source: Source::NotifyJob,
+        files: vec![],
+    }
+}
+
+/// Commit latency of `accept` against one INSERT per transaction, same pragmas.
+fn commit_latency(world: &World) {
+    const N: usize = 400;
+    let engine = World::open(world.config("E001", "commit.sqlite", vec![], Default::default()), None);
+    let jobs: Vec<Value> = (0..N).map(create_job).collect();
+    engine.apply_inbound(&jobs).unwrap();
+    let mut action = Vec::with_capacity(N);
+    for i in 0..N {
+        let t = Instant::now();
+        engine.accept(&format!("B{i:05}")).unwrap();
+        action.push(t.elapsed());
+    }
+    let body = engine.outbox_body(1).unwrap();
+
+    let path = world.dir.path().join("bare.sqlite");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).unwrap();
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+         CREATE TABLE t (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, body BLOB NOT NULL)",
+    )
+    .unwrap();
+    let mut bare = Vec::with_capacity(N);
+    for _ in 0..N {
+        let t = Instant::now();
+        conn.execute(
+            "INSERT INTO t (key, body) VALUES (?1, ?2)",
+            rusqlite::params![uuid::Uuid::new_v4().to_string(), body],
+        )
+        .unwrap();
+        bare.push(t.elapsed());
+    }
+    let (a, b) = (median(action.clone()), median(bare.clone()));
+    println!("action commit (accept: job + history + outbox, one transaction, synchronous=FULL)");
+    println!(
+        "  engine   median {:.3} ms  p90 {:.3} ms\n  bare     median {:.3} ms  p90 {:.3} ms\n  ratio    {:.2}x (target <= 1.3x)",
+        ms(a),
+        ms(p90(action)),
+        ms(b),
+        ms(p90(bare)),
+        a.as_secs_f64() / b.as_secs_f64()
+    );
+}
+
+/// Queues `messages` messages offline over `jobs` jobs, returns the engine.
+fn backlog(world: &World, db: &str, jobs: usize, messages: usize) -> Engine {
+    let mut config = world.config("E001", db, world.sim.urls(), world.tls("E001"));
+    config.start_online = false;
+    config.timeouts.request = Duration::from_secs(10);
+    config.sync.pull_interval = Duration::from_secs(3600);
+    let engine = World::open(config, None);
+    let offset = db.len() * 100_000;
+    let packs: Vec<Value> = (0..jobs).map(|i| create_job(offset + i)).collect();
+    engine.apply_inbound(&packs).unwrap();
+    let per_job = messages / jobs;
+    for i in 0..jobs {
+        let job = format!("B{:05}", offset + i);
+        engine.accept(&job).unwrap();
+        engine.start_travel(&job, here(), None).unwrap();
+        engine.arrive(&job, here(), None).unwrap();
+        for q in 3..per_job {
+            engine.answer(&job, vec![answer(q)], None).unwrap();
+        }
+    }
+    engine
+}
+
+async fn drain(engine: &Engine) -> Duration {
+    let t = Instant::now();
+    engine.set_online(true);
+    engine.sync_until_idle(Duration::from_secs(600)).await.unwrap();
+    t.elapsed()
+}
+
+/// Posts the same bodies with fresh keys with a bare reqwest client, `concurrency` at a time.
+async fn raw_loop(world: &World, bodies: Vec<Vec<u8>>, concurrency: usize) -> Duration {
+    let tls = client_config(&world.tls("E001")).unwrap();
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .no_proxy()
+        .build()
+        .unwrap();
+    let url = world.sim.urls()[0].clone();
+    let queue = Arc::new(std::sync::Mutex::new(bodies));
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, url, queue) = (client.clone(), url.clone(), queue.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Some(body) = queue.lock().unwrap().pop() else { break };
+                let method = if body.windows(10).any(|w| w == b"\"closeJob\"") { "closeJob" } else { "notifyJob" };
+                let response = client
+                    .post(format!("{url}/{method}"))
+                    .header("content-type", "application/json")
+                    .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(response.status().is_success());
+                let _ = response.bytes().await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    t.elapsed()
+}
+
+async fn throughput(world: &World) {
+    const JOBS: usize = 100;
+    const MESSAGES: usize = 2000;
+    let engine = backlog(world, "drain.sqlite", JOBS, MESSAGES);
+    let items = engine.outbox(None).unwrap();
+    let bodies: Vec<Vec<u8>> = items.iter().map(|i| engine.outbox_body(i.seq).unwrap()).collect();
+    let n = bodies.len();
+    let engine_time = drain(&engine).await;
+    engine.shutdown();
+    let raw1 = raw_loop(world, bodies.clone(), 1).await;
+    let raw4 = raw_loop(world, bodies, 4).await;
+    let rate = |d: Duration| n as f64 / d.as_secs_f64();
+    println!("drain throughput ({n} messages over {JOBS} jobs, local simulator, mutual TLS)");
+    println!("  engine            {:.0} msg/s", rate(engine_time));
+    println!("  raw reqwest x1    {:.0} msg/s  -> ratio {:.2}x (target >= 0.8x)", rate(raw1), rate(engine_time) / rate(raw1));
+    println!("  raw reqwest x4    {:.0} msg/s  -> ratio {:.2}x (same concurrency as the engine)", rate(raw4), rate(engine_time) / rate(raw4));
+}
+
+async fn big_backlog(world: &World) {
+    const JOBS: usize = 500;
+    const MESSAGES: usize = 10_000;
+    let build = Instant::now();
+    let engine = backlog(world, "backlog.sqlite", JOBS, MESSAGES);
+    let built = build.elapsed();
+    let n = engine.outbox(None).unwrap().len();
+    let time = drain(&engine).await;
+    println!("backlog of {n} messages over {JOBS} jobs (queued offline in {:.1} s)", built.as_secs_f64());
+    println!("  drained in {:.2} s ({:.0} msg/s)", time.as_secs_f64(), n as f64 / time.as_secs_f64());
+    engine.shutdown();
+}
+
+fn open_time(world: &World) {
+    const JOBS: usize = 1000;
+    let db = world.dir.path().join("open.sqlite");
+    {
+        let engine = World::open(world.config("E001", "open.sqlite", vec![], Default::default()), None);
+        let packs: Vec<Value> = (0..JOBS).map(|i| create_job(900_000 + i)).collect();
+        engine.apply_inbound(&packs).unwrap();
+        for i in 0..JOBS {
+            let job = format!("B{:05}", 900_000 + i);
+            engine.accept(&job).unwrap();
+            engine.start_travel(&job, here(), None).unwrap();
+        }
+    }
+    let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+    let mut store_times = Vec::new();
+    let mut engine_times = Vec::new();
+    for _ in 0..15 {
+        let t = Instant::now();
+        let (store, _) = Store::open(&db).unwrap();
+        store_times.push(t.elapsed());
+        drop(store);
+        let t = Instant::now();
+        let engine = World::open(world.config("E001", "open.sqlite", vec![], Default::default()), None);
+        let jobs = engine.jobs().unwrap().len();
+        engine_times.push(t.elapsed());
+        assert_eq!(jobs, JOBS);
+    }
+    println!("open a database with {JOBS} jobs and {} outbox items ({:.1} MB)", 2 * JOBS, size as f64 / 1e6);
+    println!("  Store::open                  median {:.2} ms", ms(median(store_times)));
+    println!("  Engine::open + list all jobs median {:.2} ms (target <= 50 ms)", ms(median(engine_times)));
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let world = World::start(1, 1).await;
+        commit_latency(&world);
+        open_time(&world);
+        throughput(&world).await;
+        big_backlog(&world).await;
+    });
+}
