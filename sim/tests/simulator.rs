@@ -490,7 +490,7 @@ async fn a_connection_dropped_before_processing_loses_the_message() -> TestResul
     assert!(error.is_some_and(|e| !e.is_timeout() && !e.is_status()));
     assert_eq!(received(&sim, "S7"), 0);
     assert_eq!(
-        sim.stats().faults_injected.get("dropBeforeProcessing"),
+        sim.stats().faults_injected.get("drop_before_processing"),
         Some(&1)
     );
     sim.shutdown().await;
@@ -557,8 +557,8 @@ async fn server_errors_and_rate_limits_are_not_processed() -> TestResult {
     );
     assert_eq!(received(&sim, "S10"), 0);
     let stats = sim.stats();
-    assert_eq!(stats.faults_injected.get("serverError"), Some(&1));
-    assert_eq!(stats.faults_injected.get("tooManyRequests"), Some(&1));
+    assert_eq!(stats.faults_injected.get("server_error"), Some(&1));
+    assert_eq!(stats.faults_injected.get("too_many_requests"), Some(&1));
     sim.shutdown().await;
     Ok(())
 }
@@ -683,7 +683,7 @@ async fn chosen_payloads_are_rejected_for_good() -> TestResult {
     assert_eq!(fine.status(), 200);
     let stats = sim.stats();
     assert_eq!(stats.quarantined.len(), 2);
-    assert_eq!(stats.faults_injected.get("permanentRejection"), Some(&2));
+    assert_eq!(stats.faults_injected.get("permanent_rejection"), Some(&2));
     assert_eq!(stats.jobs.get("S12").map(Vec::len), Some(1));
     sim.shutdown().await;
     Ok(())
