@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod codes_cmd;
 mod demo;
+mod sim_cmd;
 mod validate;
 
 #[derive(Parser)]
@@ -32,6 +33,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Walk one job through its whole lifecycle and print every message it produces.
     Demo(demo::DemoArgs),
+    /// Run the CityFibre simulator (mutual TLS, device inbox, fault injection) until stopped.
+    Sim(sim_cmd::SimArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,5 +43,6 @@ fn main() -> ExitCode {
         Command::Codes(args) => codes_cmd::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Sim(args) => sim_cmd::run(&args),
     }
 }
