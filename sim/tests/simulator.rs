@@ -803,3 +803,77 @@ async fn qa_scripts_drive_the_inbox_and_read_stats_over_http() -> TestResult {
     sim.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn qa_scripts_switch_faults_and_gateways_over_http() -> TestResult {
+    let sim = start(SimConfig {
+        listen: vec!["127.0.0.1:0".parse()?, "127.0.0.1:0".parse()?],
+        ..SimConfig::default()
+    })
+    .await?;
+    let urls = sim.urls();
+    let c = client(&sim, "E001")?;
+    let admin = |method: &str, params: Value| json!({"jsonrpc": "2.0", "id": 8, "method": method, "params": params});
+    let message = notify(1, "S16", "enRoute", "2026-12-01T08:00:00Z");
+
+    let set = admin("setFaults", json!({"rate": 1.0, "kinds": ["server_error"]}));
+    assert_eq!(
+        post(&c, &urls[0], "/admin", &set, None).await?.status(),
+        200
+    );
+    let faulted = post(&c, &urls[0], "/notifyJob", &message, Some("qa-key-16")).await?;
+    assert_eq!(faulted.status(), 500);
+    let unknown_kind = admin("setFaults", json!({"kinds": ["meteor_strike"]}));
+    assert_eq!(
+        post(&c, &urls[0], "/admin", &unknown_kind, None)
+            .await?
+            .status(),
+        400
+    );
+    let clear = admin("setFaults", json!({}));
+    assert_eq!(
+        post(&c, &urls[0], "/admin", &clear, None).await?.status(),
+        200
+    );
+    let accepted = post(&c, &urls[0], "/notifyJob", &message, Some("qa-key-16")).await?;
+    assert_eq!(accepted.status(), 200);
+
+    let down = admin("gatewayDown", json!({"index": 0, "down": true}));
+    assert_eq!(
+        post(&c, &urls[0], "/admin", &down, None).await?.status(),
+        200
+    );
+    let mut refused = false;
+    for _ in 0..100 {
+        if post(&c, &urls[0], "/notifyJob", &message, Some("qa-key-16"))
+            .await
+            .is_err()
+        {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(refused, "gateway 0 still answers");
+    let up = admin("gatewayDown", json!({"index": 0, "down": false}));
+    assert_eq!(post(&c, &urls[1], "/admin", &up, None).await?.status(), 200);
+    let mut back = false;
+    for _ in 0..100 {
+        if post(&c, &urls[0], "/notifyJob", &message, Some("qa-key-16"))
+            .await
+            .is_ok()
+        {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(back, "gateway 0 did not come back");
+    let missing = admin("gatewayDown", json!({"index": 5, "down": true}));
+    assert_eq!(
+        post(&c, &urls[1], "/admin", &missing, None).await?.status(),
+        400
+    );
+    sim.shutdown().await;
+    Ok(())
+}
