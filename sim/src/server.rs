@@ -21,7 +21,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use jobpack_core::codes::Catalogue;
 use jobpack_core::protocol::{
     JobEvent, JobPack, OutboundCall, PullRequest, PullResponse, PullResult, parse_outbound,
@@ -262,10 +262,16 @@ async fn serve_connection(
     engineers: Arc<BTreeMap<Vec<u8>, String>>,
     shared: Arc<Shared>,
 ) {
+    let mut shutdown = shared.shutdown.clone();
     // A refused handshake (no certificate, a foreign CA) ends here: rustls has already sent
     // its alert and there is nothing to answer.
-    let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else {
-        return;
+    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
+    let tls = tokio::select! {
+        finished = handshake => match finished {
+            Ok(Ok(tls)) => tls,
+            _ => return,
+        },
+        _ = shutdown.changed() => return,
     };
     let engineer: Option<Arc<str>> = tls
         .get_ref()
@@ -274,7 +280,6 @@ async fn serve_connection(
         .and_then(|chain| chain.first())
         .and_then(|leaf| engineers.get(leaf.as_ref()))
         .map(|e| Arc::from(e.as_str()));
-    let mut shutdown = shared.shutdown.clone();
     let mut down = match shared.gateways_down.get(gateway) {
         Some(flag) => flag.subscribe(),
         None => return,
@@ -288,8 +293,9 @@ async fn serve_connection(
             request,
         )
     });
-    let connection =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service);
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(tls), service);
     tokio::select! {
         _ = connection => {}
         _ = shutdown.changed() => {}
