@@ -888,3 +888,36 @@ async fn qa_scripts_switch_faults_and_gateways_over_http() -> TestResult {
     sim.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn start_refuses_what_it_cannot_serve() -> TestResult {
+    let pki = Pki::generate(&["E001".to_owned()])?;
+    let stranger = SimConfig {
+        engineers: vec!["E001".into(), "E002".into()],
+        ..SimConfig::default()
+    };
+    assert!(matches!(
+        Simulator::start(stranger, pki.clone()).await,
+        Err(jobpack_sim::SimError::UnknownEngineer(e)) if e == "E002"
+    ));
+    let nowhere = SimConfig {
+        listen: Vec::new(),
+        ..SimConfig::default()
+    };
+    assert!(Simulator::start(nowhere, pki.clone()).await.is_err());
+
+    let first = Simulator::start(SimConfig::default(), pki.clone()).await?;
+    let taken = first.urls()[0]
+        .trim_start_matches("https://")
+        .parse::<std::net::SocketAddr>()?;
+    let clash = SimConfig {
+        listen: vec![taken],
+        ..SimConfig::default()
+    };
+    assert!(matches!(
+        Simulator::start(clash, pki).await,
+        Err(jobpack_sim::SimError::Bind { .. })
+    ));
+    first.shutdown().await;
+    Ok(())
+}
