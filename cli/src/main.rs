@@ -13,6 +13,7 @@ mod codes_cmd;
 mod demo;
 mod engineer;
 mod scripted;
+mod sim_cmd;
 mod validate;
 mod walk;
 
@@ -37,6 +38,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Drive one engineer's core from a shell (QA scripting).
     Engineer(engineer::EngineerArgs),
+    /// Run the CityFibre simulator (mutual TLS, device inbox, fault injection) until stopped.
+    Sim(sim_cmd::SimArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,5 +49,6 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Engineer(args) => engineer::run(&args),
+        Command::Sim(args) => sim_cmd::run(&args),
     }
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// One way a `notifyJob` / `closeJob` request can go wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "snake_case")]
 pub enum FaultKind {
     /// The connection is closed before the message is looked at: not processed.
     DropBeforeProcessing,
@@ -43,11 +43,11 @@ impl FaultKind {
     /// The name used in `Stats::faults_injected` and on the command line.
     pub fn name(self) -> &'static str {
         match self {
-            Self::DropBeforeProcessing => "dropBeforeProcessing",
-            Self::DropAfterProcessing => "dropAfterProcessing",
-            Self::DelayPastTimeout => "delayPastTimeout",
-            Self::ServerError => "serverError",
-            Self::TooManyRequests => "tooManyRequests",
+            Self::DropBeforeProcessing => "drop_before_processing",
+            Self::DropAfterProcessing => "drop_after_processing",
+            Self::DelayPastTimeout => "delay_past_timeout",
+            Self::ServerError => "server_error",
+            Self::TooManyRequests => "too_many_requests",
             Self::Garbage => "garbage",
         }
     }
@@ -67,11 +67,11 @@ impl FaultKind {
 }
 
 /// The key in `Stats::faults_injected` that counts permanent rejections.
-pub const PERMANENT_REJECTION: &str = "permanentRejection";
+pub const PERMANENT_REJECTION: &str = "permanent_rejection";
 
 /// Which faults to inject and how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(default)]
 pub struct FaultConfig {
     /// Probability 0..=1 that a notifyJob/closeJob request gets one fault.
     pub rate: f64,

@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 
 /// One message as first delivered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct ReceivedMessage {
     /// `notifyJob` or `closeJob`.
     pub method: String,
@@ -29,7 +28,6 @@ pub struct ReceivedMessage {
 
 /// A message that arrived out of the order it must have been made in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct OrderViolation {
     pub job_ref: String,
     pub detail: String,
@@ -37,7 +35,6 @@ pub struct OrderViolation {
 
 /// A payload the simulator refused, with why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Quarantined {
     pub reason: String,
     /// The body as lossy UTF-8, at most [`QUARANTINE_BODY_LIMIT`] bytes.
@@ -49,7 +46,6 @@ pub const QUARANTINE_BODY_LIMIT: usize = 2048;
 
 /// Everything the simulator observed; the answer to a `stats` request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Stats {
     /// notifyJob / closeJob requests received, whatever became of them.
     pub requests: u64,
@@ -59,7 +55,7 @@ pub struct Stats {
     pub duplicates: u64,
     pub order_violations: Vec<OrderViolation>,
     pub quarantined: Vec<Quarantined>,
-    /// Fault kind name (and `permanentRejection`) -> how many times.
+    /// Fault kind name (and `permanent_rejection`) -> how many times.
     pub faults_injected: BTreeMap<String, u64>,
     /// ONT provisioning status -> how many notices were queued for `pull`.
     pub provisioning_sent: BTreeMap<u8, u64>,

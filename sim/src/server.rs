@@ -21,7 +21,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use jobpack_core::codes::Catalogue;
 use jobpack_core::protocol::{
     JobEvent, JobPack, OutboundCall, PullRequest, PullResponse, PullResult, parse_outbound,
@@ -262,10 +262,16 @@ async fn serve_connection(
     engineers: Arc<BTreeMap<Vec<u8>, String>>,
     shared: Arc<Shared>,
 ) {
+    let mut shutdown = shared.shutdown.clone();
     // A refused handshake (no certificate, a foreign CA) ends here: rustls has already sent
     // its alert and there is nothing to answer.
-    let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else {
-        return;
+    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
+    let tls = tokio::select! {
+        finished = handshake => match finished {
+            Ok(Ok(tls)) => tls,
+            _ => return,
+        },
+        _ = shutdown.changed() => return,
     };
     let engineer: Option<Arc<str>> = tls
         .get_ref()
@@ -274,7 +280,6 @@ async fn serve_connection(
         .and_then(|chain| chain.first())
         .and_then(|leaf| engineers.get(leaf.as_ref()))
         .map(|e| Arc::from(e.as_str()));
-    let mut shutdown = shared.shutdown.clone();
     let mut down = match shared.gateways_down.get(gateway) {
         Some(flag) => flag.subscribe(),
         None => return,
@@ -288,8 +293,9 @@ async fn serve_connection(
             request,
         )
     });
-    let connection =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service);
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(tls), service);
     tokio::select! {
         _ = connection => {}
         _ = shutdown.changed() => {}
@@ -626,7 +632,7 @@ fn handle_stats(shared: &Shared, body: &[u8]) -> Response<Full<Bytes>> {
     )
 }
 
-fn handle_admin(shared: &Shared, body: &[u8]) -> Response<Full<Bytes>> {
+fn handle_admin(shared: &Arc<Shared>, body: &[u8]) -> Response<Full<Bytes>> {
     let request: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
         Err(e) => {
@@ -681,12 +687,36 @@ fn handle_admin(shared: &Shared, body: &[u8]) -> Response<Full<Bytes>> {
             state.ledger.count_provisioning(status);
             Ok(())
         })(),
+        Some("setFaults") => faults_from_params(&params).map(|faults| {
+            shared.lock().faults = FaultPlan::new(faults);
+        }),
+        Some("gatewayDown") => (|| {
+            let index = params
+                .get("index")
+                .and_then(Value::as_u64)
+                .and_then(|i| usize::try_from(i).ok())
+                .filter(|i| *i < shared.gateways_down.len())
+                .ok_or_else(|| {
+                    format!(
+                        "params.index must be a gateway index below {}",
+                        shared.gateways_down.len()
+                    )
+                })?;
+            let down = params
+                .get("down")
+                .and_then(Value::as_bool)
+                .ok_or_else(|| "params.down must be true or false".to_owned())?;
+            set_gateway_after_answer(shared, index, down);
+            Ok(())
+        })(),
         other => {
             return rpc_error(
                 StatusCode::BAD_REQUEST,
                 id,
                 METHOD_NOT_FOUND,
-                format!("unknown admin method {other:?} (createJob, cancelJob, provision)"),
+                format!(
+                    "unknown admin method {other:?} (createJob, cancelJob, provision, setFaults, gatewayDown)"
+                ),
             );
         }
     };
@@ -697,6 +727,74 @@ fn handle_admin(shared: &Shared, body: &[u8]) -> Response<Full<Bytes>> {
         ),
         Err(reason) => rpc_error(StatusCode::BAD_REQUEST, id, INVALID_PARAMS, reason),
     }
+}
+
+/// A fault configuration from admin params; every field is optional and defaults as in
+/// [`FaultConfig::default`].
+fn faults_from_params(params: &Value) -> Result<FaultConfig, String> {
+    let mut faults = FaultConfig::default();
+    if let Some(rate) = params.get("rate") {
+        faults.rate = rate
+            .as_f64()
+            .filter(|r| (0.0..=1.0).contains(r))
+            .ok_or_else(|| "params.rate must be a number between 0 and 1".to_owned())?;
+    }
+    if let Some(seed) = params.get("seed") {
+        faults.seed = seed
+            .as_u64()
+            .ok_or_else(|| "params.seed must be a non-negative integer".to_owned())?;
+    }
+    if let Some(kinds) = params.get("kinds") {
+        faults.kinds = string_list(kinds, "kinds")?
+            .iter()
+            .map(|name| {
+                FaultKind::from_name(name).ok_or_else(|| format!("unknown fault kind {name:?}"))
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(delay) = params.get("delay_ms") {
+        faults.delay = Duration::from_millis(
+            delay
+                .as_u64()
+                .ok_or_else(|| "params.delay_ms must be milliseconds".to_owned())?,
+        );
+    }
+    if let Some(secs) = params.get("retry_after_secs") {
+        faults.retry_after_secs = secs
+            .as_u64()
+            .ok_or_else(|| "params.retry_after_secs must be seconds".to_owned())?;
+    }
+    if let Some(codes) = params.get("reject_closure_codes") {
+        faults.reject_closure_codes = string_list(codes, "reject_closure_codes")?;
+    }
+    if let Some(refs) = params.get("reject_job_refs") {
+        faults.reject_job_refs = string_list(refs, "reject_job_refs")?;
+    }
+    Ok(faults)
+}
+
+fn string_list(value: &Value, name: &str) -> Result<Vec<String>, String> {
+    value
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .map(|item| item.as_str().map(str::to_owned))
+                .collect()
+        })
+        .ok_or_else(|| format!("params.{name} must be a list of strings"))
+}
+
+/// Taking a gateway down cuts its open connections, which would include the one asking, so
+/// the switch waits a moment for the answer to be written.
+fn set_gateway_after_answer(shared: &Arc<Shared>, index: usize, down: bool) {
+    let shared = Arc::clone(shared);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Some(flag) = shared.gateways_down.get(index) {
+            flag.send_replace(down);
+        }
+    });
 }
 
 fn rpc_error_body(id: Value, code: i64, message: String) -> String {
