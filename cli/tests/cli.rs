@@ -105,7 +105,7 @@ fn a_broken_partner_file_is_reported_not_panicked_on() {
 
 #[test]
 fn the_demo_walks_a_job_and_every_message_is_valid() {
-    let out = jobpack(&["demo"]);
+    let out = jobpack(&["demo", "--walk"]);
     assert!(
         out.status.success(),
         "{}",
@@ -114,4 +114,40 @@ fn the_demo_walks_a_job_and_every_message_is_valid() {
     let text = stdout(&out);
     assert!(text.contains("\"method\": \"closeJob\""), "{text}");
     assert!(text.contains("every one valid"), "{text}");
+}
+
+#[test]
+fn the_demo_plays_a_day_and_reports_nothing_lost() {
+    let out = jobpack(&[
+        "demo",
+        "--engineers",
+        "2",
+        "--jobs",
+        "4",
+        "--faults",
+        "0.3",
+        "--seed",
+        "5",
+    ]);
+    let text = stdout(&out);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "messages made",
+        "duplicates absorbed",
+        "lost messages            0",
+        "order violations         0",
+        "OK: nothing lost",
+    ] {
+        assert!(text.contains(needle), "{needle} missing:\n{text}");
+    }
+}
+
+#[test]
+fn the_demo_refuses_nonsense_arguments() {
+    let out = jobpack(&["demo", "--faults", "2"]);
+    assert_eq!(out.status.code(), Some(2));
 }

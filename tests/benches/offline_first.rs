@@ -65,7 +65,10 @@ fn answer(i: usize) -> QuestionAnswer {
 /// Commit latency of `accept` against one INSERT per transaction, same pragmas.
 fn commit_latency(world: &World) {
     const N: usize = 400;
-    let engine = World::open(world.config("E001", "commit.sqlite", vec![], Default::default()), None);
+    let engine = World::open(
+        world.config("E001", "commit.sqlite", vec![], Default::default()),
+        None,
+    );
     let jobs: Vec<Value> = (0..N).map(create_job).collect();
     engine.apply_inbound(&jobs).unwrap();
     let mut action = Vec::with_capacity(N);
@@ -78,7 +81,9 @@ fn commit_latency(world: &World) {
 
     let path = world.dir.path().join("bare.sqlite");
     let conn = rusqlite::Connection::open(&path).unwrap();
-    let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).unwrap();
+    let _: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .unwrap();
     conn.execute_batch(
         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
          CREATE TABLE t (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, body BLOB NOT NULL)",
@@ -132,7 +137,10 @@ fn backlog(world: &World, db: &str, jobs: usize, messages: usize) -> Engine {
 async fn drain(engine: &Engine) -> Duration {
     let t = Instant::now();
     engine.set_online(true);
-    engine.sync_until_idle(Duration::from_secs(600)).await.unwrap();
+    engine
+        .sync_until_idle(Duration::from_secs(600))
+        .await
+        .unwrap();
     t.elapsed()
 }
 
@@ -152,8 +160,14 @@ async fn raw_loop(world: &World, bodies: Vec<Vec<u8>>, concurrency: usize) -> Du
         let (client, url, queue) = (client.clone(), url.clone(), queue.clone());
         tasks.push(tokio::spawn(async move {
             loop {
-                let Some(body) = queue.lock().unwrap().pop() else { break };
-                let method = if body.windows(10).any(|w| w == b"\"closeJob\"") { "closeJob" } else { "notifyJob" };
+                let Some(body) = queue.lock().unwrap().pop() else {
+                    break;
+                };
+                let method = if body.windows(10).any(|w| w == b"\"closeJob\"") {
+                    "closeJob"
+                } else {
+                    "notifyJob"
+                };
                 let response = client
                     .post(format!("{url}/{method}"))
                     .header("content-type", "application/json")
@@ -178,7 +192,10 @@ async fn throughput(world: &World) {
     const MESSAGES: usize = 2000;
     let engine = backlog(world, "drain.sqlite", JOBS, MESSAGES);
     let items = engine.outbox(None).unwrap();
-    let bodies: Vec<Vec<u8>> = items.iter().map(|i| engine.outbox_body(i.seq).unwrap()).collect();
+    let bodies: Vec<Vec<u8>> = items
+        .iter()
+        .map(|i| engine.outbox_body(i.seq).unwrap())
+        .collect();
     let n = bodies.len();
     let engine_time = drain(&engine).await;
     engine.shutdown();
@@ -187,8 +204,16 @@ async fn throughput(world: &World) {
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
     println!("drain throughput ({n} messages over {JOBS} jobs, local simulator, mutual TLS)");
     println!("  engine            {:.0} msg/s", rate(engine_time));
-    println!("  raw reqwest x1    {:.0} msg/s  -> ratio {:.2}x (target >= 0.8x)", rate(raw1), rate(engine_time) / rate(raw1));
-    println!("  raw reqwest x4    {:.0} msg/s  -> ratio {:.2}x (same concurrency as the engine)", rate(raw4), rate(engine_time) / rate(raw4));
+    println!(
+        "  raw reqwest x1    {:.0} msg/s  -> ratio {:.2}x (target >= 0.8x)",
+        rate(raw1),
+        rate(engine_time) / rate(raw1)
+    );
+    println!(
+        "  raw reqwest x4    {:.0} msg/s  -> ratio {:.2}x (same concurrency as the engine)",
+        rate(raw4),
+        rate(engine_time) / rate(raw4)
+    );
 }
 
 async fn big_backlog(world: &World) {
@@ -199,8 +224,15 @@ async fn big_backlog(world: &World) {
     let built = build.elapsed();
     let n = engine.outbox(None).unwrap().len();
     let time = drain(&engine).await;
-    println!("backlog of {n} messages over {JOBS} jobs (queued offline in {:.1} s)", built.as_secs_f64());
-    println!("  drained in {:.2} s ({:.0} msg/s)", time.as_secs_f64(), n as f64 / time.as_secs_f64());
+    println!(
+        "backlog of {n} messages over {JOBS} jobs (queued offline in {:.1} s)",
+        built.as_secs_f64()
+    );
+    println!(
+        "  drained in {:.2} s ({:.0} msg/s)",
+        time.as_secs_f64(),
+        n as f64 / time.as_secs_f64()
+    );
     engine.shutdown();
 }
 
@@ -208,7 +240,10 @@ fn open_time(world: &World) {
     const JOBS: usize = 1000;
     let db = world.dir.path().join("open.sqlite");
     {
-        let engine = World::open(world.config("E001", "open.sqlite", vec![], Default::default()), None);
+        let engine = World::open(
+            world.config("E001", "open.sqlite", vec![], Default::default()),
+            None,
+        );
         let packs: Vec<Value> = (0..JOBS).map(|i| create_job(900_000 + i)).collect();
         engine.apply_inbound(&packs).unwrap();
         for i in 0..JOBS {
@@ -226,14 +261,27 @@ fn open_time(world: &World) {
         store_times.push(t.elapsed());
         drop(store);
         let t = Instant::now();
-        let engine = World::open(world.config("E001", "open.sqlite", vec![], Default::default()), None);
+        let engine = World::open(
+            world.config("E001", "open.sqlite", vec![], Default::default()),
+            None,
+        );
         let jobs = engine.jobs().unwrap().len();
         engine_times.push(t.elapsed());
         assert_eq!(jobs, JOBS);
     }
-    println!("open a database with {JOBS} jobs and {} outbox items ({:.1} MB)", 2 * JOBS, size as f64 / 1e6);
-    println!("  Store::open                  median {:.2} ms", ms(median(store_times)));
-    println!("  Engine::open + list all jobs median {:.2} ms (target <= 50 ms)", ms(median(engine_times)));
+    println!(
+        "open a database with {JOBS} jobs and {} outbox items ({:.1} MB)",
+        2 * JOBS,
+        size as f64 / 1e6
+    );
+    println!(
+        "  Store::open                  median {:.2} ms",
+        ms(median(store_times))
+    );
+    println!(
+        "  Engine::open + list all jobs median {:.2} ms (target <= 50 ms)",
+        ms(median(engine_times))
+    );
 }
 
 fn main() {

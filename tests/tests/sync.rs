@@ -70,7 +70,7 @@ async fn offline_work_drains_in_order_when_the_device_comes_online() {
         world.sim.stats().jobs.is_empty(),
         "nothing leaves while offline"
     );
-    assert_eq!(engine.status().online, false);
+    assert!(!engine.status().online);
     assert!(matches!(
         engine.sync_until_idle(IDLE).await,
         Err(Error::Offline)
@@ -330,7 +330,7 @@ async fn tls_refusal_keeps_the_queue(world: &World, db: &str, tls: TlsMaterial) 
         .find(|i| i.seq == seq)
         .unwrap();
     assert_eq!(item.state, ItemState::Retrying, "the queue stays intact");
-    assert!(world.sim.stats().jobs.get(&job).is_none());
+    assert!(!world.sim.stats().jobs.contains_key(&job));
     let message = item.last_error.unwrap_or_default();
     assert!(matches!(err, Error::SyncTimeout { .. }), "{err}");
     message

@@ -229,19 +229,33 @@ pub fn next_due(conn: &Connection) -> Result<Option<Timestamp>, StoreError> {
     Ok(millis.and_then(Timestamp::from_unix_millis))
 }
 
-/// Marks an item as in flight (one more attempt).
+/// Marks an item as claimed for sending. The attempt is counted when its outcome is
+/// recorded (or, after a crash, when it is recovered).
 pub fn mark_sending(conn: &Connection, seq: i64) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE seq = ?1",
-    )?
-    .execute([seq])?;
+    conn.prepare_cached("UPDATE outbox SET state = 'sending' WHERE seq = ?1")?
+        .execute([seq])?;
+    Ok(())
+}
+
+/// Puts claimed items that were never sent back where they were.
+pub fn unclaim(conn: &Connection, seqs: &[i64], now: Timestamp) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE outbox SET state = CASE WHEN attempts = 0 THEN 'queued' ELSE 'retrying' END,
+                next_attempt_at = CASE WHEN attempts = 0 THEN NULL ELSE ?2 END
+         WHERE seq = ?1 AND state = 'sending'",
+    )?;
+    for seq in seqs {
+        stmt.execute(params![seq, now.unix_millis()])?;
+    }
     Ok(())
 }
 
 /// Marks an item as delivered.
 pub fn mark_sent(conn: &Connection, seq: i64, now: Timestamp) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "UPDATE outbox SET state = 'sent', sent_at = ?2, next_attempt_at = NULL WHERE seq = ?1",
+        "UPDATE outbox SET state = 'sent', sent_at = ?2, next_attempt_at = NULL,
+                attempts = attempts + 1
+         WHERE seq = ?1",
     )?
     .execute(params![seq, now.unix_millis()])?;
     Ok(())
@@ -257,7 +271,7 @@ pub fn schedule_retry(
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
         "UPDATE outbox SET state = 'retrying', next_attempt_at = ?2, last_error = ?3,
-                maybe_delivered = maybe_delivered OR ?4
+                maybe_delivered = maybe_delivered OR ?4, attempts = attempts + 1
          WHERE seq = ?1",
     )?
     .execute(params![seq, at.unix_millis(), error, maybe_delivered])?;
@@ -268,7 +282,7 @@ pub fn schedule_retry(
 pub fn park(conn: &Connection, seq: i64, reason: &str) -> Result<(), StoreError> {
     conn.prepare_cached(
         "UPDATE outbox SET state = 'parked', parked_reason = ?2, last_error = ?2,
-                next_attempt_at = NULL
+                next_attempt_at = NULL, attempts = attempts + 1
          WHERE seq = ?1",
     )?
     .execute(params![seq, reason])?;
@@ -280,7 +294,8 @@ pub fn park(conn: &Connection, seq: i64, reason: &str) -> Result<(), StoreError>
 pub fn recover_in_flight(conn: &Connection, now: Timestamp) -> Result<usize, StoreError> {
     Ok(conn.execute(
         "UPDATE outbox SET state = 'retrying', maybe_delivered = 1, next_attempt_at = ?1,
-                last_error = COALESCE(last_error, 'interrupted while sending')
+                last_error = COALESCE(last_error, 'interrupted while sending'),
+                attempts = attempts + 1
          WHERE state = 'sending'",
         [now.unix_millis()],
     )?)

@@ -25,7 +25,7 @@
 mod backoff;
 pub mod inbox;
 
-use std::collections::HashSet;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -101,6 +101,10 @@ pub(crate) struct SyncLoop {
     next_pull: tokio::time::Instant,
     /// Pulls failed in a row (for the pull's own backoff).
     pull_failures: u32,
+    /// The endpoint index last written to the store as healthy.
+    persisted_endpoint: Option<usize>,
+    /// A request succeeded on the current endpoint since it was chosen.
+    healthy_confirmed: bool,
 }
 
 enum SendOutcome {
@@ -111,13 +115,13 @@ enum SendOutcome {
 impl SyncLoop {
     pub(crate) fn new(shared: Arc<Shared>, transport: Transport, policy: SyncPolicy) -> Self {
         let endpoints = transport.endpoints().len().max(1);
-        let endpoint = shared
+        let persisted_endpoint = shared
             .with_store(|s| s.sync_value(HEALTHY_ENDPOINT_KEY))
             .ok()
             .flatten()
             .and_then(|v| v.parse::<usize>().ok())
-            .filter(|i| *i < endpoints)
-            .unwrap_or(0);
+            .filter(|i| *i < endpoints);
+        let endpoint = persisted_endpoint.unwrap_or(0);
         Self {
             shared,
             transport,
@@ -126,6 +130,8 @@ impl SyncLoop {
             rng: fastrand::Rng::new(),
             next_pull: tokio::time::Instant::now(),
             pull_failures: 0,
+            persisted_endpoint,
+            healthy_confirmed: false,
         }
     }
 
@@ -204,6 +210,7 @@ impl SyncLoop {
         })
     }
 
+    /// Claims up to `limit` ready lane heads (marks them `sending`) in one transaction.
     fn claim(&self, limit: usize) -> Result<Vec<ReadyItem>, StoreError> {
         self.shared.with_store_relaxed(|conn| {
             let items = outbox::ready(conn, Timestamp::now(), limit)?;
@@ -214,75 +221,101 @@ impl SyncLoop {
         })
     }
 
+    fn spawn_send(
+        &self,
+        in_flight: &mut JoinSet<(ReadyItem, usize, SendOutcome)>,
+        item: ReadyItem,
+    ) {
+        self.shared.emit(Event::OutboxChanged {
+            seq: item.seq,
+            job_ref: item.job_ref.clone(),
+            state: ItemState::Sending,
+        });
+        let transport = self.transport.clone();
+        let endpoint = self.endpoint;
+        let uploader = self.shared.uploader.clone();
+        in_flight.spawn(async move {
+            let outcome = match item.kind {
+                outbox::ItemKind::Rpc => {
+                    let path = format!("/{}", item.method);
+                    match transport
+                        .call(
+                            endpoint,
+                            &path,
+                            item.body.clone(),
+                            Some(&item.idempotency_key),
+                        )
+                        .await
+                    {
+                        Ok(_) => SendOutcome::Sent,
+                        Err(e) => SendOutcome::Failed(e),
+                    }
+                }
+                outbox::ItemKind::Upload => match uploader {
+                    Some(up) => match up.upload(&item.body).await {
+                        Ok(()) => SendOutcome::Sent,
+                        Err(e) => SendOutcome::Failed(e),
+                    },
+                    None => SendOutcome::Failed(TransportError::Config(
+                        "no uploader configured for photo uploads".into(),
+                    )),
+                },
+            };
+            (item, endpoint, outcome)
+        });
+    }
+
+    /// Sends everything that is due. Lane heads are claimed in batches (one query for many
+    /// messages) and sent `max_in_flight` at a time; finished sends are recorded together in
+    /// one transaction. Claimed items not sent when the device goes offline are put back.
     async fn drain(&mut self) -> Result<(), String> {
+        const CLAIM_BATCH: usize = 64;
         let mut in_flight: JoinSet<(ReadyItem, usize, SendOutcome)> = JoinSet::new();
-        let mut lanes: HashSet<(String, outbox::ItemKind)> = HashSet::new();
+        let mut claimed: VecDeque<ReadyItem> = VecDeque::new();
+        // Set when a claim found fewer heads than asked: nothing more is ready until a send
+        // completes and uncovers the next item of its lane.
+        let mut exhausted = false;
         let mut last_error = None;
         loop {
-            if !*self.shared.online.borrow() {
-                break;
-            }
-            let free = self.policy.max_in_flight.saturating_sub(in_flight.len());
-            if free > 0 {
-                let claimed = self.claim(free).map_err(|e| e.to_string())?;
-                for item in claimed {
-                    // A lane is in flight at most once; `ready` never returns a sending head,
-                    // so this only guards against a bug, never drops work: the item is put
-                    // back by the crash-recovery path on the next start.
-                    if !lanes.insert((item.job_ref.clone(), item.kind)) {
-                        continue;
-                    }
-                    self.shared.emit(Event::OutboxChanged {
-                        seq: item.seq,
-                        job_ref: item.job_ref.clone(),
-                        state: ItemState::Sending,
-                    });
-                    let transport = self.transport.clone();
-                    let endpoint = self.endpoint;
-                    let uploader = self.shared.uploader.clone();
-                    in_flight.spawn(async move {
-                        let outcome = match item.kind {
-                            outbox::ItemKind::Rpc => {
-                                let path = format!("/{}", item.method);
-                                match transport
-                                    .call(
-                                        endpoint,
-                                        &path,
-                                        item.body.clone(),
-                                        Some(&item.idempotency_key),
-                                    )
-                                    .await
-                                {
-                                    Ok(_) => SendOutcome::Sent,
-                                    Err(e) => SendOutcome::Failed(e),
-                                }
-                            }
-                            outbox::ItemKind::Upload => match uploader {
-                                Some(up) => match up.upload(&item.body).await {
-                                    Ok(()) => SendOutcome::Sent,
-                                    Err(e) => SendOutcome::Failed(e),
-                                },
-                                None => SendOutcome::Failed(TransportError::Config(
-                                    "no uploader configured for photo uploads".into(),
-                                )),
-                            },
-                        };
-                        (item, endpoint, outcome)
-                    });
+            let online = *self.shared.online.borrow();
+            if online {
+                if claimed.len() < self.policy.max_in_flight && !exhausted {
+                    let batch = self.claim(CLAIM_BATCH).map_err(|e| e.to_string())?;
+                    exhausted = batch.len() < CLAIM_BATCH;
+                    claimed.extend(batch);
+                }
+                while in_flight.len() < self.policy.max_in_flight.max(1) {
+                    let Some(item) = claimed.pop_front() else {
+                        break;
+                    };
+                    self.spawn_send(&mut in_flight, item);
                 }
             }
-            let Some(joined) = in_flight.join_next().await else {
+            let Some(first) = in_flight.join_next().await else {
                 break;
             };
-            let Ok((item, endpoint, outcome)) = joined else {
-                // A send task panicked: its item stays `sending` and is recovered as
-                // "maybe delivered" on the next start; carry on with the others.
-                continue;
-            };
-            lanes.remove(&(item.job_ref.clone(), item.kind));
-            if let Err(e) = self.settle(&item, endpoint, outcome) {
+            let mut finished = vec![first];
+            while let Some(more) = in_flight.try_join_next() {
+                finished.push(more);
+            }
+            // A send task that panicked leaves its item `sending`; it is recovered as "maybe
+            // delivered" on the next start. The others are recorded now.
+            let finished: Vec<_> = finished.into_iter().filter_map(Result::ok).collect();
+            if finished
+                .iter()
+                .any(|(_, _, o)| matches!(o, SendOutcome::Sent))
+            {
+                exhausted = false;
+            }
+            if let Err(e) = self.settle(finished) {
                 last_error = Some(e);
             }
+        }
+        if !claimed.is_empty() {
+            let seqs: Vec<i64> = claimed.iter().map(|i| i.seq).collect();
+            self.shared
+                .with_store_relaxed(|conn| outbox::unclaim(conn, &seqs, Timestamp::now()))
+                .map_err(|e| e.to_string())?;
         }
         match last_error {
             Some(e) => Err(e),
@@ -290,99 +323,111 @@ impl SyncLoop {
         }
     }
 
-    /// Records the outcome of one attempt.
-    fn settle(
-        &mut self,
-        item: &ReadyItem,
-        endpoint: usize,
-        outcome: SendOutcome,
-    ) -> Result<(), String> {
-        let attempts = item.attempts + 1;
-        let (state, error) = match outcome {
-            SendOutcome::Sent => {
-                self.shared
-                    .with_store_relaxed(|conn| outbox::mark_sent(conn, item.seq, Timestamp::now()))
-                    .map_err(|e| e.to_string())?;
-                self.remember_endpoint(endpoint);
-                (ItemState::Sent, None)
-            }
-            SendOutcome::Failed(error) => {
-                let class = error.class();
-                let endpoints = self.transport.endpoints().len().max(1);
-                let rotated = class == FailureClass::Transient
-                    && error.suggests_failover()
-                    && endpoints > 1
-                    && endpoint == self.endpoint;
-                if rotated {
-                    self.endpoint = (self.endpoint + 1) % endpoints;
+    /// Decides what each finished attempt means (backoff, failover, parking) and records
+    /// them all in one transaction. Returns the last transient failure, if any.
+    fn settle(&mut self, finished: Vec<(ReadyItem, usize, SendOutcome)>) -> Result<(), String> {
+        enum Record {
+            Sent,
+            Park(String),
+            Retry {
+                at: Timestamp,
+                error: String,
+                maybe_delivered: bool,
+            },
+        }
+        let endpoints = self.transport.endpoints().len().max(1);
+        let mut records = Vec::with_capacity(finished.len());
+        let mut cycle_error = None;
+        for (item, endpoint, outcome) in &finished {
+            let attempts = item.attempts + 1;
+            let record = match outcome {
+                SendOutcome::Sent => {
+                    if *endpoint == self.endpoint {
+                        self.healthy_confirmed = true;
+                    }
+                    Record::Sent
                 }
-                let message = error.to_string();
-                let state = match class {
-                    FailureClass::Permanent => {
-                        self.shared
-                            .with_store_relaxed(|conn| outbox::park(conn, item.seq, &message))
-                            .map_err(|e| e.to_string())?;
-                        ItemState::Parked
+                SendOutcome::Failed(error) => {
+                    let class = error.class();
+                    let rotated = class == FailureClass::Transient
+                        && error.suggests_failover()
+                        && endpoints > 1
+                        && *endpoint == self.endpoint;
+                    if rotated {
+                        self.endpoint = (self.endpoint + 1) % endpoints;
+                        self.healthy_confirmed = false;
                     }
-                    FailureClass::Transient | FailureClass::Configuration => {
-                        let delay = if class == FailureClass::Configuration {
-                            self.policy.configuration_retry
-                        } else if rotated && attempts as usize % endpoints != 0 {
-                            Duration::ZERO
-                        } else {
-                            let round = (attempts as usize).div_ceil(endpoints) as u32;
-                            self.policy
-                                .retry
-                                .delay(round, error.retry_after(), &mut self.rng)
-                        };
-                        let at = Timestamp::from_unix_millis(
-                            Timestamp::now().unix_millis() + delay.as_millis() as i64,
-                        )
-                        .unwrap_or_else(Timestamp::now);
-                        self.shared
-                            .with_store_relaxed(|conn| {
-                                outbox::schedule_retry(
-                                    conn,
-                                    item.seq,
-                                    at,
-                                    &message,
-                                    error.maybe_delivered(),
-                                )
-                            })
-                            .map_err(|e| e.to_string())?;
-                        ItemState::Retrying
+                    let message = error.to_string();
+                    match class {
+                        // A parked item is a state of that item, not a failure of the cycle:
+                        // the server was reached and answered.
+                        FailureClass::Permanent => Record::Park(message),
+                        FailureClass::Transient | FailureClass::Configuration => {
+                            let delay = if class == FailureClass::Configuration {
+                                self.policy.configuration_retry
+                            } else if rotated && attempts as usize % endpoints != 0 {
+                                Duration::ZERO
+                            } else {
+                                let round = (attempts as usize).div_ceil(endpoints) as u32;
+                                self.policy
+                                    .retry
+                                    .delay(round, error.retry_after(), &mut self.rng)
+                            };
+                            let at = Timestamp::from_unix_millis(
+                                Timestamp::now().unix_millis() + delay.as_millis() as i64,
+                            )
+                            .unwrap_or_else(Timestamp::now);
+                            cycle_error = Some(message.clone());
+                            Record::Retry {
+                                at,
+                                error: message,
+                                maybe_delivered: error.maybe_delivered(),
+                            }
+                        }
                     }
-                };
-                // A parked item is a state of that item, not a failure of the cycle: the
-                // server was reached and answered.
-                let cycle_error = (state != ItemState::Parked).then_some(message);
-                (state, cycle_error)
-            }
-        };
-        self.shared.emit(Event::OutboxChanged {
-            seq: item.seq,
-            job_ref: item.job_ref.clone(),
-            state,
-        });
-        match error {
+                }
+            };
+            records.push(record);
+        }
+        let remember = self.healthy_confirmed && self.persisted_endpoint != Some(self.endpoint);
+        let endpoint = self.endpoint;
+        self.shared
+            .with_store_relaxed(|conn| {
+                let now = Timestamp::now();
+                for ((item, _, _), record) in finished.iter().zip(&records) {
+                    match record {
+                        Record::Sent => outbox::mark_sent(conn, item.seq, now)?,
+                        Record::Park(reason) => outbox::park(conn, item.seq, reason)?,
+                        Record::Retry {
+                            at,
+                            error,
+                            maybe_delivered,
+                        } => outbox::schedule_retry(conn, item.seq, *at, error, *maybe_delivered)?,
+                    }
+                }
+                if remember {
+                    store::set_sync_value(conn, HEALTHY_ENDPOINT_KEY, &endpoint.to_string())?;
+                }
+                Ok(())
+            })
+            .map_err(|e| e.to_string())?;
+        if remember {
+            self.persisted_endpoint = Some(endpoint);
+        }
+        for ((item, _, _), record) in finished.iter().zip(&records) {
+            self.shared.emit(Event::OutboxChanged {
+                seq: item.seq,
+                job_ref: item.job_ref.clone(),
+                state: match record {
+                    Record::Sent => ItemState::Sent,
+                    Record::Park(_) => ItemState::Parked,
+                    Record::Retry { .. } => ItemState::Retrying,
+                },
+            });
+        }
+        match cycle_error {
             Some(e) => Err(e),
             None => Ok(()),
-        }
-    }
-
-    fn remember_endpoint(&mut self, endpoint: usize) {
-        if endpoint != self.endpoint {
-            return;
-        }
-        let stored = self
-            .shared
-            .with_store(|s| s.sync_value(HEALTHY_ENDPOINT_KEY))
-            .ok()
-            .flatten();
-        if stored.as_deref() != Some(&endpoint.to_string()) {
-            let _ = self.shared.with_store_relaxed(|conn| {
-                store::set_sync_value(conn, HEALTHY_ENDPOINT_KEY, &endpoint.to_string())
-            });
         }
     }
 
