@@ -180,6 +180,12 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
         None => TlsMaterial::default(),
     };
     let soaking = matches!(args.command, EngineerCommand::Soak { .. });
+    // One-shot actions only commit locally; the network is used by the commands that sync,
+    // so a command never exits in the middle of a request it started on its own.
+    let syncs = matches!(
+        args.command,
+        EngineerCommand::Pull | EngineerCommand::Sync { .. } | EngineerCommand::Soak { .. }
+    );
     let config = Config {
         database: args.db.clone(),
         endpoints: args.upstream.clone(),
@@ -204,7 +210,7 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
             pull_interval: Duration::from_millis(if soaking { 200 } else { 60_000 }),
             ..SyncPolicy::default()
         },
-        start_online: true,
+        start_online: syncs,
     };
     let engine = match Engine::open(config) {
         Ok(e) => e,

@@ -416,3 +416,62 @@ async fn the_inbox_brings_jobs_cancellations_and_provisioning() {
     // Nothing was quarantined: every envelope the simulator sent was readable.
     assert!(engine.quarantine().unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_endpoints_are_transient_connect_errors_that_suggest_failover() {
+    use jobpack_core::transport::{FailureClass, Timeouts, Transport, TransportError};
+    let world = World::start(1, 1).await;
+    let transport = Transport::new(
+        vec![
+            "https://no-such-gateway.invalid".into(),
+            "https://127.0.0.1:9".into(),
+        ],
+        &world.tls("E001"),
+        Timeouts {
+            connect: Duration::from_millis(500),
+            request: Duration::from_millis(500),
+        },
+    )
+    .unwrap();
+    for endpoint in 0..2 {
+        let err = transport
+            .call(endpoint, "/notifyJob", b"{}".to_vec(), Some("key-123456"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                TransportError::Connect { .. }
+                    | TransportError::Timeout {
+                        after_sending: false,
+                        ..
+                    }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(err.class(), FailureClass::Transient);
+        assert!(err.suggests_failover());
+        assert!(!err.maybe_delivered(), "nothing was sent");
+    }
+    assert!(
+        matches!(
+            Transport::new(
+                vec![world.sim.urls()[0].clone()],
+                &TlsMaterial::default(),
+                Timeouts::default()
+            ),
+            Err(TransportError::Config(_))
+        ),
+        "no trust anchors is a configuration error"
+    );
+    let mut half = world.tls("E001");
+    half.client_key_pem = None;
+    assert!(matches!(
+        Transport::new(
+            vec![world.sim.urls()[0].clone()],
+            &half,
+            Timeouts::default()
+        ),
+        Err(TransportError::Config(_))
+    ));
+}

@@ -29,9 +29,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 pub use backoff::RetryPolicy;
 
@@ -106,6 +107,11 @@ pub(crate) struct SyncLoop {
     /// A request succeeded on the current endpoint since it was chosen.
     healthy_confirmed: bool,
 }
+
+/// Requests in flight, polled by the drain itself.
+type InFlight = FuturesUnordered<
+    std::pin::Pin<Box<dyn std::future::Future<Output = (ReadyItem, usize, SendOutcome)> + Send>>,
+>;
 
 enum SendOutcome {
     Sent,
@@ -221,11 +227,9 @@ impl SyncLoop {
         })
     }
 
-    fn spawn_send(
-        &self,
-        in_flight: &mut JoinSet<(ReadyItem, usize, SendOutcome)>,
-        item: ReadyItem,
-    ) {
+    /// Starts sending `item`. The request runs inside the drain's own task (no spawn per
+    /// message): a completed request then wakes nothing but the drain itself.
+    fn start_send(&self, in_flight: &mut InFlight, item: ReadyItem) {
         self.shared.emit(Event::OutboxChanged {
             seq: item.seq,
             job_ref: item.job_ref.clone(),
@@ -234,7 +238,7 @@ impl SyncLoop {
         let transport = self.transport.clone();
         let endpoint = self.endpoint;
         let uploader = self.shared.uploader.clone();
-        in_flight.spawn(async move {
+        in_flight.push(Box::pin(async move {
             let outcome = match item.kind {
                 outbox::ItemKind::Rpc => {
                     let path = format!("/{}", item.method);
@@ -262,53 +266,68 @@ impl SyncLoop {
                 },
             };
             (item, endpoint, outcome)
-        });
+        }));
     }
 
     /// Sends everything that is due. Lane heads are claimed in batches (one query for many
-    /// messages) and sent `max_in_flight` at a time; finished sends are recorded together in
-    /// one transaction. Claimed items not sent when the device goes offline are put back.
+    /// messages) and sent `max_in_flight` at a time. Outcomes are recorded in batches too:
+    /// before the next claim (so the next item of each finished lane can be claimed), when a
+    /// batch is full, and when nothing is in flight. Until then a finished item stays
+    /// `sending`, so it is never claimed twice; a crash in between resends it with its key.
+    /// Claimed items not sent when the device goes offline are put back.
     async fn drain(&mut self) -> Result<(), String> {
         const CLAIM_BATCH: usize = 64;
-        let mut in_flight: JoinSet<(ReadyItem, usize, SendOutcome)> = JoinSet::new();
+        const RECORD_BATCH: usize = 32;
+        let mut in_flight = InFlight::new();
         let mut claimed: VecDeque<ReadyItem> = VecDeque::new();
+        let mut finished: Vec<(ReadyItem, usize, SendOutcome)> = Vec::new();
         // Set when a claim found fewer heads than asked: nothing more is ready until a send
-        // completes and uncovers the next item of its lane.
+        // is recorded and uncovers the next item of its lane.
         let mut exhausted = false;
         let mut last_error = None;
+        let mut record = |this: &mut Self, batch: &mut Vec<_>, exhausted: &mut bool| {
+            if batch.is_empty() {
+                return;
+            }
+            if batch.iter().any(|(_, _, o)| matches!(o, SendOutcome::Sent)) {
+                *exhausted = false;
+            }
+            if let Err(e) = this.settle(std::mem::take(batch)) {
+                last_error = Some(e);
+            }
+        };
         loop {
             let online = *self.shared.online.borrow();
             if online {
-                if claimed.len() < self.policy.max_in_flight && !exhausted {
-                    let batch = self.claim(CLAIM_BATCH).map_err(|e| e.to_string())?;
-                    exhausted = batch.len() < CLAIM_BATCH;
-                    claimed.extend(batch);
+                if claimed.len() < self.policy.max_in_flight {
+                    record(self, &mut finished, &mut exhausted);
+                    if !exhausted {
+                        let batch = self.claim(CLAIM_BATCH).map_err(|e| e.to_string())?;
+                        exhausted = batch.len() < CLAIM_BATCH;
+                        claimed.extend(batch);
+                    }
                 }
                 while in_flight.len() < self.policy.max_in_flight.max(1) {
                     let Some(item) = claimed.pop_front() else {
                         break;
                     };
-                    self.spawn_send(&mut in_flight, item);
+                    self.start_send(&mut in_flight, item);
                 }
             }
-            let Some(first) = in_flight.join_next().await else {
+            let Some(first) = in_flight.next().await else {
+                record(self, &mut finished, &mut exhausted);
+                // Recording may have uncovered more work; go round again if so.
+                if online && !exhausted && *self.shared.online.borrow() {
+                    continue;
+                }
                 break;
             };
-            let mut finished = vec![first];
-            while let Some(more) = in_flight.try_join_next() {
+            finished.push(first);
+            while let Some(Some(more)) = in_flight.next().now_or_never() {
                 finished.push(more);
             }
-            // A send task that panicked leaves its item `sending`; it is recovered as "maybe
-            // delivered" on the next start. The others are recorded now.
-            let finished: Vec<_> = finished.into_iter().filter_map(Result::ok).collect();
-            if finished
-                .iter()
-                .any(|(_, _, o)| matches!(o, SendOutcome::Sent))
-            {
-                exhausted = false;
-            }
-            if let Err(e) = self.settle(finished) {
-                last_error = Some(e);
+            if finished.len() >= RECORD_BATCH {
+                record(self, &mut finished, &mut exhausted);
             }
         }
         if !claimed.is_empty() {
