@@ -1,1 +1,2 @@
 //! Jobpack core.
+pub mod qr;

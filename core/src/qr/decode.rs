@@ -1,0 +1,292 @@
+//! Finding and reading QR codes in a frame.
+//!
+//! rqrr is the decoder of record: its Reed-Solomon correction and bit-stream decoding are
+//! what we trust for the payload. Its *detection*, however, misses many real photos and
+//! it can panic on unusual input (0.11 panics on some of the reference samples), so this
+//! module does three things around it:
+//!
+//! * **Containment.** Every call into rqrr runs under `catch_unwind`; a panic becomes
+//!   [`QrError::DecoderPanic`] for that attempt and the scan goes on. (This needs the
+//!   default `panic = "unwind"`; a build with `panic = "abort"` would lose it.)
+//! * **Strategies.** A frame is tried several ways, cheapest and most likely first:
+//!   our own finder-pattern search and perspective sampling (see [`super::finder`]) on a
+//!   locally thresholded image, then rqrr's detector on the same image, then other
+//!   scales and a global threshold, then inverted colours. The first readable code wins.
+//! * **Budget.** Each attempt checks a per-frame deadline, so a hard frame costs a bounded
+//!   time and the camera keeps flowing; the next frame gets a fresh try.
+//!
+//! The scanner owns its working buffers and reuses them, so steady-state scanning does
+//! not allocate image-sized buffers per frame (rqrr's detector still allocates
+//! internally when that fallback runs).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use super::binarize;
+use super::finder;
+use super::frame::{Frame, FrameError};
+
+/// Why a frame produced no payload.
+#[derive(Debug, thiserror::Error)]
+pub enum QrError {
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    #[error("no QR code found")]
+    NotFound,
+    #[error("a QR code was found but could not be read: {0}")]
+    Unreadable(String),
+    #[error("the QR decoder crashed on this image and was contained: {0}")]
+    DecoderPanic(String),
+}
+
+/// One decoded symbol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// The payload as text: UTF-8 when valid, otherwise read as ISO 8859-1 (the QR
+    /// default for byte mode).
+    pub text: String,
+    /// The payload bytes exactly as the symbol holds them.
+    pub bytes: Vec<u8>,
+}
+
+/// Tuning for [`Scanner`].
+#[derive(Debug, Clone)]
+pub struct ScannerConfig {
+    /// Time after which no new strategy is started on the current frame.
+    pub budget: Duration,
+}
+
+impl Default for ScannerConfig {
+    fn default() -> Self {
+        ScannerConfig {
+            budget: Duration::from_millis(60),
+        }
+    }
+}
+
+/// Reusable QR scanner. Keep one per camera stream.
+#[derive(Debug, Default)]
+pub struct Scanner {
+    config: ScannerConfig,
+    gray: Vec<u8>,
+    scaled: Vec<u8>,
+    bin: Vec<u8>,
+    blocks: Vec<u8>,
+    finder: finder::Workspace,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Threshold {
+    Local,
+    Global,
+}
+
+impl Scanner {
+    pub fn new(config: ScannerConfig) -> Self {
+        Scanner {
+            config,
+            ..Scanner::default()
+        }
+    }
+
+    /// Decodes the QR codes in a frame; returns texts only.
+    pub fn scan(&mut self, frame: &Frame<'_>) -> Result<Vec<String>, QrError> {
+        Ok(self
+            .scan_decoded(frame)?
+            .into_iter()
+            .map(|d| d.text)
+            .collect())
+    }
+
+    /// Decodes the QR codes in a frame, with their raw bytes.
+    pub fn scan_decoded(&mut self, frame: &Frame<'_>) -> Result<Vec<Decoded>, QrError> {
+        let start = Instant::now();
+        let deadline = start + self.config.budget;
+        frame.copy_luma_into(&mut self.gray);
+        let (w, h) = (frame.upright_width(), frame.upright_height());
+        let mut gray = std::mem::take(&mut self.gray);
+        let result = self.run_strategies(&gray, w, h, deadline);
+        std::mem::swap(&mut self.gray, &mut gray);
+        result
+    }
+
+    fn run_strategies(
+        &mut self,
+        gray: &[u8],
+        w: usize,
+        h: usize,
+        deadline: Instant,
+    ) -> Result<Vec<Decoded>, QrError> {
+        let mut last_err = QrError::NotFound;
+        let long = w.max(h);
+        // Scales to try: a camera frame is downscaled so a code filling a fair part of it
+        // is ~30-60 px per finder; small images are tried at full resolution first.
+        let mut factors: Vec<usize> = Vec::with_capacity(4);
+        let first = if long > 1600 {
+            long / 800
+        } else if long > 1100 {
+            2
+        } else {
+            1
+        };
+        factors.push(first);
+        if first != 1 {
+            factors.push(1.max(first / 2));
+        }
+        if first == 1 && long > 500 {
+            factors.push(2);
+        }
+        let plans: [(Threshold, bool); 4] = [
+            (Threshold::Local, false),
+            (Threshold::Global, false),
+            (Threshold::Local, true),
+            (Threshold::Global, true),
+        ];
+        for (pi, &(threshold, inverted)) in plans.iter().enumerate() {
+            for (fi, &factor) in factors.iter().enumerate() {
+                if (pi > 0 || fi > 0) && Instant::now() > deadline {
+                    return Err(last_err);
+                }
+                let (sw, sh) = if factor > 1 {
+                    let mut scaled = std::mem::take(&mut self.scaled);
+                    let dims = binarize::downscale(gray, w, h, factor, &mut scaled);
+                    self.binarize(&scaled, dims.0, dims.1, threshold);
+                    self.scaled = scaled;
+                    dims
+                } else {
+                    self.binarize(gray, w, h, threshold);
+                    (w, h)
+                };
+                if inverted {
+                    binarize::invert(&mut self.bin);
+                }
+                match self.attempt(sw, sh) {
+                    Ok(found) => return Ok(found),
+                    Err(e) => last_err = prefer(last_err, e),
+                }
+            }
+        }
+        Err(last_err)
+    }
+
+    fn binarize(&mut self, gray: &[u8], w: usize, h: usize, threshold: Threshold) {
+        match threshold {
+            Threshold::Local => {
+                binarize::local_threshold(gray, w, h, &mut self.bin, &mut self.blocks)
+            }
+            Threshold::Global => {
+                self.bin.clear();
+                self.bin.resize(w * h, 0);
+                binarize::global_threshold(gray, &mut self.bin);
+            }
+        }
+    }
+
+    /// One attempt on the current binary image: our finder first, rqrr's detector second.
+    fn attempt(&mut self, w: usize, h: usize) -> Result<Vec<Decoded>, QrError> {
+        let mut last = QrError::NotFound;
+        let bin = &self.bin;
+        let ws = &mut self.finder;
+        let grids = finder::locate(bin, w, h, ws);
+        for grid in grids {
+            match guarded(|| decode_grid(&grid)) {
+                Ok(d) => return Ok(vec![d]),
+                Err(e) => last = prefer(last, e),
+            }
+        }
+        match guarded(|| rqrr_detect(bin, w, h)) {
+            Ok(found) if !found.is_empty() => Ok(found),
+            Ok(_) => Err(last),
+            Err(e) => Err(prefer(last, e)),
+        }
+    }
+}
+
+/// Keeps the more informative of two failures ("found but unreadable" beats "not found").
+fn prefer(a: QrError, b: QrError) -> QrError {
+    match (&a, &b) {
+        (QrError::NotFound, _) => b,
+        (_, QrError::NotFound) => a,
+        (QrError::DecoderPanic(_), QrError::Unreadable(_)) => b,
+        _ => a,
+    }
+}
+
+fn to_text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => bytes.iter().map(|&b| b as char).collect(),
+    }
+}
+
+fn decode_grid<G: rqrr::BitGrid>(grid: &G) -> Result<Decoded, QrError> {
+    let mut bytes = Vec::new();
+    rqrr::Grid::new(GridRef(grid))
+        .decode_to(&mut bytes)
+        .map_err(|e| QrError::Unreadable(e.to_string()))?;
+    Ok(Decoded {
+        text: to_text(&bytes),
+        bytes,
+    })
+}
+
+struct GridRef<'a, G>(&'a G);
+
+impl<G: rqrr::BitGrid> rqrr::BitGrid for GridRef<'_, G> {
+    fn size(&self) -> usize {
+        self.0.size()
+    }
+    fn bit(&self, y: usize, x: usize) -> bool {
+        self.0.bit(y, x)
+    }
+}
+
+/// rqrr's detector over our binary image.
+fn rqrr_detect(bin: &[u8], w: usize, h: usize) -> Result<Vec<Decoded>, QrError> {
+    let mut img = rqrr::PreparedImage::prepare_from_bitmap(w, h, |x, y| bin[y * w + x] != 0);
+    let grids = img.detect_grids();
+    let mut out = Vec::new();
+    let mut last = QrError::NotFound;
+    for g in &grids {
+        match decode_grid(&g.grid) {
+            Ok(d) => out.push(d),
+            Err(e) => last = e,
+        }
+    }
+    if out.is_empty() { Err(last) } else { Ok(out) }
+}
+
+thread_local! {
+    static IN_GUARD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic into [`QrError::DecoderPanic`].
+///
+/// A panic hook is chained in once so contained panics do not spray backtraces on
+/// stderr; panics anywhere else still reach the previous hook unchanged.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, QrError>) -> Result<T, QrError> {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_GUARD.with(|g| g.get()) {
+                previous(info);
+            }
+        }));
+    });
+    IN_GUARD.with(|g| g.set(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    IN_GUARD.with(|g| g.set(false));
+    match result {
+        Ok(r) => r,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Err(QrError::DecoderPanic(msg))
+        }
+    }
+}
