@@ -1,5 +1,6 @@
 use clap::Parser;
 
+mod bench_qr;
 mod scan;
 
 #[derive(Parser)]
@@ -7,10 +8,13 @@ mod scan;
 enum Cli {
     /// Read ONT labels (QR codes) from image files or the camera.
     Scan(scan::ScanArgs),
+    /// Benchmark the QR decoder over folders of images with expected texts.
+    BenchQr(bench_qr::BenchQrArgs),
 }
 
 fn main() -> std::process::ExitCode {
     match Cli::parse() {
         Cli::Scan(args) => scan::run(&args),
+        Cli::BenchQr(args) => bench_qr::run(&args),
     }
 }
