@@ -74,6 +74,7 @@ pub struct Scanner {
     bin: Vec<u8>,
     blocks: Vec<u8>,
     finder: finder::Workspace,
+    guesses: Vec<finder::GridGuess>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -187,9 +188,9 @@ impl Scanner {
     fn attempt(&mut self, w: usize, h: usize) -> Result<Vec<Decoded>, QrError> {
         let mut last = QrError::NotFound;
         let bin = &self.bin;
-        let ws = &mut self.finder;
-        let grids = finder::locate(bin, w, h, ws);
-        for grid in grids {
+        finder::locate(bin, w, h, &mut self.finder, &mut self.guesses);
+        for &guess in &self.guesses {
+            let grid = finder::SampledGrid::new(guess, bin, w, h);
             match guarded(|| decode_grid(&grid)) {
                 Ok(d) => return Ok(vec![d]),
                 Err(e) => last = prefer(last, e),
