@@ -138,18 +138,31 @@ impl Scanner {
         if first == 1 && long > 500 {
             factors.push(2);
         }
-        let plans: [(Threshold, bool); 4] = [
-            (Threshold::Local, false),
-            (Threshold::Global, false),
-            (Threshold::Local, true),
-            (Threshold::Global, true),
-        ];
-        for (pi, &(threshold, inverted)) in plans.iter().enumerate() {
-            for (fi, &factor) in factors.iter().enumerate() {
-                if (pi > 0 || fi > 0) && Instant::now() > deadline {
-                    return Err(last_err);
+        // Our locator on every binarisation first (cheap, and it reads most codes); rqrr's
+        // region-based detector after (slower, but it finds some codes ours misses).
+        let mut steps: Vec<(Threshold, bool, usize, Detector)> = Vec::with_capacity(24);
+        for detector in [Detector::Finder, Detector::Rqrr] {
+            for inverted in [false, true] {
+                for threshold in [Threshold::Local, Threshold::Global] {
+                    for &factor in &factors {
+                        steps.push((threshold, inverted, factor, detector));
+                    }
                 }
-                let (sw, sh) = if factor > 1 {
+            }
+        }
+        let mut current: Option<(Threshold, bool, usize)> = None;
+        let (mut sw, mut sh) = (w, h);
+        for (i, &(threshold, inverted, factor, detector)) in steps.iter().enumerate() {
+            if i > 0 && Instant::now() > deadline {
+                break;
+            }
+            // rqrr's detector cost grows steeply with image size and noise (it clones
+            // the whole image per candidate grouping), so it only sees small images.
+            if detector == Detector::Rqrr && w.max(h) / factor > 1000 {
+                continue;
+            }
+            if current != Some((threshold, inverted, factor)) {
+                (sw, sh) = if factor > 1 {
                     let mut scaled = std::mem::take(&mut self.scaled);
                     let dims = binarize::downscale(gray, w, h, factor, &mut scaled);
                     self.binarize(&scaled, dims.0, dims.1, threshold);
@@ -162,10 +175,22 @@ impl Scanner {
                 if inverted {
                     binarize::invert(&mut self.bin);
                 }
-                match self.attempt(sw, sh) {
-                    Ok(found) => return Ok(found),
-                    Err(e) => last_err = prefer(last_err, e),
+                current = Some((threshold, inverted, factor));
+            }
+            let result = match detector {
+                Detector::Finder => self.attempt_finder(sw, sh),
+                Detector::Rqrr => guarded(|| rqrr_detect(&self.bin, sw, sh)),
+            };
+            match result {
+                Ok(found) => {
+                    if std::env::var_os("JOBPACK_QR_TRACE").is_some() {
+                        eprintln!(
+                            "qr: step {i} {threshold:?} inv={inverted} f={factor} {detector:?}"
+                        );
+                    }
+                    return Ok(found);
                 }
+                Err(e) => last_err = prefer(last_err, e),
             }
         }
         Err(last_err)
@@ -184,8 +209,8 @@ impl Scanner {
         }
     }
 
-    /// One attempt on the current binary image: our finder first, rqrr's detector second.
-    fn attempt(&mut self, w: usize, h: usize) -> Result<Vec<Decoded>, QrError> {
+    /// Our locator on the current binary image.
+    fn attempt_finder(&mut self, w: usize, h: usize) -> Result<Vec<Decoded>, QrError> {
         let mut last = QrError::NotFound;
         let bin = &self.bin;
         finder::locate(bin, w, h, &mut self.finder, &mut self.guesses);
@@ -196,12 +221,14 @@ impl Scanner {
                 Err(e) => last = prefer(last, e),
             }
         }
-        match guarded(|| rqrr_detect(bin, w, h)) {
-            Ok(found) if !found.is_empty() => Ok(found),
-            Ok(_) => Err(last),
-            Err(e) => Err(prefer(last, e)),
-        }
+        Err(last)
     }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Detector {
+    Finder,
+    Rqrr,
 }
 
 /// Keeps the more informative of two failures ("found but unreadable" beats "not found").

@@ -64,7 +64,25 @@ impl rqrr::BitGrid for SampledGrid<'_> {
     }
 
     fn bit(&self, y: usize, x: usize) -> bool {
-        let (px, py) = apply(&self.guess.h, x as f64 + 0.5, y as f64 + 0.5);
+        // Majority of five samples around the module centre: one pixel of threshold
+        // noise or a slightly off homography does not flip the module.
+        let (cx, cy) = (x as f64 + 0.5, y as f64 + 0.5);
+        let mut black = 0;
+        for (dx, dy) in SAMPLE_OFFSETS {
+            if self.sample(cx + dx, cy + dy) {
+                black += 1;
+            }
+        }
+        black * 2 > SAMPLE_OFFSETS.len()
+    }
+}
+
+/// Where a module is sampled, relative to its centre, in modules.
+const SAMPLE_OFFSETS: [(f64, f64); 1] = [(0.0, 0.0)];
+
+impl SampledGrid<'_> {
+    fn sample(&self, u: f64, v: f64) -> bool {
+        let (px, py) = apply(&self.guess.h, u, v);
         if !(px >= 0.0 && py >= 0.0) {
             return false;
         }
@@ -85,7 +103,7 @@ pub fn locate(bin: &[u8], w: usize, h: usize, ws: &mut Workspace, out: &mut Vec<
     }
     find_candidates(bin, w, h, &mut ws.candidates);
     let cands = &mut ws.candidates;
-    cands.sort_by(|a, b| b.count.cmp(&a.count));
+    cands.sort_by_key(|c| std::cmp::Reverse(c.count));
     // Lone single-row hits are mostly noise when stronger candidates exist.
     let strong = cands.iter().filter(|c| c.count >= 2).count();
     let keep = if strong >= 3 { strong } else { cands.len() }.min(12);
@@ -325,7 +343,10 @@ fn guesses_for(bin: &[u8], w: usize, h: usize, t: [Candidate; 3], out: &mut Vec<
         };
         if v >= 2 {
             let (ex, ey) = apply(&h0, s - 6.5, s - 6.5);
-            if let Some(al) = find_alignment(bin, w, h, ex, ey, m as f64) {
+            // Perspective makes modules near the bottom-right like those of the
+            // top-right and bottom-left finders rather than the top-left one.
+            let m_br = ((tr.module + bl.module) / 2.0) as f64;
+            if let Some(al) = find_alignment(bin, w, h, ex, ey, m_br) {
                 let src = [
                     (3.5, 3.5),
                     (s - 3.5, 3.5),
@@ -338,13 +359,56 @@ fn guesses_for(bin: &[u8], w: usize, h: usize, t: [Candidate; 3], out: &mut Vec<
             }
         }
         out.push(GridGuess { size, h: h0 });
+        // Perspective moves the true fourth corner off the parallelogram; nudge it by
+        // fractions of a module along the grid axes (nearest first) and let the decoder
+        // judge. Only for the most likely size, to bound the work.
+        if dv == 0 {
+            let (ux, uy) = (apply(&h0, s - 2.5, s - 3.5), apply(&h0, s - 3.5, s - 2.5));
+            let e_u = (ux.0 - pbr.0, ux.1 - pbr.1);
+            let e_v = (uy.0 - pbr.0, uy.1 - pbr.1);
+            for (a, b) in NUDGES {
+                let moved = (pbr.0 + a * e_u.0 + b * e_v.0, pbr.1 + a * e_u.1 + b * e_v.1);
+                if let Some(hn) = homography(src4, [ptl, ptr, pbl, moved]) {
+                    out.push(GridGuess { size, h: hn });
+                }
+            }
+        }
     }
 }
 
-/// Looks for the b-w-b 1:1:1 core of an alignment pattern near (ex, ey).
+/// Offsets of the fourth corner, in modules along the grid's two axes, nearest first.
+const NUDGES: [(f64, f64); 24] = [
+    (-1.0, -1.0),
+    (1.0, 1.0),
+    (-1.0, 1.0),
+    (1.0, -1.0),
+    (-1.0, 0.0),
+    (0.0, -1.0),
+    (1.0, 0.0),
+    (0.0, 1.0),
+    (-2.0, -2.0),
+    (2.0, 2.0),
+    (-2.0, 0.0),
+    (0.0, -2.0),
+    (2.0, 0.0),
+    (0.0, 2.0),
+    (-2.0, -1.0),
+    (-1.0, -2.0),
+    (2.0, 1.0),
+    (1.0, 2.0),
+    (-3.0, -3.0),
+    (3.0, 3.0),
+    (-3.0, -1.5),
+    (-1.5, -3.0),
+    (3.0, 1.5),
+    (1.5, 3.0),
+];
+
+/// Looks for an alignment pattern (a 5x5 ring: b-w-b-w-b at 1:1:1:1:1 through its centre,
+/// both ways) near (ex, ey); the confirmed one closest to the prediction wins.
 fn find_alignment(bin: &[u8], w: usize, h: usize, ex: f64, ey: f64, m: f64) -> Option<(f64, f64)> {
     let mut best: Option<(f64, (f64, f64))> = None;
-    for radius in [4.0, 8.0] {
+    for radius in [5.0, 10.0] {
         let r = radius * m;
         let (x0, x1) = (
             (ex - r).max(0.0) as usize,
@@ -354,15 +418,14 @@ fn find_alignment(bin: &[u8], w: usize, h: usize, ex: f64, ey: f64, m: f64) -> O
             (ey - r).max(0.0) as usize,
             ((ey + r) as usize).min(h.saturating_sub(1)),
         );
-        if x1 <= x0 + 3 || y1 <= y0 + 3 {
+        if x1 <= x0 + 5 || y1 <= y0 + 5 {
             return None;
         }
-        let ok = |len: usize| (len as f64 - m).abs() <= m * 0.7 + 0.5;
         for y in y0..=y1 {
             let row = &bin[y * w..(y + 1) * w];
             let mut x = x0;
-            // Runs within the window: track white, black, white.
-            let mut runs: [(usize, usize, u8); 3] = [(0, 0, 0); 3];
+            // The last five runs within the window: (start, length, colour).
+            let mut runs: [(usize, usize, u8); 5] = [(0, 0, 0); 5];
             let mut n = 0;
             while x <= x1 {
                 let c = row[x];
@@ -371,11 +434,11 @@ fn find_alignment(bin: &[u8], w: usize, h: usize, ex: f64, ey: f64, m: f64) -> O
                     x += 1;
                 }
                 runs.rotate_left(1);
-                runs[2] = (s, x - s, c);
+                runs[4] = (s, x - s, c);
                 n += 1;
-                let [a, b, cc] = runs;
-                if n >= 3 && a.2 == 0 && b.2 != 0 && cc.2 == 0 && ok(a.1) && ok(b.1) && ok(cc.1) {
-                    let cx = b.0 as f64 + b.1 as f64 / 2.0;
+                if n >= 5 && c != 0 && ring_ok(runs.map(|r| r.1 as f64), m) {
+                    let centre = runs[2];
+                    let cx = centre.0 as f64 + centre.1 as f64 / 2.0;
                     if let Some(cy) = alignment_vertical(bin, w, h, cx as usize, y, m) {
                         let d = (cx - ex).powi(2) + (cy - ey).powi(2);
                         if best.is_none_or(|(bd, _)| d < bd) {
@@ -392,50 +455,46 @@ fn find_alignment(bin: &[u8], w: usize, h: usize, ex: f64, ey: f64, m: f64) -> O
     None
 }
 
+/// Five runs of about one module each (the outer two may be cut by the window or merge
+/// with neighbouring dark modules, so they only need to be at least half a module).
+fn ring_ok(r: [f64; 5], m: f64) -> bool {
+    let near = |len: f64| (len - m).abs() <= m * 0.6 + 0.5;
+    r[0] >= m * 0.5 && near(r[1]) && near(r[2]) && near(r[3]) && r[4] >= m * 0.5
+}
+
+/// Vertical check through (x, y): the same ring profile; returns the centre row.
 fn alignment_vertical(bin: &[u8], w: usize, h: usize, x: usize, y: usize, m: f64) -> Option<f64> {
     let get = |yy: usize| bin[yy * w + x] != 0;
     if !get(y) {
         return None;
     }
     let max = (m * 2.0).ceil() as usize + 1;
-    let (mut up, mut i) = (0, y);
-    while i > 0 && get(i - 1) {
-        i -= 1;
-        up += 1;
-        if up > max {
-            return None;
+    // Up: centre black, white, outer black; down likewise.
+    let mut up = [0usize; 3];
+    let mut i = y;
+    for (k, black) in [true, false, true].into_iter().enumerate() {
+        while i > 0 && get(i - 1) == black && up[k] <= max {
+            i -= 1;
+            up[k] += 1;
         }
     }
-    let top = i;
-    let mut white = 0;
-    while i > 0 && !get(i - 1) {
-        i -= 1;
-        white += 1;
-        if white > max {
-            return None;
+    let mut down = [0usize; 3];
+    let mut j = y;
+    for (k, black) in [true, false, true].into_iter().enumerate() {
+        while j + 1 < h && get(j + 1) == black && down[k] <= max {
+            j += 1;
+            down[k] += 1;
         }
     }
-    let (mut down, mut j) = (0, y);
-    while j + 1 < h && get(j + 1) {
-        j += 1;
-        down += 1;
-        if down > max {
-            return None;
-        }
-    }
-    let bottom = j;
-    let mut white2 = 0;
-    while j + 1 < h && !get(j + 1) {
-        j += 1;
-        white2 += 1;
-        if white2 > max {
-            return None;
-        }
-    }
-    let black = (bottom - top + 1) as f64;
-    let ok = |len: f64| (len - m).abs() <= m * 0.7 + 0.5;
-    (ok(black) && ok(white as f64) && ok(white2 as f64))
-        .then_some((top + bottom) as f64 / 2.0 + 0.5)
+    let centre = (up[0] + down[0] + 1) as f64;
+    let runs = [
+        up[2] as f64,
+        up[1] as f64,
+        centre,
+        down[1] as f64,
+        down[2] as f64,
+    ];
+    ring_ok(runs, m).then_some((y as f64 - up[0] as f64 + y as f64 + down[0] as f64) / 2.0 + 0.5)
 }
 
 /// The homography taking the four `src` points to the four `dst` points.
@@ -457,8 +516,9 @@ fn homography(src: [(f64, f64); 4], dst: [(f64, f64); 4]) -> Option<[f64; 9]> {
             if r != col {
                 let f = a[r][col] / a[col][col];
                 if f != 0.0 {
-                    for c in col..9 {
-                        a[r][c] -= f * a[col][c];
+                    let pivot_row = a[col];
+                    for (dst, src) in a[r][col..].iter_mut().zip(&pivot_row[col..]) {
+                        *dst -= f * src;
                     }
                 }
             }
