@@ -11,21 +11,52 @@
 //! frame. The output is 1 for black and 0 for white, the encoding rqrr's region
 //! detector expects.
 
+/// The threshold used at each pixel by the last binarisation, so the sampler can
+/// compare interpolated grey values against the same level.
+#[derive(Debug, Default, Clone)]
+pub struct ThresholdMap {
+    /// Blocks per row; 0 means one global threshold in `values[0]`.
+    blocks_wide: usize,
+    values: Vec<u8>,
+}
+
+impl ThresholdMap {
+    /// Threshold at pixel (x, y); pixels at or below it are black.
+    #[inline]
+    pub fn at(&self, x: usize, y: usize) -> u8 {
+        if self.blocks_wide == 0 {
+            return self.values.first().copied().unwrap_or(127);
+        }
+        let i = (y / BLOCK) * self.blocks_wide + x / BLOCK;
+        self.values.get(i).copied().unwrap_or(127)
+    }
+}
+
 /// Block size of the local-threshold binariser, in pixels.
 const BLOCK: usize = 8;
 /// Blocks whose min..max range is below this are treated as flat.
 const MIN_CONTRAST: u8 = 24;
 
 /// Block-based local threshold. `blocks` is scratch space.
-pub fn local_threshold(gray: &[u8], w: usize, h: usize, out: &mut Vec<u8>, blocks: &mut Vec<u8>) {
+pub fn local_threshold(
+    gray: &[u8],
+    w: usize,
+    h: usize,
+    out: &mut Vec<u8>,
+    blocks: &mut Vec<u8>,
+    map: &mut ThresholdMap,
+) {
     out.clear();
     out.resize(w * h, 0);
     if w < BLOCK * 5 || h < BLOCK * 5 {
-        global_threshold(gray, out);
+        global_threshold(gray, out, map);
         return;
     }
     let bw = w.div_ceil(BLOCK);
     let bh = h.div_ceil(BLOCK);
+    map.blocks_wide = bw;
+    map.values.clear();
+    map.values.resize(bw * bh, 0);
     blocks.clear();
     blocks.resize(bw * bh, 0);
     for by in 0..bh {
@@ -68,6 +99,7 @@ pub fn local_threshold(gray: &[u8], w: usize, h: usize, out: &mut Vec<u8>, block
                 }
             }
             let t = (sum / 25) as u8;
+            map.values[by * bw + bx] = t;
             let (x0, y0) = ((bx * BLOCK).min(w - BLOCK), (by * BLOCK).min(h - BLOCK));
             for y in y0..y0 + BLOCK {
                 let row = y * w;
@@ -80,8 +112,11 @@ pub fn local_threshold(gray: &[u8], w: usize, h: usize, out: &mut Vec<u8>, block
 }
 
 /// Otsu's global threshold: best for clean, evenly lit images and tiny ones.
-pub fn global_threshold(gray: &[u8], out: &mut [u8]) {
+pub fn global_threshold(gray: &[u8], out: &mut [u8], map: &mut ThresholdMap) {
     let t = otsu(gray);
+    map.blocks_wide = 0;
+    map.values.clear();
+    map.values.push(t);
     for (o, &p) in out.iter_mut().zip(gray) {
         *o = u8::from(p <= t);
     }

@@ -23,6 +23,8 @@
 //! Where a size or alignment guess is wrong the decoder rejects it; the caller simply
 //! tries the next guess (sizes one version either side, without alignment).
 
+use super::binarize::ThresholdMap;
+
 /// Reusable storage for the search.
 #[derive(Debug, Default)]
 pub struct Workspace {
@@ -44,17 +46,33 @@ pub struct GridGuess {
     h: [f64; 9],
 }
 
-/// A [`GridGuess`] over the binary image, read as an rqrr bit grid.
+/// Where a sampled grid reads its modules from.
+#[derive(Clone, Copy)]
+pub struct Source<'a> {
+    /// Grey image the binary image was made from (same size).
+    pub gray: &'a [u8],
+    /// The thresholds that made it.
+    pub thresholds: &'a ThresholdMap,
+    /// Whether black and white are swapped (light-on-dark codes).
+    pub inverted: bool,
+    pub w: usize,
+    pub h: usize,
+}
+
+/// A [`GridGuess`] over a grey image, read as an rqrr bit grid.
+///
+/// Modules are read by bilinear interpolation of the grey image at the mapped centre,
+/// compared with the local threshold: at the 3-5 pixels per module typical of a
+/// downscaled camera frame, nearest-pixel reads of the binary image lose a quarter of a
+/// module to rounding.
 pub struct SampledGrid<'a> {
     guess: GridGuess,
-    bin: &'a [u8],
-    w: usize,
-    h: usize,
+    src: Source<'a>,
 }
 
 impl<'a> SampledGrid<'a> {
-    pub fn new(guess: GridGuess, bin: &'a [u8], w: usize, h: usize) -> Self {
-        SampledGrid { guess, bin, w, h }
+    pub fn new(guess: GridGuess, src: Source<'a>) -> Self {
+        SampledGrid { guess, src }
     }
 }
 
@@ -64,33 +82,22 @@ impl rqrr::BitGrid for SampledGrid<'_> {
     }
 
     fn bit(&self, y: usize, x: usize) -> bool {
-        // Majority of five samples around the module centre: one pixel of threshold
-        // noise or a slightly off homography does not flip the module.
-        let (cx, cy) = (x as f64 + 0.5, y as f64 + 0.5);
-        let mut black = 0;
-        for (dx, dy) in SAMPLE_OFFSETS {
-            if self.sample(cx + dx, cy + dy) {
-                black += 1;
-            }
-        }
-        black * 2 > SAMPLE_OFFSETS.len()
-    }
-}
-
-/// Where a module is sampled, relative to its centre, in modules.
-const SAMPLE_OFFSETS: [(f64, f64); 1] = [(0.0, 0.0)];
-
-impl SampledGrid<'_> {
-    fn sample(&self, u: f64, v: f64) -> bool {
-        let (px, py) = apply(&self.guess.h, u, v);
-        if !(px >= 0.0 && py >= 0.0) {
+        let (px, py) = apply(&self.guess.h, x as f64 + 0.5, y as f64 + 0.5);
+        let s = &self.src;
+        // Pixel centres are at +0.5.
+        let (fx, fy) = (px - 0.5, py - 0.5);
+        if !(fx >= 0.0 && fy >= 0.0) || fx >= (s.w - 1) as f64 || fy >= (s.h - 1) as f64 {
             return false;
         }
-        let (ix, iy) = (px as usize, py as usize);
-        if ix >= self.w || iy >= self.h {
-            return false;
-        }
-        self.bin[iy * self.w + ix] != 0
+        let (ix, iy) = (fx as usize, fy as usize);
+        let (ax, ay) = (fx - ix as f64, fy - iy as f64);
+        let i = iy * s.w + ix;
+        let g = |k: usize| s.gray[k] as f64;
+        let top = g(i) * (1.0 - ax) + g(i + 1) * ax;
+        let bottom = g(i + s.w) * (1.0 - ax) + g(i + s.w + 1) * ax;
+        let v = top * (1.0 - ay) + bottom * ay;
+        let dark = v <= s.thresholds.at(ix, iy) as f64;
+        dark != s.inverted
     }
 }
 
