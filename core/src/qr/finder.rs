@@ -329,16 +329,35 @@ fn guesses_for(bin: &[u8], w: usize, h: usize, t: [Candidate; 3], out: &mut Vec<
     let m = (tl.module + tr.module + bl.module) / 3.0;
     let modules = (dist(&tl, &tr) + dist(&tl, &bl)) / 2.0 / m + 7.0;
     let version = ((modules - 17.0) / 4.0).round().clamp(1.0, 40.0) as i32;
-    for dv in [0, 1, -1] {
+    let p = |c: &Candidate| (c.x as f64, c.y as f64);
+    let (ptl, ptr, pbl) = (p(&tl), p(&tr), p(&bl));
+    let pbr = (ptr.0 + pbl.0 - ptl.0, ptr.1 + pbl.1 - ptl.1);
+    // Rank the size estimate and its neighbours by how well the timing patterns (which
+    // lie between the finders, so the unknown fourth corner hardly matters) alternate.
+    let mut sizes: [(f64, i32); 3] = [(f64::INFINITY, 0); 3];
+    for (slot, dv) in sizes.iter_mut().zip([0, 1, -1]) {
         let v = version + dv;
         if !(1..=40).contains(&v) {
             continue;
         }
+        let s = (17 + 4 * v) as f64;
+        let src4 = [
+            (3.5, 3.5),
+            (s - 3.5, 3.5),
+            (3.5, s - 3.5),
+            (s - 3.5, s - 3.5),
+        ];
+        if let Some(h0) = homography(src4, [ptl, ptr, pbl, pbr]) {
+            *slot = (timing_mismatch(bin, w, h, &h0, (17 + 4 * v) as usize), v);
+        }
+    }
+    sizes.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (rank, &(mismatch, v)) in sizes.iter().enumerate() {
+        if !mismatch.is_finite() {
+            continue;
+        }
         let size = (17 + 4 * v) as usize;
         let s = size as f64;
-        let p = |c: &Candidate| (c.x as f64, c.y as f64);
-        let (ptl, ptr, pbl) = (p(&tl), p(&tr), p(&bl));
-        let pbr = (ptr.0 + pbl.0 - ptl.0, ptr.1 + pbl.1 - ptl.1);
         let src4 = [
             (3.5, 3.5),
             (s - 3.5, 3.5),
@@ -369,7 +388,7 @@ fn guesses_for(bin: &[u8], w: usize, h: usize, t: [Candidate; 3], out: &mut Vec<
         // Perspective moves the true fourth corner off the parallelogram; nudge it by
         // fractions of a module along the grid axes (nearest first) and let the decoder
         // judge. Only for the most likely size, to bound the work.
-        if dv == 0 {
+        if rank == 0 {
             let (ux, uy) = (apply(&h0, s - 2.5, s - 3.5), apply(&h0, s - 3.5, s - 2.5));
             let e_u = (ux.0 - pbr.0, ux.1 - pbr.1);
             let e_v = (uy.0 - pbr.0, uy.1 - pbr.1);
@@ -380,6 +399,32 @@ fn guesses_for(bin: &[u8], w: usize, h: usize, t: [Candidate; 3], out: &mut Vec<
                 }
             }
         }
+    }
+}
+
+/// Fraction of timing-pattern modules (row 6 and column 6 between the finders) that do
+/// not alternate as they should under homography `hm` for a symbol of `size` modules.
+fn timing_mismatch(bin: &[u8], w: usize, h: usize, hm: &[f64; 9], size: usize) -> f64 {
+    let read = |u: usize, v: usize| {
+        let (x, y) = apply(hm, u as f64 + 0.5, v as f64 + 0.5);
+        if !(x >= 0.0 && y >= 0.0) || x as usize >= w || y as usize >= h {
+            return None;
+        }
+        Some(bin[y as usize * w + x as usize] != 0)
+    };
+    let (mut bad, mut total) = (0usize, 0usize);
+    for i in 8..size.saturating_sub(8) {
+        for bit in [read(i, 6), read(6, i)] {
+            total += 1;
+            if bit != Some(i % 2 == 0) {
+                bad += 1;
+            }
+        }
+    }
+    if total == 0 {
+        1.0
+    } else {
+        bad as f64 / total as f64
     }
 }
 
