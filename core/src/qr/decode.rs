@@ -121,6 +121,7 @@ impl Scanner {
         deadline: Instant,
     ) -> Result<Vec<Decoded>, QrError> {
         let mut last_err = QrError::NotFound;
+        let start_total = Instant::now();
         let long = w.max(h);
         // Scales to try: a camera frame is downscaled so a code filling a fair part of it
         // is ~30-60 px per finder; small images are tried at full resolution first.
@@ -184,6 +185,7 @@ impl Scanner {
                 }
                 current = Some((threshold, inverted, factor));
             }
+            let t_step = Instant::now();
             let result = match detector {
                 Detector::Finder => {
                     let scaled = std::mem::take(&mut self.scaled);
@@ -203,7 +205,16 @@ impl Scanner {
                     }
                     return Ok(found);
                 }
-                Err(e) => last_err = prefer(last_err, e),
+                Err(e) => {
+                    if std::env::var_os("JOBPACK_QR_TRACE").is_some() {
+                        eprintln!(
+                            "qr: step {i} {threshold:?} inv={inverted} f={factor} {detector:?} failed after {:?} (detect {:?})",
+                            start_total.elapsed(),
+                            t_step.elapsed()
+                        );
+                    }
+                    last_err = prefer(last_err, e)
+                }
             }
         }
         Err(last_err)

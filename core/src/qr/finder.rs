@@ -386,19 +386,60 @@ fn guesses_for(bin: &[u8], w: usize, h: usize, t: [Candidate; 3], out: &mut Vec<
         }
         out.push(GridGuess { size, h: h0 });
         // Perspective moves the true fourth corner off the parallelogram; nudge it by
-        // fractions of a module along the grid axes (nearest first) and let the decoder
-        // judge. Only for the most likely size, to bound the work.
+        // whole modules along the grid axes, rank the nudges by how cleanly modules
+        // sample (an aligned grid reads module interiors, a misaligned one straddles
+        // edges) and hand only the best few to the decoder, which is far costlier.
         if rank == 0 {
             let (ux, uy) = (apply(&h0, s - 2.5, s - 3.5), apply(&h0, s - 3.5, s - 2.5));
             let e_u = (ux.0 - pbr.0, ux.1 - pbr.1);
             let e_v = (uy.0 - pbr.0, uy.1 - pbr.1);
-            for (a, b) in NUDGES {
+            let mut ranked: [(f64, [f64; 9]); NUDGES.len()] = [(f64::INFINITY, h0); NUDGES.len()];
+            for (slot, (a, b)) in ranked.iter_mut().zip(NUDGES) {
                 let moved = (pbr.0 + a * e_u.0 + b * e_v.0, pbr.1 + a * e_u.1 + b * e_v.1);
                 if let Some(hn) = homography(src4, [ptl, ptr, pbl, moved]) {
+                    *slot = (-consistency(bin, w, h, &hn, size), hn);
+                }
+            }
+            ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for &(score, hn) in ranked.iter().take(3) {
+                if score.is_finite() {
                     out.push(GridGuess { size, h: hn });
                 }
             }
         }
+    }
+}
+
+/// Share of modules whose centre agrees with four points a third of a module away:
+/// high when the grid sits on the modules, lower when it straddles their edges.
+fn consistency(bin: &[u8], w: usize, h: usize, hm: &[f64; 9], size: usize) -> f64 {
+    let read = |u: f64, v: f64| {
+        let (x, y) = apply(hm, u, v);
+        if !(x >= 0.0 && y >= 0.0) || x as usize >= w || y as usize >= h {
+            return None;
+        }
+        Some(bin[y as usize * w + x as usize] != 0)
+    };
+    let (mut agree, mut total) = (0usize, 0usize);
+    // The bottom-right half is where a wrong fourth corner shows.
+    for v in size / 2..size {
+        for u in size / 2..size {
+            let (cu, cv) = (u as f64 + 0.5, v as f64 + 0.5);
+            let Some(c) = read(cu, cv) else {
+                return 0.0;
+            };
+            for (du, dv) in [(-0.33, 0.0), (0.33, 0.0), (0.0, -0.33), (0.0, 0.33)] {
+                total += 1;
+                if read(cu + du, cv + dv) == Some(c) {
+                    agree += 1;
+                }
+            }
+        }
+    }
+    if total == 0 {
+        0.0
+    } else {
+        agree as f64 / total as f64
     }
 }
 
