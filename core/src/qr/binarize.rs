@@ -156,27 +156,31 @@ fn otsu(gray: &[u8]) -> u8 {
 }
 
 /// Box-filter downscale by an integer factor into `out`; returns the new size.
+/// `acc` is scratch space (one row of sums).
 pub fn downscale(
     gray: &[u8],
     w: usize,
     h: usize,
     factor: usize,
     out: &mut Vec<u8>,
+    acc: &mut Vec<u32>,
 ) -> (usize, usize) {
     let f = factor.max(1);
     let (nw, nh) = (w / f, h / f);
     out.clear();
     out.resize(nw * nh, 0);
     let area = (f * f) as u32;
-    for ny in 0..nh {
-        for nx in 0..nw {
-            let mut sum = 0u32;
-            for y in ny * f..ny * f + f {
-                for &p in &gray[y * w + nx * f..y * w + nx * f + f] {
-                    sum += p as u32;
-                }
+    for (ny, out_row) in out.chunks_exact_mut(nw.max(1)).enumerate().take(nh) {
+        acc.clear();
+        acc.resize(nw, 0);
+        for y in ny * f..ny * f + f {
+            let src = &gray[y * w..y * w + nw * f];
+            for (a, px) in acc.iter_mut().zip(src.chunks_exact(f)) {
+                *a += px.iter().map(|&p| p as u32).sum::<u32>();
             }
-            out[ny * nw + nx] = (sum / area) as u8;
+        }
+        for (o, &a) in out_row.iter_mut().zip(acc.iter()) {
+            *o = (a / area) as u8;
         }
     }
     (nw, nh)

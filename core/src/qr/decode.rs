@@ -76,6 +76,7 @@ pub struct Scanner {
     finder: finder::Workspace,
     guesses: Vec<finder::GridGuess>,
     thresholds: binarize::ThresholdMap,
+    acc: Vec<u32>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -172,7 +173,7 @@ impl Scanner {
             if current != Some((threshold, inverted, factor)) {
                 (sw, sh) = if factor > 1 {
                     let mut scaled = std::mem::take(&mut self.scaled);
-                    let dims = binarize::downscale(gray, w, h, factor, &mut scaled);
+                    let dims = binarize::downscale(gray, w, h, factor, &mut scaled, &mut self.acc);
                     self.binarize(&scaled, dims.0, dims.1, threshold);
                     self.scaled = scaled;
                     dims
