@@ -134,3 +134,59 @@ fn run_camera(args: &ScanArgs) -> ExitCode {
     );
     ExitCode::FAILURE
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/qr-samples")
+    }
+
+    fn line_for(path: &std::path::Path) -> Value {
+        let mut scanner = Scanner::new(ScannerConfig::default());
+        let line = contract_line(&scan_file(&mut scanner, path));
+        let keys: Vec<&str> = KEYS.to_vec();
+        // Keys appear once each, in contract order.
+        let mut at = 0;
+        for k in &keys {
+            let pos = line[at..].find(&format!("\"{k}\":")).map(|p| p + at);
+            assert!(pos.is_some(), "{k} missing or out of order in {line}");
+            at = pos.unwrap_or(at);
+        }
+        serde_json::from_str(&line).expect("each line is one JSON object")
+    }
+
+    #[test]
+    fn decoded_non_ont_code_keeps_raw_and_explains() {
+        let v = line_for(&samples().join("qrcode-6/6.png"));
+        assert_eq!(v["raw"], "1234567890");
+        assert_eq!(v["fsan"], Value::Null);
+        assert_eq!(v["error"], "no FSAN found in the label payload");
+    }
+
+    #[test]
+    fn unreadable_file_is_a_line_not_a_failure() {
+        let v = line_for(std::path::Path::new("/nonexistent/label.png"));
+        assert_eq!(v["raw"], Value::Null);
+        assert!(
+            v["error"]
+                .as_str()
+                .unwrap_or("")
+                .contains("cannot read image file")
+        );
+    }
+
+    #[test]
+    fn ont_payload_fills_identity() {
+        let mut v = json!({"file": "x"});
+        fill_identity(
+            &mut v,
+            "S/N: 21ABC\nGPON SN: 414C434CB443689D\nMAC: 001122aabbcc",
+        );
+        assert_eq!(v["fsan"], "ALCLB443689D");
+        assert_eq!(v["serial"], "21ABC");
+        assert_eq!(v["mac"], "00:11:22:AA:BB:CC");
+        assert_eq!(v["vendor"], "Nokia");
+    }
+}
