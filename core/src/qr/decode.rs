@@ -77,6 +77,7 @@ pub struct Scanner {
     guesses: Vec<finder::GridGuess>,
     thresholds: binarize::ThresholdMap,
     acc: Vec<u32>,
+    bits: Vec<bool>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -239,7 +240,7 @@ impl Scanner {
         }
     }
 
-    /// Our locator on the current binary image.
+    /// Our locator on the current binary image: plain guesses first, then nudged ones.
     fn attempt_finder(
         &mut self,
         gray: &[u8],
@@ -256,11 +257,16 @@ impl Scanner {
             w,
             h,
         };
-        for &guess in &self.guesses {
-            let grid = finder::SampledGrid::new(guess, src);
-            match guarded(|| decode_grid(&grid)) {
-                Ok(d) => return Ok(vec![d]),
-                Err(e) => last = prefer(last, e),
+        for round in 0..2 {
+            if round == 1 {
+                finder::nudged(&self.bin, w, h, &self.finder, &mut self.guesses);
+            }
+            for &guess in &self.guesses {
+                let grid = finder::SampledGrid::new(guess, src).sample_into(&mut self.bits);
+                match guarded(|| decode_grid(&grid)) {
+                    Ok(d) => return Ok(vec![d]),
+                    Err(e) => last = prefer(last, e),
+                }
             }
         }
         Err(last)

@@ -29,6 +29,17 @@ use super::binarize::ThresholdMap;
 #[derive(Debug, Default)]
 pub struct Workspace {
     candidates: Vec<Candidate>,
+    seeds: Vec<NudgeSeed>,
+}
+
+/// What is needed to nudge a guess's fourth corner later, if the plain guesses fail.
+#[derive(Debug, Clone, Copy)]
+struct NudgeSeed {
+    size: usize,
+    src: [(f64, f64); 4],
+    dst: [(f64, f64); 4],
+    e_u: (f64, f64),
+    e_v: (f64, f64),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -76,12 +87,16 @@ impl<'a> SampledGrid<'a> {
     }
 }
 
-impl rqrr::BitGrid for SampledGrid<'_> {
-    fn size(&self) -> usize {
-        self.guess.size
+impl SampledGrid<'_> {
+    /// Samples every module once into `bits` (row-major); rqrr reads modules repeatedly.
+    pub fn sample_into<'b>(&self, bits: &'b mut Vec<bool>) -> CachedGrid<'b> {
+        let n = self.guess.size;
+        bits.clear();
+        bits.extend((0..n * n).map(|i| self.module(i / n, i % n)));
+        CachedGrid { size: n, bits }
     }
 
-    fn bit(&self, y: usize, x: usize) -> bool {
+    fn module(&self, y: usize, x: usize) -> bool {
         let (px, py) = apply(&self.guess.h, x as f64 + 0.5, y as f64 + 0.5);
         let s = &self.src;
         // Pixel centres are at +0.5.
@@ -101,10 +116,27 @@ impl rqrr::BitGrid for SampledGrid<'_> {
     }
 }
 
+/// Modules sampled once, read by rqrr's decoder.
+pub struct CachedGrid<'a> {
+    size: usize,
+    bits: &'a [bool],
+}
+
+impl rqrr::BitGrid for CachedGrid<'_> {
+    fn size(&self) -> usize {
+        self.size
+    }
+
+    fn bit(&self, y: usize, x: usize) -> bool {
+        self.bits.get(y * self.size + x).copied().unwrap_or(false)
+    }
+}
+
 /// Finds likely symbols in a binary image (1 = black); best guesses first.
 pub fn locate(bin: &[u8], w: usize, h: usize, ws: &mut Workspace, out: &mut Vec<GridGuess>) {
     out.clear();
     ws.candidates.clear();
+    ws.seeds.clear();
     if w < 21 || h < 21 || bin.len() < w * h {
         return;
     }
@@ -128,7 +160,14 @@ pub fn locate(bin: &[u8], w: usize, h: usize, ws: &mut Workspace, out: &mut Vec<
     }
     triples.sort_by(|a, b| a.0.total_cmp(&b.0));
     for &(_, [i, j, k]) in triples.iter().take(4) {
-        guesses_for(bin, w, h, [cands[i], cands[j], cands[k]], out);
+        guesses_for(
+            bin,
+            w,
+            h,
+            [cands[i], cands[j], cands[k]],
+            out,
+            &mut ws.seeds,
+        );
     }
 }
 
@@ -312,7 +351,14 @@ fn triple_score(a: &Candidate, b: &Candidate, c: &Candidate) -> Option<f32> {
 }
 
 /// Orders a triple as (top-left, top-right, bottom-left) and adds grid guesses.
-fn guesses_for(bin: &[u8], w: usize, h: usize, t: [Candidate; 3], out: &mut Vec<GridGuess>) {
+fn guesses_for(
+    bin: &[u8],
+    w: usize,
+    h: usize,
+    t: [Candidate; 3],
+    out: &mut Vec<GridGuess>,
+    seeds: &mut Vec<NudgeSeed>,
+) {
     let (d01, d12, d02) = (dist(&t[0], &t[1]), dist(&t[1], &t[2]), dist(&t[0], &t[2]));
     let (tl, mut tr, mut bl) = if d12 >= d01 && d12 >= d02 {
         (t[0], t[1], t[2])
@@ -385,26 +431,45 @@ fn guesses_for(bin: &[u8], w: usize, h: usize, t: [Candidate; 3], out: &mut Vec<
             }
         }
         out.push(GridGuess { size, h: h0 });
-        // Perspective moves the true fourth corner off the parallelogram; nudge it by
-        // whole modules along the grid axes, rank the nudges by how cleanly modules
-        // sample (an aligned grid reads module interiors, a misaligned one straddles
-        // edges) and hand only the best few to the decoder, which is far costlier.
+        // Perspective moves the true fourth corner off the parallelogram; if the plain
+        // guesses fail, [`nudged`] moves it by whole modules along the grid axes, ranks
+        // the nudges by how cleanly modules sample (an aligned grid reads module
+        // interiors, a misaligned one straddles edges) and hands only the best few to
+        // the decoder, which is far costlier.
         if rank == 0 {
             let (ux, uy) = (apply(&h0, s - 2.5, s - 3.5), apply(&h0, s - 3.5, s - 2.5));
-            let e_u = (ux.0 - pbr.0, ux.1 - pbr.1);
-            let e_v = (uy.0 - pbr.0, uy.1 - pbr.1);
-            let mut ranked: [(f64, [f64; 9]); NUDGES.len()] = [(f64::INFINITY, h0); NUDGES.len()];
-            for (slot, (a, b)) in ranked.iter_mut().zip(NUDGES) {
-                let moved = (pbr.0 + a * e_u.0 + b * e_v.0, pbr.1 + a * e_u.1 + b * e_v.1);
-                if let Some(hn) = homography(src4, [ptl, ptr, pbl, moved]) {
-                    *slot = (-consistency(bin, w, h, &hn, size), hn);
-                }
+            seeds.push(NudgeSeed {
+                size,
+                src: src4,
+                dst: [ptl, ptr, pbl, pbr],
+                e_u: (ux.0 - pbr.0, ux.1 - pbr.1),
+                e_v: (uy.0 - pbr.0, uy.1 - pbr.1),
+            });
+        }
+    }
+}
+
+/// Second-chance guesses for the symbols [`locate`] found: the fourth corner nudged
+/// along the grid axes, the best three per symbol by [`consistency`].
+pub fn nudged(bin: &[u8], w: usize, h: usize, ws: &Workspace, out: &mut Vec<GridGuess>) {
+    out.clear();
+    for seed in &ws.seeds {
+        let [ptl, ptr, pbl, pbr] = seed.dst;
+        let (e_u, e_v) = (seed.e_u, seed.e_v);
+        let mut ranked = [(f64::INFINITY, [0f64; 9]); NUDGES.len()];
+        for (slot, (a, b)) in ranked.iter_mut().zip(NUDGES) {
+            let moved = (pbr.0 + a * e_u.0 + b * e_v.0, pbr.1 + a * e_u.1 + b * e_v.1);
+            if let Some(hn) = homography(seed.src, [ptl, ptr, pbl, moved]) {
+                *slot = (-consistency(bin, w, h, &hn, seed.size), hn);
             }
-            ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
-            for &(score, hn) in ranked.iter().take(3) {
-                if score.is_finite() {
-                    out.push(GridGuess { size, h: hn });
-                }
+        }
+        ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for &(score, hn) in ranked.iter().take(3) {
+            if score.is_finite() {
+                out.push(GridGuess {
+                    size: seed.size,
+                    h: hn,
+                });
             }
         }
     }
