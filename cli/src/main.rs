@@ -9,9 +9,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench_qr;
 mod codes_cmd;
 mod demo;
 mod engineer;
+mod scan;
 mod scripted;
 mod sim_cmd;
 mod validate;
@@ -40,6 +42,10 @@ enum Command {
     Engineer(engineer::EngineerArgs),
     /// Run the CityFibre simulator (mutual TLS, device inbox, fault injection) until stopped.
     Sim(sim_cmd::SimArgs),
+    /// Read ONT labels (QR codes) from image files or the camera.
+    Scan(scan::ScanArgs),
+    /// Benchmark the QR decoder over folders of images with expected texts.
+    BenchQr(bench_qr::BenchQrArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,5 +56,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Engineer(args) => engineer::run(&args),
         Command::Sim(args) => sim_cmd::run(&args),
+        Command::Scan(args) => scan::run(&args),
+        Command::BenchQr(args) => bench_qr::run(&args),
     }
 }

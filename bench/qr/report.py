@@ -1,0 +1,41 @@
+"""Side-by-side table of two benchmark runs (JSON lines from jobpack bench-qr and zxing_run.py)."""
+import json
+import statistics
+import sys
+
+
+def load(path):
+    rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    by_set = {}
+    for r in rows:
+        by_set.setdefault(r["set"], []).append(r)
+    return by_set
+
+
+def stats(rows):
+    ms = sorted(r["ms"] for r in rows if r.get("ms") is not None)
+    if not ms:
+        return 0, len(rows), float("nan"), float("nan")
+    p90 = ms[min(len(ms) - 1, int(round(0.9 * (len(ms) - 1))))]
+    return sum(1 for r in rows if r["ok"]), len(rows), statistics.median(ms), p90
+
+
+def main():
+    core, zx = load(sys.argv[1]), load(sys.argv[2])
+    print(f"{'set':<20} {'engine':<10} {'decoded':>9} {'median ms':>10} {'p90 ms':>9}")
+    for s in core:
+        for name, data in (("core", core), ("zxing-cpp", zx)):
+            ok, n, med, p90 = stats(data.get(s, []))
+            print(f"{s:<20} {name:<10} {ok:>4}/{n:<4} {med:>10.2f} {p90:>9.2f}")
+        c, z = stats(core[s]), stats(zx.get(s, []))
+        if z[2] and z[2] == z[2]:
+            print(f"{'':<20} {'ratio':<10} {'':>9} {c[2] / z[2]:>9.1f}x")
+    only_zx = [r["file"] for s in core for r, q in zip(core[s], zx.get(s, [])) if q["ok"] and not r["ok"]]
+    if only_zx:
+        print("\ndecoded by zxing-cpp only:", len(only_zx))
+        for f in only_zx:
+            print("  ", f)
+
+
+if __name__ == "__main__":
+    main()

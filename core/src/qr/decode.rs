@@ -1,0 +1,387 @@
+//! Finding and reading QR codes in a frame.
+//!
+//! rqrr is the decoder of record: its Reed-Solomon correction and bit-stream decoding are
+//! what we trust for the payload. Its *detection*, however, misses many real photos and
+//! it can panic on unusual input (0.11 panics on some of the reference samples), so this
+//! module does three things around it:
+//!
+//! * **Containment.** Every call into rqrr runs under `catch_unwind`; a panic becomes
+//!   [`QrError::DecoderPanic`] for that attempt and the scan goes on. (This needs the
+//!   default `panic = "unwind"`; a build with `panic = "abort"` would lose it.)
+//! * **Strategies.** A frame is tried several ways, cheapest and most likely first:
+//!   our own finder-pattern search and perspective sampling (see [`super::finder`]) on a
+//!   locally thresholded image, then rqrr's detector on the same image, then other
+//!   scales and a global threshold, then inverted colours. The first readable code wins.
+//! * **Budget.** Each attempt checks a per-frame deadline, so a hard frame costs a bounded
+//!   time and the camera keeps flowing; the next frame gets a fresh try.
+//!
+//! The scanner owns its working buffers and reuses them, so steady-state scanning does
+//! not allocate image-sized buffers per frame (rqrr's detector still allocates
+//! internally when that fallback runs).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use super::binarize;
+use super::finder;
+use super::frame::{Frame, FrameError};
+
+/// Why a frame produced no payload.
+#[derive(Debug, thiserror::Error)]
+pub enum QrError {
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    #[error("no QR code found")]
+    NotFound,
+    #[error("a QR code was found but could not be read: {0}")]
+    Unreadable(String),
+    #[error("the QR decoder crashed on this image and was contained: {0}")]
+    DecoderPanic(String),
+}
+
+/// One decoded symbol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// The payload as text: UTF-8 when valid, otherwise read as ISO 8859-1 (the QR
+    /// default for byte mode).
+    pub text: String,
+    /// The payload bytes exactly as the symbol holds them.
+    pub bytes: Vec<u8>,
+}
+
+/// Tuning for [`Scanner`].
+#[derive(Debug, Clone)]
+pub struct ScannerConfig {
+    /// Time after which no new strategy is started on the current frame.
+    pub budget: Duration,
+}
+
+impl Default for ScannerConfig {
+    fn default() -> Self {
+        ScannerConfig {
+            budget: Duration::from_millis(60),
+        }
+    }
+}
+
+/// Reusable QR scanner. Keep one per camera stream.
+#[derive(Debug, Default)]
+pub struct Scanner {
+    config: ScannerConfig,
+    gray: Vec<u8>,
+    scaled: Vec<u8>,
+    bin: Vec<u8>,
+    blocks: Vec<u8>,
+    finder: finder::Workspace,
+    guesses: Vec<finder::GridGuess>,
+    thresholds: binarize::ThresholdMap,
+    acc: Vec<u32>,
+    bits: Vec<bool>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Threshold {
+    Local,
+    Global,
+}
+
+impl Scanner {
+    pub fn new(config: ScannerConfig) -> Self {
+        Scanner {
+            config,
+            ..Scanner::default()
+        }
+    }
+
+    /// Decodes the QR codes in a frame; returns texts only.
+    pub fn scan(&mut self, frame: &Frame<'_>) -> Result<Vec<String>, QrError> {
+        Ok(self
+            .scan_decoded(frame)?
+            .into_iter()
+            .map(|d| d.text)
+            .collect())
+    }
+
+    /// Decodes the QR codes in a frame, with their raw bytes.
+    pub fn scan_decoded(&mut self, frame: &Frame<'_>) -> Result<Vec<Decoded>, QrError> {
+        let start = Instant::now();
+        let deadline = start + self.config.budget;
+        frame.copy_luma_into(&mut self.gray);
+        let (w, h) = (frame.upright_width(), frame.upright_height());
+        let mut gray = std::mem::take(&mut self.gray);
+        let result = self.run_strategies(&gray, w, h, deadline);
+        std::mem::swap(&mut self.gray, &mut gray);
+        result
+    }
+
+    fn run_strategies(
+        &mut self,
+        gray: &[u8],
+        w: usize,
+        h: usize,
+        deadline: Instant,
+    ) -> Result<Vec<Decoded>, QrError> {
+        let mut last_err = QrError::NotFound;
+        let start_total = Instant::now();
+        let long = w.max(h);
+        // Scales to try: a camera frame is downscaled so a code filling a fair part of it
+        // is ~30-60 px per finder; small images are tried at full resolution first.
+        let mut factors: Vec<usize> = Vec::with_capacity(4);
+        let first = if long > 1600 {
+            long / 800
+        } else if long > 1100 {
+            2
+        } else {
+            1
+        };
+        factors.push(first);
+        if first != 1 {
+            factors.push(1.max(first / 2));
+        }
+        if first == 1 && long > 500 {
+            factors.push(2);
+        }
+        // Our locator first on each binarisation (cheap, and it reads most codes), then
+        // rqrr's region-based detector (slower, but it finds some codes ours misses).
+        let mut steps: Vec<(Threshold, bool, usize, Detector)> = Vec::with_capacity(24);
+        let mut add = |t, inv, d| {
+            for &f in &factors {
+                steps.push((t, inv, f, d));
+            }
+        };
+        // Ordered by how often each step is the one that reads a code (measured on the
+        // reference samples and synthetic frames), cheapest first among equals.
+        add(Threshold::Local, false, Detector::Finder);
+        add(Threshold::Local, false, Detector::Rqrr);
+        add(Threshold::Global, false, Detector::Finder);
+        add(Threshold::Global, false, Detector::Rqrr);
+        add(Threshold::Local, true, Detector::Finder);
+        add(Threshold::Global, true, Detector::Finder);
+        add(Threshold::Local, true, Detector::Rqrr);
+        add(Threshold::Global, true, Detector::Rqrr);
+        let mut current: Option<(Threshold, bool, usize)> = None;
+        let (mut sw, mut sh) = (w, h);
+        for (i, &(threshold, inverted, factor, detector)) in steps.iter().enumerate() {
+            if i > 0 && Instant::now() > deadline {
+                break;
+            }
+            // rqrr's detector cost grows steeply with image size and noise (it clones
+            // the whole image per candidate grouping), so it only sees small images.
+            if detector == Detector::Rqrr && w.max(h) / factor > 1000 {
+                continue;
+            }
+            if current != Some((threshold, inverted, factor)) {
+                (sw, sh) = if factor > 1 {
+                    let mut scaled = std::mem::take(&mut self.scaled);
+                    let dims = binarize::downscale(gray, w, h, factor, &mut scaled, &mut self.acc);
+                    self.binarize(&scaled, dims.0, dims.1, threshold);
+                    self.scaled = scaled;
+                    dims
+                } else {
+                    self.binarize(gray, w, h, threshold);
+                    (w, h)
+                };
+                if inverted {
+                    binarize::invert(&mut self.bin);
+                }
+                current = Some((threshold, inverted, factor));
+            }
+            let t_step = Instant::now();
+            let result = match detector {
+                Detector::Finder => {
+                    let scaled = std::mem::take(&mut self.scaled);
+                    let src = if factor > 1 { &scaled[..] } else { gray };
+                    let r = self.attempt_finder(src, inverted, sw, sh);
+                    self.scaled = scaled;
+                    r
+                }
+                Detector::Rqrr => guarded(|| rqrr_detect(&self.bin, sw, sh)),
+            };
+            match result {
+                Ok(found) => {
+                    if std::env::var_os("JOBPACK_QR_TRACE").is_some() {
+                        eprintln!(
+                            "qr: step {i} {threshold:?} inv={inverted} f={factor} {detector:?}"
+                        );
+                    }
+                    return Ok(found);
+                }
+                Err(e) => {
+                    if std::env::var_os("JOBPACK_QR_TRACE").is_some() {
+                        eprintln!(
+                            "qr: step {i} {threshold:?} inv={inverted} f={factor} {detector:?} failed after {:?} (detect {:?})",
+                            start_total.elapsed(),
+                            t_step.elapsed()
+                        );
+                    }
+                    last_err = prefer(last_err, e)
+                }
+            }
+        }
+        Err(last_err)
+    }
+
+    fn binarize(&mut self, gray: &[u8], w: usize, h: usize, threshold: Threshold) {
+        match threshold {
+            Threshold::Local => binarize::local_threshold(
+                gray,
+                w,
+                h,
+                &mut self.bin,
+                &mut self.blocks,
+                &mut self.thresholds,
+            ),
+            Threshold::Global => {
+                self.bin.clear();
+                self.bin.resize(w * h, 0);
+                binarize::global_threshold(gray, &mut self.bin, &mut self.thresholds);
+            }
+        }
+    }
+
+    /// Our locator on the current binary image: plain guesses first, then nudged ones.
+    fn attempt_finder(
+        &mut self,
+        gray: &[u8],
+        inverted: bool,
+        w: usize,
+        h: usize,
+    ) -> Result<Vec<Decoded>, QrError> {
+        let mut last = QrError::NotFound;
+        finder::locate(&self.bin, w, h, &mut self.finder, &mut self.guesses);
+        let src = finder::Source {
+            gray,
+            thresholds: &self.thresholds,
+            inverted,
+            w,
+            h,
+        };
+        for round in 0..2 {
+            if round == 1 {
+                finder::nudged(&self.bin, w, h, &self.finder, &mut self.guesses);
+            }
+            for &guess in &self.guesses {
+                let grid = finder::SampledGrid::new(guess, src).sample_into(&mut self.bits);
+                match guarded(|| decode_grid(&grid)) {
+                    Ok(d) => return Ok(vec![d]),
+                    Err(e) => last = prefer(last, e),
+                }
+            }
+        }
+        Err(last)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Detector {
+    Finder,
+    Rqrr,
+}
+
+/// Keeps the more informative of two failures ("found but unreadable" beats "not found").
+fn prefer(a: QrError, b: QrError) -> QrError {
+    match (&a, &b) {
+        (QrError::NotFound, _) => b,
+        (_, QrError::NotFound) => a,
+        (QrError::DecoderPanic(_), QrError::Unreadable(_)) => b,
+        _ => a,
+    }
+}
+
+/// Payload bytes to text. QR byte mode has no reliable charset marker in practice, so
+/// like other readers we guess: UTF-8 when valid, then Shift_JIS (Japanese codes, and
+/// what rqrr emits for kanji mode) when it decodes cleanly with at least one multi-byte
+/// character, else ISO 8859-1, the standard's default.
+fn to_text(bytes: &[u8]) -> String {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return s.to_owned();
+    }
+    let (text, had_errors) = encoding_rs::SHIFT_JIS.decode_without_bom_handling(bytes);
+    if !had_errors && !text.is_ascii() && !looks_latin1(bytes) {
+        return text.into_owned();
+    }
+    bytes.iter().map(|&b| b as char).collect()
+}
+
+/// Latin-1 text is mostly ASCII with isolated accented letters (0xC0-0xFF) each
+/// followed by ASCII; Shift_JIS uses lead bytes followed by trail bytes >= 0x40.
+fn looks_latin1(bytes: &[u8]) -> bool {
+    let high = bytes.iter().filter(|&&b| b >= 0x80).count();
+    let isolated = bytes
+        .windows(2)
+        .filter(|w| w[0] >= 0xC0 && w[1] < 0x80 && w[1].is_ascii_alphabetic())
+        .count();
+    high > 0 && isolated * 2 >= high
+}
+
+fn decode_grid<G: rqrr::BitGrid>(grid: &G) -> Result<Decoded, QrError> {
+    let mut bytes = Vec::new();
+    rqrr::Grid::new(GridRef(grid))
+        .decode_to(&mut bytes)
+        .map_err(|e| QrError::Unreadable(e.to_string()))?;
+    Ok(Decoded {
+        text: to_text(&bytes),
+        bytes,
+    })
+}
+
+struct GridRef<'a, G>(&'a G);
+
+impl<G: rqrr::BitGrid> rqrr::BitGrid for GridRef<'_, G> {
+    fn size(&self) -> usize {
+        self.0.size()
+    }
+    fn bit(&self, y: usize, x: usize) -> bool {
+        self.0.bit(y, x)
+    }
+}
+
+/// rqrr's detector over our binary image.
+fn rqrr_detect(bin: &[u8], w: usize, h: usize) -> Result<Vec<Decoded>, QrError> {
+    let mut img = rqrr::PreparedImage::prepare_from_bitmap(w, h, |x, y| bin[y * w + x] != 0);
+    let grids = img.detect_grids();
+    let mut out = Vec::new();
+    let mut last = QrError::NotFound;
+    for g in &grids {
+        match decode_grid(&g.grid) {
+            Ok(d) => out.push(d),
+            Err(e) => last = e,
+        }
+    }
+    if out.is_empty() { Err(last) } else { Ok(out) }
+}
+
+thread_local! {
+    static IN_GUARD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic into [`QrError::DecoderPanic`].
+///
+/// A panic hook is chained in once so contained panics do not spray backtraces on
+/// stderr; panics anywhere else still reach the previous hook unchanged.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, QrError>) -> Result<T, QrError> {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_GUARD.with(|g| g.get()) {
+                previous(info);
+            }
+        }));
+    });
+    IN_GUARD.with(|g| g.set(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    IN_GUARD.with(|g| g.set(false));
+    match result {
+        Ok(r) => r,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Err(QrError::DecoderPanic(msg))
+        }
+    }
+}

@@ -1,0 +1,699 @@
+//! Our own QR locator: finder-pattern search, grid estimation and perspective sampling.
+//!
+//! rqrr's detector labels connected regions and needs each finder pattern to be a clean
+//! ring in the binary image; blur, low resolution and perspective often break that. The
+//! approach here is the one the robust readers use, written for this crate:
+//!
+//! 1. **Finder search.** Every row of the binary image is run-length scanned for the
+//!    1:1:3:1:1 black/white profile of a finder pattern. Each hit is cross-checked
+//!    vertically and horizontally through its centre; confirmed hits are merged into
+//!    candidates (centre, module size, number of confirming rows).
+//! 2. **Triples.** Candidates with similar module sizes are grouped in threes; the
+//!    corner opposite the longest side is the top-left finder, and the cross product of
+//!    the two legs tells top-right from bottom-left. Triples are ranked by how close they
+//!    are to a right isosceles triangle.
+//! 3. **Geometry.** The symbol size follows from the finder distance over the module
+//!    size, snapped to 17 + 4v. For version 2 and up, the bottom-right alignment pattern
+//!    is searched for near its predicted place, which pins down perspective; without it
+//!    the fourth corner is extrapolated as a parallelogram.
+//! 4. **Sampling.** A homography maps module centres into the image. The grid handed
+//!    to rqrr reads bits lazily through it, so no grid buffer is built, and rqrr's decoder
+//!    (format, Reed-Solomon, payload) does the rest.
+//!
+//! Where a size or alignment guess is wrong the decoder rejects it; the caller simply
+//! tries the next guess (sizes one version either side, without alignment).
+
+use super::binarize::ThresholdMap;
+
+/// Reusable storage for the search.
+#[derive(Debug, Default)]
+pub struct Workspace {
+    candidates: Vec<Candidate>,
+    seeds: Vec<NudgeSeed>,
+}
+
+/// What is needed to nudge a guess's fourth corner later, if the plain guesses fail.
+#[derive(Debug, Clone, Copy)]
+struct NudgeSeed {
+    size: usize,
+    src: [(f64, f64); 4],
+    dst: [(f64, f64); 4],
+    e_u: (f64, f64),
+    e_v: (f64, f64),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    x: f32,
+    y: f32,
+    module: f32,
+    count: u32,
+}
+
+/// A located symbol: its size in modules and the module-to-image homography.
+#[derive(Debug, Clone, Copy)]
+pub struct GridGuess {
+    pub size: usize,
+    h: [f64; 9],
+}
+
+/// Where a sampled grid reads its modules from.
+#[derive(Clone, Copy)]
+pub struct Source<'a> {
+    /// Grey image the binary image was made from (same size).
+    pub gray: &'a [u8],
+    /// The thresholds that made it.
+    pub thresholds: &'a ThresholdMap,
+    /// Whether black and white are swapped (light-on-dark codes).
+    pub inverted: bool,
+    pub w: usize,
+    pub h: usize,
+}
+
+/// A [`GridGuess`] over a grey image, read as an rqrr bit grid.
+///
+/// Modules are read by bilinear interpolation of the grey image at the mapped centre,
+/// compared with the local threshold: at the 3-5 pixels per module typical of a
+/// downscaled camera frame, nearest-pixel reads of the binary image lose a quarter of a
+/// module to rounding.
+pub struct SampledGrid<'a> {
+    guess: GridGuess,
+    src: Source<'a>,
+}
+
+impl<'a> SampledGrid<'a> {
+    pub fn new(guess: GridGuess, src: Source<'a>) -> Self {
+        SampledGrid { guess, src }
+    }
+}
+
+impl SampledGrid<'_> {
+    /// Samples every module once into `bits` (row-major); rqrr reads modules repeatedly.
+    pub fn sample_into<'b>(&self, bits: &'b mut Vec<bool>) -> CachedGrid<'b> {
+        let n = self.guess.size;
+        bits.clear();
+        bits.extend((0..n * n).map(|i| self.module(i / n, i % n)));
+        CachedGrid { size: n, bits }
+    }
+
+    fn module(&self, y: usize, x: usize) -> bool {
+        let (px, py) = apply(&self.guess.h, x as f64 + 0.5, y as f64 + 0.5);
+        let s = &self.src;
+        // Pixel centres are at +0.5.
+        let (fx, fy) = (px - 0.5, py - 0.5);
+        if !(fx >= 0.0 && fy >= 0.0) || fx >= (s.w - 1) as f64 || fy >= (s.h - 1) as f64 {
+            return false;
+        }
+        let (ix, iy) = (fx as usize, fy as usize);
+        let (ax, ay) = (fx - ix as f64, fy - iy as f64);
+        let i = iy * s.w + ix;
+        let g = |k: usize| s.gray[k] as f64;
+        let top = g(i) * (1.0 - ax) + g(i + 1) * ax;
+        let bottom = g(i + s.w) * (1.0 - ax) + g(i + s.w + 1) * ax;
+        let v = top * (1.0 - ay) + bottom * ay;
+        let dark = v <= s.thresholds.at(ix, iy) as f64;
+        dark != s.inverted
+    }
+}
+
+/// Modules sampled once, read by rqrr's decoder.
+pub struct CachedGrid<'a> {
+    size: usize,
+    bits: &'a [bool],
+}
+
+impl rqrr::BitGrid for CachedGrid<'_> {
+    fn size(&self) -> usize {
+        self.size
+    }
+
+    fn bit(&self, y: usize, x: usize) -> bool {
+        self.bits.get(y * self.size + x).copied().unwrap_or(false)
+    }
+}
+
+/// Finds likely symbols in a binary image (1 = black); best guesses first.
+pub fn locate(bin: &[u8], w: usize, h: usize, ws: &mut Workspace, out: &mut Vec<GridGuess>) {
+    out.clear();
+    ws.candidates.clear();
+    ws.seeds.clear();
+    if w < 21 || h < 21 || bin.len() < w * h {
+        return;
+    }
+    find_candidates(bin, w, h, &mut ws.candidates);
+    let cands = &mut ws.candidates;
+    cands.sort_by_key(|c| std::cmp::Reverse(c.count));
+    // Lone single-row hits are mostly noise when stronger candidates exist.
+    let strong = cands.iter().filter(|c| c.count >= 2).count();
+    let keep = if strong >= 3 { strong } else { cands.len() }.min(12);
+    let cands = &cands[..keep];
+
+    let mut triples: Vec<(f32, [usize; 3])> = Vec::new();
+    for i in 0..cands.len() {
+        for j in i + 1..cands.len() {
+            for k in j + 1..cands.len() {
+                if let Some(score) = triple_score(&cands[i], &cands[j], &cands[k]) {
+                    triples.push((score, [i, j, k]));
+                }
+            }
+        }
+    }
+    triples.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for &(_, [i, j, k]) in triples.iter().take(4) {
+        guesses_for(
+            bin,
+            w,
+            h,
+            [cands[i], cands[j], cands[k]],
+            out,
+            &mut ws.seeds,
+        );
+    }
+}
+
+/// Checks the run lengths of a b-w-b-w-b sequence against 1:1:3:1:1.
+fn finder_ratio(c: [u32; 5]) -> bool {
+    let total: u32 = c.iter().sum();
+    if total < 7 {
+        return false;
+    }
+    let m = total as f32 / 7.0;
+    let v = m * 0.6;
+    (c[0] as f32 - m).abs() < v
+        && (c[1] as f32 - m).abs() < v
+        && (c[2] as f32 - 3.0 * m).abs() < 3.0 * v
+        && (c[3] as f32 - m).abs() < v
+        && (c[4] as f32 - m).abs() < v
+}
+
+fn find_candidates(bin: &[u8], w: usize, h: usize, cands: &mut Vec<Candidate>) {
+    // Every row on small images; on large ones the finder spans many rows anyway.
+    let step = if h > 600 { 2 } else { 1 };
+    let mut y = 0;
+    while y < h {
+        let row = &bin[y * w..(y + 1) * w];
+        // Runs: counts[0..5] hold the last five runs, the newest last.
+        let mut counts = [0u32; 5];
+        let mut nruns = 0usize;
+        let mut x = 0;
+        while x < w {
+            let color = row[x];
+            let start = x;
+            while x < w && row[x] == color {
+                x += 1;
+            }
+            let len = (x - start) as u32;
+            counts.rotate_left(1);
+            counts[4] = len;
+            nruns += 1;
+            // The newest run must be black and the pattern complete (b w b w b).
+            if color != 0 && nruns >= 5 && finder_ratio(counts) {
+                let center_end = x - (counts[4] + counts[3]) as usize;
+                let cx = center_end as f32 - counts[2] as f32 / 2.0;
+                let total: u32 = counts.iter().sum();
+                confirm(bin, w, h, cx, y, total, cands);
+            }
+        }
+        y += step;
+    }
+}
+
+/// Cross-checks a row hit vertically, then horizontally, and records it.
+fn confirm(
+    bin: &[u8],
+    w: usize,
+    h: usize,
+    cx: f32,
+    y: usize,
+    total: u32,
+    cands: &mut Vec<Candidate>,
+) {
+    let px = |x: usize, y: usize| bin[y * w + x] != 0;
+    let Some((cy, vtotal)) = cross_check(y, total, h, |i| px(cx as usize, i)) else {
+        return;
+    };
+    let Some((cx2, htotal)) = cross_check(cx as usize, total, w, |i| px(i, cy as usize)) else {
+        return;
+    };
+    let module = (vtotal + htotal) as f32 / 14.0;
+    for c in cands.iter_mut() {
+        if (c.x - cx2).abs() <= c.module.max(module) * 1.5
+            && (c.y - cy).abs() <= c.module.max(module) * 1.5
+            && (c.module - module).abs() <= c.module.max(module) * 0.5 + 1.0
+        {
+            let n = c.count as f32;
+            c.x = (c.x * n + cx2) / (n + 1.0);
+            c.y = (c.y * n + cy) / (n + 1.0);
+            c.module = (c.module * n + module) / (n + 1.0);
+            c.count += 1;
+            return;
+        }
+    }
+    if cands.len() < 256 {
+        cands.push(Candidate {
+            x: cx2,
+            y: cy,
+            module,
+            count: 1,
+        });
+    }
+}
+
+/// Walks along one axis through `center` (black), measuring the five runs of a finder
+/// pattern. `get(i)` reads the pixel at position `i` on that axis. Returns the centre
+/// of the middle run and the pattern's total length.
+fn cross_check(
+    center: usize,
+    expected_total: u32,
+    len: usize,
+    get: impl Fn(usize) -> bool,
+) -> Option<(f32, u32)> {
+    if center >= len || !get(center) {
+        return None;
+    }
+    let max_run = expected_total.max(7);
+    let mut c = [0u32; 5];
+    // Upwards / leftwards: centre black, then white, then black.
+    let mut i = center as isize;
+    let expect = [true, false, true];
+    let mut lo = center;
+    for (k, &black) in expect.iter().enumerate() {
+        let slot = 2 - k;
+        while i >= 0 && get(i as usize) == black {
+            c[slot] += 1;
+            if c[slot] > max_run {
+                return None;
+            }
+            i -= 1;
+        }
+        if k == 0 {
+            lo = (i + 1) as usize;
+        }
+        if i < 0 && k < 2 {
+            return None;
+        }
+    }
+    // Downwards / rightwards, from just after the centre.
+    let mut j = center + 1;
+    let mut hi = center;
+    for (k, &black) in expect.iter().enumerate() {
+        let slot = 2 + k;
+        while j < len && get(j) == black {
+            c[slot] += 1;
+            if c[slot] > max_run {
+                return None;
+            }
+            j += 1;
+        }
+        if k == 0 {
+            hi = j - 1;
+        }
+        if j >= len && k < 2 {
+            return None;
+        }
+    }
+    let total: u32 = c.iter().sum();
+    // The other axis must see a pattern of similar size (perspective allows some slack).
+    if total * 2 < expected_total || total > expected_total * 2 {
+        return None;
+    }
+    if !finder_ratio(c) {
+        return None;
+    }
+    Some(((lo + hi) as f32 / 2.0 + 0.5, total))
+}
+
+fn dist(a: &Candidate, b: &Candidate) -> f32 {
+    ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt()
+}
+
+/// Lower is better; `None` if the three cannot be one symbol's finders.
+fn triple_score(a: &Candidate, b: &Candidate, c: &Candidate) -> Option<f32> {
+    let (mn, mx) = (
+        a.module.min(b.module).min(c.module),
+        a.module.max(b.module).max(c.module),
+    );
+    if mx > mn * 2.0 {
+        return None;
+    }
+    let mut d = [dist(a, b), dist(b, c), dist(a, c)];
+    d.sort_by(f32::total_cmp);
+    let (l1, l2, hyp) = (d[0], d[1], d[2]);
+    let m = (a.module + b.module + c.module) / 3.0;
+    if l1 < 7.0 * m || l2 > l1 * 1.8 {
+        return None;
+    }
+    let right = (hyp * hyp - (l1 * l1 + l2 * l2)).abs() / (hyp * hyp);
+    if right > 0.4 {
+        return None;
+    }
+    Some((l2 - l1) / l2 + right + (mx - mn) / mx)
+}
+
+/// Orders a triple as (top-left, top-right, bottom-left) and adds grid guesses.
+fn guesses_for(
+    bin: &[u8],
+    w: usize,
+    h: usize,
+    t: [Candidate; 3],
+    out: &mut Vec<GridGuess>,
+    seeds: &mut Vec<NudgeSeed>,
+) {
+    let (d01, d12, d02) = (dist(&t[0], &t[1]), dist(&t[1], &t[2]), dist(&t[0], &t[2]));
+    let (tl, mut tr, mut bl) = if d12 >= d01 && d12 >= d02 {
+        (t[0], t[1], t[2])
+    } else if d02 >= d01 && d02 >= d12 {
+        (t[1], t[0], t[2])
+    } else {
+        (t[2], t[0], t[1])
+    };
+    // In image coordinates (y down) top-right x bottom-left is positive.
+    let cross = (tr.x - tl.x) * (bl.y - tl.y) - (tr.y - tl.y) * (bl.x - tl.x);
+    if cross < 0.0 {
+        std::mem::swap(&mut tr, &mut bl);
+    }
+    let m = (tl.module + tr.module + bl.module) / 3.0;
+    let modules = (dist(&tl, &tr) + dist(&tl, &bl)) / 2.0 / m + 7.0;
+    let version = ((modules - 17.0) / 4.0).round().clamp(1.0, 40.0) as i32;
+    let p = |c: &Candidate| (c.x as f64, c.y as f64);
+    let (ptl, ptr, pbl) = (p(&tl), p(&tr), p(&bl));
+    let pbr = (ptr.0 + pbl.0 - ptl.0, ptr.1 + pbl.1 - ptl.1);
+    // Rank the size estimate and its neighbours by how well the timing patterns (which
+    // lie between the finders, so the unknown fourth corner hardly matters) alternate.
+    let mut sizes: [(f64, i32); 3] = [(f64::INFINITY, 0); 3];
+    for (slot, dv) in sizes.iter_mut().zip([0, 1, -1]) {
+        let v = version + dv;
+        if !(1..=40).contains(&v) {
+            continue;
+        }
+        let s = (17 + 4 * v) as f64;
+        let src4 = [
+            (3.5, 3.5),
+            (s - 3.5, 3.5),
+            (3.5, s - 3.5),
+            (s - 3.5, s - 3.5),
+        ];
+        if let Some(h0) = homography(src4, [ptl, ptr, pbl, pbr]) {
+            *slot = (timing_mismatch(bin, w, h, &h0, (17 + 4 * v) as usize), v);
+        }
+    }
+    sizes.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (rank, &(mismatch, v)) in sizes.iter().enumerate() {
+        if !mismatch.is_finite() {
+            continue;
+        }
+        let size = (17 + 4 * v) as usize;
+        let s = size as f64;
+        let src4 = [
+            (3.5, 3.5),
+            (s - 3.5, 3.5),
+            (3.5, s - 3.5),
+            (s - 3.5, s - 3.5),
+        ];
+        let Some(h0) = homography(src4, [ptl, ptr, pbl, pbr]) else {
+            continue;
+        };
+        if v >= 2 {
+            let (ex, ey) = apply(&h0, s - 6.5, s - 6.5);
+            // Perspective makes modules near the bottom-right like those of the
+            // top-right and bottom-left finders rather than the top-left one.
+            let m_br = ((tr.module + bl.module) / 2.0) as f64;
+            if let Some(al) = find_alignment(bin, w, h, ex, ey, m_br) {
+                let src = [
+                    (3.5, 3.5),
+                    (s - 3.5, 3.5),
+                    (3.5, s - 3.5),
+                    (s - 6.5, s - 6.5),
+                ];
+                if let Some(h1) = homography(src, [ptl, ptr, pbl, al]) {
+                    out.push(GridGuess { size, h: h1 });
+                }
+            }
+        }
+        out.push(GridGuess { size, h: h0 });
+        // Perspective moves the true fourth corner off the parallelogram; if the plain
+        // guesses fail, [`nudged`] moves it by whole modules along the grid axes, ranks
+        // the nudges by how cleanly modules sample (an aligned grid reads module
+        // interiors, a misaligned one straddles edges) and hands only the best few to
+        // the decoder, which is far costlier.
+        if rank == 0 {
+            let (ux, uy) = (apply(&h0, s - 2.5, s - 3.5), apply(&h0, s - 3.5, s - 2.5));
+            seeds.push(NudgeSeed {
+                size,
+                src: src4,
+                dst: [ptl, ptr, pbl, pbr],
+                e_u: (ux.0 - pbr.0, ux.1 - pbr.1),
+                e_v: (uy.0 - pbr.0, uy.1 - pbr.1),
+            });
+        }
+    }
+}
+
+/// Second-chance guesses for the symbols [`locate`] found: the fourth corner nudged
+/// along the grid axes, the best three per symbol by [`consistency`].
+pub fn nudged(bin: &[u8], w: usize, h: usize, ws: &Workspace, out: &mut Vec<GridGuess>) {
+    out.clear();
+    for seed in &ws.seeds {
+        let [ptl, ptr, pbl, pbr] = seed.dst;
+        let (e_u, e_v) = (seed.e_u, seed.e_v);
+        let mut ranked = [(f64::INFINITY, [0f64; 9]); NUDGES.len()];
+        for (slot, (a, b)) in ranked.iter_mut().zip(NUDGES) {
+            let moved = (pbr.0 + a * e_u.0 + b * e_v.0, pbr.1 + a * e_u.1 + b * e_v.1);
+            if let Some(hn) = homography(seed.src, [ptl, ptr, pbl, moved]) {
+                *slot = (-consistency(bin, w, h, &hn, seed.size), hn);
+            }
+        }
+        ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for &(score, hn) in ranked.iter().take(3) {
+            if score.is_finite() {
+                out.push(GridGuess {
+                    size: seed.size,
+                    h: hn,
+                });
+            }
+        }
+    }
+}
+
+/// Share of modules whose centre agrees with four points a third of a module away:
+/// high when the grid sits on the modules, lower when it straddles their edges.
+fn consistency(bin: &[u8], w: usize, h: usize, hm: &[f64; 9], size: usize) -> f64 {
+    let read = |u: f64, v: f64| {
+        let (x, y) = apply(hm, u, v);
+        if !(x >= 0.0 && y >= 0.0) || x as usize >= w || y as usize >= h {
+            return None;
+        }
+        Some(bin[y as usize * w + x as usize] != 0)
+    };
+    let (mut agree, mut total) = (0usize, 0usize);
+    // The bottom-right half is where a wrong fourth corner shows.
+    for v in size / 2..size {
+        for u in size / 2..size {
+            let (cu, cv) = (u as f64 + 0.5, v as f64 + 0.5);
+            let Some(c) = read(cu, cv) else {
+                return 0.0;
+            };
+            for (du, dv) in [(-0.33, 0.0), (0.33, 0.0), (0.0, -0.33), (0.0, 0.33)] {
+                total += 1;
+                if read(cu + du, cv + dv) == Some(c) {
+                    agree += 1;
+                }
+            }
+        }
+    }
+    if total == 0 {
+        0.0
+    } else {
+        agree as f64 / total as f64
+    }
+}
+
+/// Fraction of timing-pattern modules (row 6 and column 6 between the finders) that do
+/// not alternate as they should under homography `hm` for a symbol of `size` modules.
+fn timing_mismatch(bin: &[u8], w: usize, h: usize, hm: &[f64; 9], size: usize) -> f64 {
+    let read = |u: usize, v: usize| {
+        let (x, y) = apply(hm, u as f64 + 0.5, v as f64 + 0.5);
+        if !(x >= 0.0 && y >= 0.0) || x as usize >= w || y as usize >= h {
+            return None;
+        }
+        Some(bin[y as usize * w + x as usize] != 0)
+    };
+    let (mut bad, mut total) = (0usize, 0usize);
+    for i in 8..size.saturating_sub(8) {
+        for bit in [read(i, 6), read(6, i)] {
+            total += 1;
+            if bit != Some(i % 2 == 0) {
+                bad += 1;
+            }
+        }
+    }
+    if total == 0 {
+        1.0
+    } else {
+        bad as f64 / total as f64
+    }
+}
+
+/// Offsets of the fourth corner, in modules along the grid's two axes, nearest first.
+const NUDGES: [(f64, f64); 24] = [
+    (-1.0, -1.0),
+    (1.0, 1.0),
+    (-1.0, 1.0),
+    (1.0, -1.0),
+    (-1.0, 0.0),
+    (0.0, -1.0),
+    (1.0, 0.0),
+    (0.0, 1.0),
+    (-2.0, -2.0),
+    (2.0, 2.0),
+    (-2.0, 0.0),
+    (0.0, -2.0),
+    (2.0, 0.0),
+    (0.0, 2.0),
+    (-2.0, -1.0),
+    (-1.0, -2.0),
+    (2.0, 1.0),
+    (1.0, 2.0),
+    (-3.0, -3.0),
+    (3.0, 3.0),
+    (-3.0, -1.5),
+    (-1.5, -3.0),
+    (3.0, 1.5),
+    (1.5, 3.0),
+];
+
+/// Looks for an alignment pattern (a 5x5 ring: b-w-b-w-b at 1:1:1:1:1 through its centre,
+/// both ways) near (ex, ey); the confirmed one closest to the prediction wins.
+fn find_alignment(bin: &[u8], w: usize, h: usize, ex: f64, ey: f64, m: f64) -> Option<(f64, f64)> {
+    let mut best: Option<(f64, (f64, f64))> = None;
+    for radius in [5.0, 10.0] {
+        let r = radius * m;
+        let (x0, x1) = (
+            (ex - r).max(0.0) as usize,
+            ((ex + r) as usize).min(w.saturating_sub(1)),
+        );
+        let (y0, y1) = (
+            (ey - r).max(0.0) as usize,
+            ((ey + r) as usize).min(h.saturating_sub(1)),
+        );
+        if x1 <= x0 + 5 || y1 <= y0 + 5 {
+            return None;
+        }
+        for y in y0..=y1 {
+            let row = &bin[y * w..(y + 1) * w];
+            let mut x = x0;
+            // The last five runs within the window: (start, length, colour).
+            let mut runs: [(usize, usize, u8); 5] = [(0, 0, 0); 5];
+            let mut n = 0;
+            while x <= x1 {
+                let c = row[x];
+                let s = x;
+                while x <= x1 && row[x] == c {
+                    x += 1;
+                }
+                runs.rotate_left(1);
+                runs[4] = (s, x - s, c);
+                n += 1;
+                if n >= 5 && c != 0 && ring_ok(runs.map(|r| r.1 as f64), m) {
+                    let centre = runs[2];
+                    let cx = centre.0 as f64 + centre.1 as f64 / 2.0;
+                    if let Some(cy) = alignment_vertical(bin, w, h, cx as usize, y, m) {
+                        let d = (cx - ex).powi(2) + (cy - ey).powi(2);
+                        if best.is_none_or(|(bd, _)| d < bd) {
+                            best = Some((d, (cx, cy)));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some((_, p)) = best {
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// Five runs of about one module each (the outer two may be cut by the window or merge
+/// with neighbouring dark modules, so they only need to be at least half a module).
+fn ring_ok(r: [f64; 5], m: f64) -> bool {
+    let near = |len: f64| (len - m).abs() <= m * 0.6 + 0.5;
+    r[0] >= m * 0.5 && near(r[1]) && near(r[2]) && near(r[3]) && r[4] >= m * 0.5
+}
+
+/// Vertical check through (x, y): the same ring profile; returns the centre row.
+fn alignment_vertical(bin: &[u8], w: usize, h: usize, x: usize, y: usize, m: f64) -> Option<f64> {
+    let get = |yy: usize| bin[yy * w + x] != 0;
+    if !get(y) {
+        return None;
+    }
+    let max = (m * 2.0).ceil() as usize + 1;
+    // Up: centre black, white, outer black; down likewise.
+    let mut up = [0usize; 3];
+    let mut i = y;
+    for (k, black) in [true, false, true].into_iter().enumerate() {
+        while i > 0 && get(i - 1) == black && up[k] <= max {
+            i -= 1;
+            up[k] += 1;
+        }
+    }
+    let mut down = [0usize; 3];
+    let mut j = y;
+    for (k, black) in [true, false, true].into_iter().enumerate() {
+        while j + 1 < h && get(j + 1) == black && down[k] <= max {
+            j += 1;
+            down[k] += 1;
+        }
+    }
+    let centre = (up[0] + down[0] + 1) as f64;
+    let runs = [
+        up[2] as f64,
+        up[1] as f64,
+        centre,
+        down[1] as f64,
+        down[2] as f64,
+    ];
+    ring_ok(runs, m).then_some((y as f64 - up[0] as f64 + y as f64 + down[0] as f64) / 2.0 + 0.5)
+}
+
+/// The homography taking the four `src` points to the four `dst` points.
+fn homography(src: [(f64, f64); 4], dst: [(f64, f64); 4]) -> Option<[f64; 9]> {
+    // Unknowns h0..h7 (h8 = 1): x' = (h0 x + h1 y + h2) / (h6 x + h7 y + 1), same for y'.
+    let mut a = [[0f64; 9]; 8];
+    for (i, ((x, y), (u, v))) in src.iter().zip(dst.iter()).enumerate() {
+        a[2 * i] = [*x, *y, 1.0, 0.0, 0.0, 0.0, -u * x, -u * y, *u];
+        a[2 * i + 1] = [0.0, 0.0, 0.0, *x, *y, 1.0, -v * x, -v * y, *v];
+    }
+    // Gaussian elimination with partial pivoting.
+    for col in 0..8 {
+        let pivot = (col..8).max_by(|&r, &s| a[r][col].abs().total_cmp(&a[s][col].abs()))?;
+        if a[pivot][col].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(col, pivot);
+        for r in 0..8 {
+            if r != col {
+                let f = a[r][col] / a[col][col];
+                if f != 0.0 {
+                    let pivot_row = a[col];
+                    for (dst, src) in a[r][col..].iter_mut().zip(&pivot_row[col..]) {
+                        *dst -= f * src;
+                    }
+                }
+            }
+        }
+    }
+    let mut hm = [0f64; 9];
+    for i in 0..8 {
+        hm[i] = a[i][8] / a[i][i];
+    }
+    hm[8] = 1.0;
+    hm.iter().all(|v| v.is_finite()).then_some(hm)
+}
+
+fn apply(hm: &[f64; 9], x: f64, y: f64) -> (f64, f64) {
+    let d = hm[6] * x + hm[7] * y + hm[8];
+    (
+        (hm[0] * x + hm[1] * y + hm[2]) / d,
+        (hm[3] * x + hm[4] * y + hm[5]) / d,
+    )
+}

@@ -1,0 +1,27 @@
+//! ONT label scanning: camera frames in, a confirmed ONT identity out.
+//!
+//! The pipeline is split by concern so each part can be tested on its own:
+//! [`frame`] normalises whatever the platform hands us into a luma view,
+//! [`decode`] finds and reads QR codes in it (rqrr as the decoder of record, with panics
+//! contained), [`identity`] turns a payload into an FSAN/serial/MAC, and [`session`]
+//! demands agreement across frames before anything is confirmed.
+
+pub mod identity;
+
+pub use identity::{
+    Fsan, FsanError, IdentityError, IdentityWarning, OntIdentity, Vendor, normalise_mac,
+    parse_ont_payload,
+};
+pub mod binarize;
+pub mod decode;
+pub mod finder;
+pub mod frame;
+
+pub use decode::{Decoded, QrError, Scanner, ScannerConfig};
+pub use frame::{Frame, FrameError, LumaImage, PixelFormat, Rotation};
+pub mod camera;
+pub mod session;
+
+pub use session::{
+    DuplicateCheck, ManualEntry, ManualEntryError, ScanProgress, ScanSession, SessionConfig,
+};
