@@ -17,12 +17,21 @@ if ! command -v cargo >/dev/null; then
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo --version
+# The desktop camera feature (nokhwa) generates bindings with libclang.
+if ! ldconfig -p 2>/dev/null | grep -q 'libclang'; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq libclang-dev clang >/dev/null
+fi
 
 section "format"
 cargo fmt --all --check
 
 section "lint"
 cargo clippy --workspace --all-targets -- -D warnings
+# The camera feature is built too, so it cannot rot (no camera is needed to build it).
+cargo clippy -p jobpack-core -p jobpack --all-targets --features jobpack-core/camera -- -D warnings
+cargo build -p jobpack --features jobpack-core/camera
 
 section "rust tests"
 mkdir -p target
