@@ -301,31 +301,35 @@ pub fn recover_in_flight(conn: &Connection, now: Timestamp) -> Result<usize, Sto
     )?)
 }
 
-fn state_of(conn: &Connection, seq: i64) -> Result<Result<ItemState, OutboxError>, StoreError> {
+/// `Ok(Ok(()))` when item `seq` is parked; otherwise the refusal for `operation`.
+fn require_parked(
+    conn: &Connection,
+    seq: i64,
+    operation: &'static str,
+) -> Result<Result<(), OutboxError>, StoreError> {
     let state: Option<String> = conn
         .query_row("SELECT state FROM outbox WHERE seq = ?1", [seq], |r| {
             r.get(0)
         })
         .optional()?;
-    match state {
-        None => Ok(Err(OutboxError::UnknownItem { seq })),
-        Some(s) => Ok(Ok(ItemState::from_sql(&s)?)),
-    }
+    Ok(
+        match state.as_deref().map(ItemState::from_sql).transpose()? {
+            None => Err(OutboxError::UnknownItem { seq }),
+            Some(ItemState::Parked) => Ok(()),
+            Some(state) => Err(OutboxError::NotParked {
+                seq,
+                state,
+                operation,
+            }),
+        },
+    )
 }
 
 /// Puts a parked item back in the queue (after the engineer fixed what was wrong upstream),
 /// with the same key: the server never accepted it.
 pub fn resend(conn: &Connection, seq: i64) -> Result<Result<(), OutboxError>, StoreError> {
-    match state_of(conn, seq)? {
-        Ok(ItemState::Parked) => {}
-        Ok(state) => {
-            return Ok(Err(OutboxError::NotParked {
-                seq,
-                state,
-                operation: "resent",
-            }));
-        }
-        Err(e) => return Ok(Err(e)),
+    if let Err(refusal) = require_parked(conn, seq, "resent")? {
+        return Ok(Err(refusal));
     }
     conn.execute(
         "UPDATE outbox SET state = 'queued', parked_reason = NULL, next_attempt_at = NULL
@@ -345,16 +349,8 @@ pub fn replace_parked(
     idempotency_key: &str,
     body: &[u8],
 ) -> Result<Result<(), OutboxError>, StoreError> {
-    match state_of(conn, seq)? {
-        Ok(ItemState::Parked) => {}
-        Ok(state) => {
-            return Ok(Err(OutboxError::NotParked {
-                seq,
-                state,
-                operation: "corrected",
-            }));
-        }
-        Err(e) => return Ok(Err(e)),
+    if let Err(refusal) = require_parked(conn, seq, "corrected")? {
+        return Ok(Err(refusal));
     }
     conn.execute(
         "UPDATE outbox SET state = 'queued', parked_reason = NULL, next_attempt_at = NULL,
@@ -373,16 +369,8 @@ pub fn discard(
     seq: i64,
     confirmation_key: &str,
 ) -> Result<Result<(), OutboxError>, StoreError> {
-    match state_of(conn, seq)? {
-        Ok(ItemState::Parked) => {}
-        Ok(state) => {
-            return Ok(Err(OutboxError::NotParked {
-                seq,
-                state,
-                operation: "discarded",
-            }));
-        }
-        Err(e) => return Ok(Err(e)),
+    if let Err(refusal) = require_parked(conn, seq, "discarded")? {
+        return Ok(Err(refusal));
     }
     let key: String = conn.query_row(
         "SELECT idempotency_key FROM outbox WHERE seq = ?1",

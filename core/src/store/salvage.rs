@@ -20,85 +20,62 @@ pub(super) fn salvage_into(old: &Path, new: &Connection, recovery: &mut Recovery
 fn copy_rows(old: &Path, new: &Connection, recovery: &mut Recovery) -> Result<(), String> {
     let source = Connection::open_with_flags(old, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| format!("cannot open the old file: {e}"))?;
-    let jobs: Vec<[rusqlite::types::Value; 9]> = {
-        let mut stmt = source
-            .prepare(
-                "SELECT job_ref, provider_job_id, pack, state, ont, cancel_reason, closure,
-                        received_at, updated_at FROM jobs",
-            )
-            .map_err(|e| format!("jobs unreadable: {e}"))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok([
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                ])
-            })
-            .map_err(|e| format!("jobs unreadable: {e}"))?;
-        rows.filter_map(Result::ok).collect()
-    };
-    let mut lost = 0usize;
-    for job in &jobs {
-        let inserted = new.execute(
-            "INSERT OR IGNORE INTO jobs (job_ref, provider_job_id, pack, state, ont,
-                     cancel_reason, closure, received_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            rusqlite::params_from_iter(job.iter()),
-        );
-        match inserted {
-            Ok(n) => recovery.salvaged_jobs += n,
-            Err(_) => lost += 1,
-        }
-    }
-    let items: Vec<[rusqlite::types::Value; 10]> = {
-        let mut stmt = source
-            .prepare(
-                "SELECT job_ref, method, label, rpc_id, idempotency_key, body, acted_at,
-                        created_at, attempts, maybe_delivered
-                 FROM outbox WHERE state NOT IN ('sent', 'discarded') ORDER BY seq",
-            )
-            .map_err(|e| format!("outbox unreadable: {e}"))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok([
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                ])
-            })
-            .map_err(|e| format!("outbox unreadable: {e}"))?;
-        rows.filter_map(Result::ok).collect()
-    };
-    for item in &items {
-        let inserted = new.execute(
-            "INSERT OR IGNORE INTO outbox (job_ref, method, label, rpc_id, idempotency_key,
-                     body, acted_at, created_at, attempts, maybe_delivered, state)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued')",
-            rusqlite::params_from_iter(item.iter()),
-        );
-        match inserted {
-            Ok(n) => recovery.salvaged_outbox_items += n,
-            Err(_) => lost += 1,
-        }
-    }
+    let (jobs, lost_jobs) = copy_table(
+        &source,
+        new,
+        "jobs",
+        "SELECT job_ref, provider_job_id, pack, state, ont, cancel_reason, closure,
+                received_at, updated_at FROM jobs",
+        "INSERT OR IGNORE INTO jobs (job_ref, provider_job_id, pack, state, ont,
+             cancel_reason, closure, received_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    recovery.salvaged_jobs = jobs;
+    // Open items only, oldest first, back to `queued` with their keys: anything that had in
+    // fact arrived is absorbed upstream by its idempotency key.
+    let (items, lost_items) = copy_table(
+        &source,
+        new,
+        "outbox",
+        "SELECT job_ref, method, label, rpc_id, idempotency_key, body, acted_at,
+                created_at, attempts, maybe_delivered
+         FROM outbox WHERE state NOT IN ('sent', 'discarded') ORDER BY seq",
+        "INSERT OR IGNORE INTO outbox (job_ref, method, label, rpc_id, idempotency_key,
+             body, acted_at, created_at, attempts, maybe_delivered, state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued')",
+    )?;
+    recovery.salvaged_outbox_items = items;
+    let lost = lost_jobs + lost_items;
     if lost > 0 {
         return Err(format!(
             "{lost} rows could not be copied; they remain in the old file"
         ));
     }
     Ok(())
+}
+
+/// Copies the rows `select` reads from `source` with `insert`, row by row so one unreadable
+/// or refused row does not stop the others. Returns (copied, lost).
+fn copy_table(
+    source: &Connection,
+    new: &Connection,
+    table: &str,
+    select: &str,
+    insert: &str,
+) -> Result<(usize, usize), String> {
+    let unreadable = |e: rusqlite::Error| format!("{table} unreadable: {e}");
+    let mut stmt = source.prepare(select).map_err(unreadable)?;
+    let columns = stmt.column_count();
+    let rows: Vec<Result<Vec<rusqlite::types::Value>, _>> = stmt
+        .query_map([], |r| (0..columns).map(|i| r.get(i)).collect())
+        .map_err(unreadable)?
+        .collect();
+    let (mut copied, mut lost) = (0, 0);
+    for row in rows {
+        match row.and_then(|values| new.execute(insert, rusqlite::params_from_iter(values))) {
+            Ok(n) => copied += n,
+            Err(_) => lost += 1,
+        }
+    }
+    Ok((copied, lost))
 }
