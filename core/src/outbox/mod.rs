@@ -490,8 +490,24 @@ impl OutboxCounts {
     }
 }
 
+/// How many items are in each state (a full scan; for reports and tests).
 pub fn counts(conn: &Connection) -> Result<OutboxCounts, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT state, COUNT(*) FROM outbox GROUP BY state")?;
+    tally(conn, "SELECT state, COUNT(*) FROM outbox GROUP BY state")
+}
+
+/// The open items only (queued, sending, retrying, parked, blocked), read through the index of
+/// open lanes: what the sync status needs, at a cost that does not grow with the history of
+/// sent messages.
+pub fn open_counts(conn: &Connection) -> Result<OutboxCounts, StoreError> {
+    tally(
+        conn,
+        "SELECT state, COUNT(*) FROM outbox INDEXED BY outbox_open_lanes
+         WHERE state NOT IN ('sent', 'discarded') GROUP BY state",
+    )
+}
+
+fn tally(conn: &Connection, sql: &str) -> Result<OutboxCounts, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     let mut c = OutboxCounts::default();
     for row in rows {
@@ -508,8 +524,8 @@ pub fn counts(conn: &Connection) -> Result<OutboxCounts, StoreError> {
     }
     let blocked: i64 = conn
         .prepare_cached(
-            "SELECT COUNT(*) FROM outbox o
-             WHERE o.state IN ('queued', 'sending', 'retrying')
+            "SELECT COUNT(*) FROM outbox o INDEXED BY outbox_open_lanes
+             WHERE o.state NOT IN ('sent', 'discarded') AND o.state <> 'parked'
                AND (EXISTS (SELECT 1 FROM outbox p
                             WHERE p.job_ref = o.job_ref AND p.kind = o.kind
                               AND p.state = 'parked' AND p.seq < o.seq)

@@ -144,6 +144,9 @@ impl SyncLoop {
     /// Runs until `shutdown` flips to true.
     pub(crate) async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let mut online = self.shared.online.subscribe();
+        // While offline, local writes still wake the loop; only the switch to offline is worth
+        // a status (counting the outbox on every offline action would slow the actions down).
+        let mut published_offline = false;
         loop {
             if *shutdown.borrow() {
                 return;
@@ -151,10 +154,12 @@ impl SyncLoop {
             let is_online = *online.borrow_and_update();
             let mut next_wake = None;
             if is_online {
+                published_offline = false;
                 let error = self.cycle().await.err();
                 next_wake = self.next_wake();
                 self.publish_status(error, true);
-            } else {
+            } else if !published_offline {
+                published_offline = true;
                 self.publish_status(None, false);
             }
             let sleep = async {
@@ -504,7 +509,7 @@ impl SyncLoop {
     fn publish_status(&self, last_error: Option<String>, completed_cycle: bool) {
         let counts = self
             .shared
-            .with_store(|s| outbox::counts(s.conn()))
+            .with_store(|s| outbox::open_counts(s.conn()))
             .unwrap_or_default();
         let quarantined = self
             .shared
