@@ -12,6 +12,7 @@
 
 mod view;
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -147,9 +148,28 @@ pub(crate) struct Shared {
     pub(crate) online: watch::Sender<bool>,
     pub(crate) status: watch::Sender<SyncStatus>,
     pub(crate) uploader: Option<Arc<dyn Uploader>>,
+    /// Outbox items claimed by the sync loop and not yet recorded (shown as `sending`).
+    in_flight: Mutex<HashSet<i64>>,
 }
 
 impl Shared {
+    pub(crate) fn lock_in_flight(&self) -> MutexGuard<'_, HashSet<i64>> {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Items in flight are `queued` or `retrying` in the database; show them as sending.
+    fn with_live_states(&self, mut items: Vec<OutboxItem>) -> Vec<OutboxItem> {
+        let in_flight = self.lock_in_flight();
+        for item in &mut items {
+            if in_flight.contains(&item.seq) {
+                item.state = ItemState::Sending;
+            }
+        }
+        items
+    }
+
     fn lock(&self) -> MutexGuard<'_, Store> {
         // A panic while holding the lock cannot leave SQLite half-written (transactions roll
         // back on drop), so the store is still consistent: keep using it.
@@ -280,6 +300,7 @@ impl Engine {
                 ..SyncStatus::default()
             }),
             uploader,
+            in_flight: Mutex::new(HashSet::new()),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let has_endpoints = transport.is_some();
@@ -327,9 +348,10 @@ impl Engine {
 
     /// The outbox, or one job's part of it, in creation order.
     pub fn outbox(&self, job_ref: Option<&str>) -> Result<Vec<OutboxItem>, Error> {
-        Ok(self
+        let items = self
             .shared
-            .with_store(|s| outbox::list(s.conn(), job_ref))?)
+            .with_store(|s| outbox::list(s.conn(), job_ref))?;
+        Ok(self.shared.with_live_states(items))
     }
 
     /// The exact bytes an outbox item sends.

@@ -229,24 +229,12 @@ pub fn next_due(conn: &Connection) -> Result<Option<Timestamp>, StoreError> {
     Ok(millis.and_then(Timestamp::from_unix_millis))
 }
 
-/// Marks an item as claimed for sending. The attempt is counted when its outcome is
-/// recorded (or, after a crash, when it is recovered).
+/// Marks an item as being sent, durably. The sync loop keeps its claims in memory (a page
+/// write per message bought nothing); databases written with this mark are recovered by
+/// [`recover_in_flight`]. The attempt is counted when its outcome is recorded.
 pub fn mark_sending(conn: &Connection, seq: i64) -> Result<(), StoreError> {
     conn.prepare_cached("UPDATE outbox SET state = 'sending' WHERE seq = ?1")?
         .execute([seq])?;
-    Ok(())
-}
-
-/// Puts claimed items that were never sent back where they were.
-pub fn unclaim(conn: &Connection, seqs: &[i64], now: Timestamp) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "UPDATE outbox SET state = CASE WHEN attempts = 0 THEN 'queued' ELSE 'retrying' END,
-                next_attempt_at = CASE WHEN attempts = 0 THEN NULL ELSE ?2 END
-         WHERE seq = ?1 AND state = 'sending'",
-    )?;
-    for seq in seqs {
-        stmt.execute(params![seq, now.unix_millis()])?;
-    }
     Ok(())
 }
 

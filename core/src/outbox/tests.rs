@@ -193,23 +193,3 @@ fn counts_and_listing_for_the_pending_screen() {
     assert_eq!(list(store.conn(), None).unwrap().len(), 3);
     assert_eq!(body(store.conn(), a1).unwrap().unwrap(), b"a1");
 }
-
-#[test]
-fn claimed_items_never_sent_go_back_where_they_were() {
-    let store = store_with_jobs(&["A", "B"]);
-    let a1 = add(&store, "A", "a1", &[]);
-    let b1 = add(&store, "B", "b1", &[]);
-    mark_sending(store.conn(), b1).unwrap();
-    schedule_retry(store.conn(), b1, t(0), "reset", true).unwrap();
-    mark_sending(store.conn(), a1).unwrap();
-    mark_sending(store.conn(), b1).unwrap();
-    unclaim(store.conn(), &[a1, b1], t(7)).unwrap();
-    let a = get(store.conn(), a1).unwrap().unwrap();
-    let b = get(store.conn(), b1).unwrap().unwrap();
-    assert_eq!((a.state, a.attempts), (ItemState::Queued, 0));
-    assert_eq!(
-        (b.state, b.attempts, b.next_attempt_at),
-        (ItemState::Retrying, 1, Some(t(7)))
-    );
-    assert!(b.maybe_delivered, "what was learnt is kept");
-}

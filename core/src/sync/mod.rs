@@ -6,9 +6,9 @@
 //! While offline it sleeps; nothing is lost, items keep their state.
 //!
 //! Drain: up to `max_in_flight` items are sent at once, never two of the same job lane, so a
-//! job's messages stay in order while jobs proceed in parallel. Claiming an item (selecting it
-//! and marking it `sending`) happens under the store lock, so two drains can never send the
-//! same item. Outcomes:
+//! job's messages stay in order while jobs proceed in parallel. Claims are kept in memory
+//! (shown to the UI as `sending`) and taken under a lock, so no item is sent twice at once;
+//! after a crash a claimed item is simply still queued and goes again with its key. Outcomes:
 //! * accepted → `sent`;
 //! * transient (no route, DNS, timeout, reset, 5xx, 429, garbage) → `retrying` with capped
 //!   exponential backoff and full jitter, `Retry-After` as a floor; failures that point at the
@@ -18,7 +18,7 @@
 //!   stays intact until the certificates are fixed;
 //! * permanent (4xx, JSON-RPC error) → `parked` with the server's reason.
 //!
-//! Bookkeeping writes (claiming, marking sent) use `synchronous=NORMAL`: losing one to a power
+//! Bookkeeping writes (recording outcomes) use `synchronous=NORMAL`: losing one to a power
 //! cut only causes a resend with the same idempotency key, absorbed upstream. Engineer actions
 //! always commit with `synchronous=FULL`.
 
@@ -222,14 +222,22 @@ impl SyncLoop {
     }
 
     /// Claims up to `limit` ready lane heads (marks them `sending`) in one transaction.
+    /// Claims up to `limit` ready lane heads. A claim lives in memory (`Shared::in_flight`),
+    /// not in the database: writing `sending` to each row cost a page write per message, and
+    /// durability buys nothing there — after a crash the item is still queued and is resent
+    /// with its idempotency key, which upstream absorbs.
     fn claim(&self, limit: usize) -> Result<Vec<ReadyItem>, StoreError> {
-        self.shared.with_store_relaxed(|conn| {
-            let items = outbox::ready(conn, Timestamp::now(), limit)?;
-            for item in &items {
-                outbox::mark_sending(conn, item.seq)?;
-            }
-            Ok(items)
-        })
+        let mut claimed = self.shared.lock_in_flight();
+        let candidates = self
+            .shared
+            .with_store(|s| outbox::ready(s.conn(), Timestamp::now(), limit + claimed.len()))?;
+        let items: Vec<ReadyItem> = candidates
+            .into_iter()
+            .filter(|item| !claimed.contains(&item.seq))
+            .take(limit)
+            .collect();
+        claimed.extend(items.iter().map(|i| i.seq));
+        Ok(items)
     }
 
     /// Starts sending `item`. The request runs inside the drain's own task (no spawn per
@@ -278,8 +286,8 @@ impl SyncLoop {
     /// messages) and sent `max_in_flight` at a time. Outcomes are recorded in batches too:
     /// before the next claim (so the next item of each finished lane can be claimed), when a
     /// batch is full, and when nothing is in flight. Until then a finished item stays
-    /// `sending`, so it is never claimed twice; a crash in between resends it with its key.
-    /// Claimed items not sent when the device goes offline are put back.
+    /// claimed, so it is never sent twice; a crash in between resends it with its key.
+    /// Claimed items not sent when the device goes offline are released.
     async fn drain(&mut self) -> Result<(), String> {
         const CLAIM_BATCH: usize = 64;
         const RECORD_BATCH: usize = 32;
@@ -336,10 +344,10 @@ impl SyncLoop {
             }
         }
         if !claimed.is_empty() {
-            let seqs: Vec<i64> = claimed.iter().map(|i| i.seq).collect();
-            self.shared
-                .with_store_relaxed(|conn| outbox::unclaim(conn, &seqs, Timestamp::now()))
-                .map_err(|e| e.to_string())?;
+            let mut in_flight = self.shared.lock_in_flight();
+            for item in &claimed {
+                in_flight.remove(&item.seq);
+            }
         }
         match last_error {
             Some(e) => Err(e),
@@ -437,6 +445,12 @@ impl SyncLoop {
             .map_err(|e| e.to_string())?;
         if remember {
             self.persisted_endpoint = Some(endpoint);
+        }
+        {
+            let mut in_flight = self.shared.lock_in_flight();
+            for (item, _, _) in &finished {
+                in_flight.remove(&item.seq);
+            }
         }
         for ((item, _, _), record) in finished.iter().zip(&records) {
             self.shared.emit(Event::OutboxChanged {
