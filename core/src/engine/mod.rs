@@ -277,7 +277,6 @@ impl Engine {
             None => Catalogue::embedded(),
         };
         let (store, report) = Store::open(&config.database)?;
-        outbox::recover_in_flight(store.conn(), Timestamp::now())?;
         let transport = if config.endpoints.is_empty() {
             None
         } else {

@@ -13,8 +13,9 @@
 //! * **States a person can read.** queued → sending → sent, or → retrying (attempts, next
 //!   attempt, last error) → ..., or → parked with the server's reason, where the engineer
 //!   resends it (after fixing what was wrong) or discards it after confirming.
-//! * **Crash safety.** An item found `sending` when the app starts was in flight when the
-//!   process died: it may have been delivered, so it is retried with the same key.
+//! * **Crash safety.** The sync engine keeps its claims in memory; an item stays `queued` or
+//!   `retrying` in the database until its outcome is recorded, so an item that was in flight
+//!   when the process died is simply sent again after a restart, with the same key.
 //!
 //! Functions here take a connection (or a transaction, which derefs to one) so the engine can
 //! enqueue inside the same transaction as the job's new state.
@@ -229,10 +230,11 @@ pub fn next_due(conn: &Connection) -> Result<Option<Timestamp>, StoreError> {
     Ok(millis.and_then(Timestamp::from_unix_millis))
 }
 
-/// Marks an item as being sent, durably. The sync loop keeps its claims in memory (a page
-/// write per message bought nothing); databases written with this mark are recovered by
-/// [`recover_in_flight`]. The attempt is counted when its outcome is recorded.
-pub fn mark_sending(conn: &Connection, seq: i64) -> Result<(), StoreError> {
+/// Marks an item as being sent, durably: how tests put an item in the `sending` state. The
+/// sync engine never writes it (its claims live in memory), so production code has no use
+/// for it.
+#[cfg(test)]
+pub(crate) fn mark_sending(conn: &Connection, seq: i64) -> Result<(), StoreError> {
     conn.prepare_cached("UPDATE outbox SET state = 'sending' WHERE seq = ?1")?
         .execute([seq])?;
     Ok(())
@@ -275,18 +277,6 @@ pub fn park(conn: &Connection, seq: i64, reason: &str) -> Result<(), StoreError>
     )?
     .execute(params![seq, reason])?;
     Ok(())
-}
-
-/// After a restart: items that were in flight when the process died may have arrived.
-/// They are retried at once with the same key. Returns how many there were.
-pub fn recover_in_flight(conn: &Connection, now: Timestamp) -> Result<usize, StoreError> {
-    Ok(conn.execute(
-        "UPDATE outbox SET state = 'retrying', maybe_delivered = 1, next_attempt_at = ?1,
-                last_error = COALESCE(last_error, 'interrupted while sending'),
-                attempts = attempts + 1
-         WHERE state = 'sending'",
-        [now.unix_millis()],
-    )?)
 }
 
 /// `Ok(Ok(()))` when item `seq` is parked; otherwise the refusal for `operation`.

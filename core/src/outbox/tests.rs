@@ -158,16 +158,19 @@ fn an_item_waits_for_its_dependencies_and_uploads_have_their_own_lane() {
 }
 
 #[test]
-fn items_in_flight_at_a_crash_are_retried_as_maybe_delivered() {
+fn an_item_whose_send_was_never_recorded_is_ready_again_with_its_key() {
+    // What a crash mid-send leaves behind: the claim was only in memory.
     let store = store_with_jobs(&["A"]);
-    let a1 = add(&store, "A", "a1", &[]);
-    mark_sending(store.conn(), a1).unwrap();
-    assert_eq!(recover_in_flight(store.conn(), t(5)).unwrap(), 1);
-    let item = get(store.conn(), a1).unwrap().unwrap();
-    assert_eq!(item.state, ItemState::Retrying);
-    assert!(item.maybe_delivered);
-    assert_eq!(item.idempotency_key, "a1");
-    assert_eq!(ready_keys(&store, t(5)), ["a1"]);
+    add(&store, "A", "a1", &[]);
+    add(&store, "A", "a2", &[]);
+    assert_eq!(ready_keys(&store, t(1)), ["a1"]);
+    let item = list(store.conn(), Some("A")).unwrap().remove(0);
+    assert_eq!((item.state, item.attempts), (ItemState::Queued, 0));
+    assert_eq!(
+        ready_keys(&store, t(2)),
+        ["a1"],
+        "same item, same key, order kept"
+    );
 }
 
 #[test]
