@@ -7,11 +7,12 @@ use rusqlite::Connection;
 
 use super::StoreError;
 
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     include_str!("migrations/0001_jobs_and_outbox.sql"),
     include_str!("migrations/0002_inbox_and_sync_state.sql"),
     include_str!("migrations/0003_outbox_dependencies.sql"),
     include_str!("migrations/0004_outbox_lane_index.sql"),
+    include_str!("migrations/0005_answers_and_photos.sql"),
 ];
 
 /// The schema version this build writes.

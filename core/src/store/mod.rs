@@ -15,6 +15,7 @@
 //!   file (jobs and open outbox items) is copied into the new one. The [`OpenReport`] says
 //!   what happened so the app can tell the engineer and support.
 
+mod closure;
 mod jobs;
 mod migrations;
 mod salvage;
@@ -23,6 +24,10 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use closure::{
+    AnswerRecord, NewPhoto, StoredAnswer, StoredPhoto, add_photo, answer_history, current_answers,
+    current_photos, find_photo, record_answer, remove_photo, withdraw_answer,
+};
 pub use jobs::{StoredJob, insert_job, list_jobs, load_job, record_action, save_job};
 pub(crate) use migrations::{LATEST_VERSION, migrate_to};
 
