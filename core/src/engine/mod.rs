@@ -30,7 +30,7 @@ use crate::protocol::{
     EngineerDetails, Location, OntDevice, OutboundCall, OutboundRequest, ProtocolError,
     QuestionAnswer, RpcId, Timestamp,
 };
-use crate::store::{self, OpenReport, Store, StoreError};
+use crate::store::{self, OpenReport, Store, StoreError, StoredJob};
 use crate::sync::inbox::PageOutcome;
 use crate::sync::{SyncLoop, SyncPolicy, SyncStatus, Uploader};
 use crate::transport::{Timeouts, TlsMaterial, Transport, TransportError};
@@ -383,9 +383,19 @@ impl Engine {
         action: Action,
         at: Option<Timestamp>,
     ) -> Result<ActionReceipt, Error> {
+        self.act_with(job_ref, at, |_, _| Ok((action, Vec::new())))
+    }
+
+    /// [`Engine::act`] for actions built from what the store holds (the answers and photos of
+    /// a closure): `build` runs inside the transaction, so what it reads is what is sent, and
+    /// returns the action with the outbox items (uploads) its message must wait for.
+    pub(crate) fn act_with(
+        &self,
+        job_ref: &str,
+        at: Option<Timestamp>,
+        build: impl FnOnce(&Transaction<'_>, &StoredJob) -> Result<(Action, Vec<i64>), Error>,
+    ) -> Result<ActionReceipt, Error> {
         let at = at.unwrap_or_else(Timestamp::now);
-        let name = action.name();
-        let label = view::label(&action);
         let catalogue = &self.shared.catalogue;
         let receipt = self.shared.with_store_tx(|tx| {
             let Some(mut stored) = store::load_job(tx, job_ref)? else {
@@ -393,6 +403,12 @@ impl Engine {
                     job_ref: job_ref.to_owned(),
                 }));
             };
+            let (action, depends_on) = match build(tx, &stored) {
+                Ok(built) => built,
+                Err(e) => return Ok(Err(e)),
+            };
+            let name = action.name();
+            let label = view::label(&action);
             let outcome = match stored.job.apply(action, at, catalogue) {
                 Ok(o) => o,
                 Err(e) => return Ok(Err(e.into())),
@@ -408,7 +424,7 @@ impl Engine {
                 rpc_id: None,
             };
             if let Some(call) = outcome.message {
-                let (seq, key, id) = enqueue_call(tx, job_ref, &label, call, at)?;
+                let (seq, key, id) = enqueue_call(tx, job_ref, &label, call, at, &depends_on)?;
                 receipt.outbox_seq = Some(seq);
                 receipt.idempotency_key = Some(key);
                 receipt.rpc_id = Some(id);
@@ -710,6 +726,7 @@ fn enqueue_call(
     label: &str,
     call: OutboundCall,
     at: Timestamp,
+    depends_on: &[i64],
 ) -> Result<(i64, String, u64), StoreError> {
     let (id, key) = new_message_identity();
     let method = call.method();
@@ -725,7 +742,7 @@ fn enqueue_call(
             idempotency_key: &key,
             body: &body,
             acted_at: at,
-            depends_on: &[],
+            depends_on,
         },
         Timestamp::now(),
     )?;
