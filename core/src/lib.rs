@@ -5,10 +5,13 @@
 //! * [`codes`] — the code catalogue (closure, secondary closure, property flags, ONT
 //!   provisioning statuses) as data, with the rules that use it.
 //! * [`lifecycle`] — the job state machine: which action is legal when, what it emits.
+//! * [`closure`] — question based closure: the data-driven matrix, the path through it, the
+//!   answers' validation, the checklist before closing and the `questions_answers` payload.
 //! * [`qr`] — camera frames to a confirmed ONT identity (FSAN, serial number, MAC).
 //! * [`store`], [`outbox`], [`transport`], [`sync`], [`engine`] — the offline-first machinery:
 //!   SQLite, the durable outbox, mutual-TLS HTTPS, the sync loop and the façade apps call.
 
+pub mod closure;
 pub mod codes;
 pub mod engine;
 pub mod lifecycle;

@@ -25,6 +25,14 @@ pub const OPENAPI_YAML: &str = include_str!("../partner-installation.openapi.yam
 /// Directory holding the valid and invalid example payloads, for tests and tools.
 pub const EXAMPLES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
 
+/// The JSON Schema (2020-12) of the Question Based Closure Matrix file format.
+pub const CLOSURE_MATRIX_SCHEMA: &str = include_str!("../closure-matrix.schema.json");
+
+/// Example closure matrices (`valid/`, `invalid/`), judged by both the schema and the core's
+/// loader in tests.
+pub const CLOSURE_MATRIX_EXAMPLES_DIR: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/examples/closure-matrix");
+
 /// Why the contract itself could not be loaded or a schema could not be compiled.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
@@ -168,6 +176,49 @@ impl Spec {
     }
 }
 
+/// The closure matrix schema, compiled.
+pub struct ClosureMatrixSchema {
+    validator: jsonschema::Validator,
+}
+
+impl fmt::Debug for ClosureMatrixSchema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClosureMatrixSchema")
+    }
+}
+
+impl ClosureMatrixSchema {
+    /// Compiles the embedded schema.
+    pub fn load() -> Result<Self, SpecError> {
+        let name = "closure-matrix";
+        let schema: Value =
+            serde_json::from_str(CLOSURE_MATRIX_SCHEMA).map_err(|e| SpecError::Compile {
+                name: name.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .build(&schema)
+            .map_err(|e| SpecError::Compile {
+                name: name.to_owned(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self { validator })
+    }
+
+    /// Every way `matrix` breaks the schema (empty when it satisfies it).
+    pub fn validate(&self, matrix: &Value) -> Vec<Violation> {
+        self.validator
+            .iter_errors(matrix)
+            .map(|e| Violation {
+                instance_path: e.instance_path().to_string(),
+                message: e.to_string(),
+                schema_path: e.schema_path().to_string(),
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,5 +285,46 @@ mod tests {
             spec.is_valid("LenientTimestamp", &json!("2022-03-18T17:39:21+0000"))
                 .unwrap()
         );
+    }
+
+    #[test]
+    fn the_default_closure_matrix_satisfies_the_schema() {
+        let schema = ClosureMatrixSchema::load().expect("the schema compiles");
+        let default: Value = serde_json::from_str(include_str!(
+            "../../core/src/closure/default-matrix.json"
+        ))
+        .expect("the default matrix is JSON");
+        let violations = schema.validate(&default);
+        assert!(violations.is_empty(), "{violations:#?}");
+        assert_eq!(default["isDefault"], Value::Bool(true));
+    }
+
+    /// `invalid/` breaks the schema; `loader-invalid/` satisfies it and breaks only rules a
+    /// schema cannot express (the core's loader refuses both; see its tests).
+    #[test]
+    fn closure_matrix_examples_are_judged_as_their_folder_says() {
+        let schema = ClosureMatrixSchema::load().unwrap();
+        for (folder, want_valid) in [
+            ("valid", true),
+            ("invalid", false),
+            ("loader-invalid", true),
+        ] {
+            let dir = std::path::Path::new(CLOSURE_MATRIX_EXAMPLES_DIR).join(folder);
+            let mut seen = 0;
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                let value: Value =
+                    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                let violations = schema.validate(&value);
+                assert_eq!(
+                    violations.is_empty(),
+                    want_valid,
+                    "{}: {violations:#?}",
+                    path.display()
+                );
+                seen += 1;
+            }
+            assert!(seen > 0, "no examples in {}", dir.display());
+        }
     }
 }

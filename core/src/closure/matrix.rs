@@ -1,0 +1,248 @@
+//! The loaded closure matrix: questions, and flows of steps per closure code, secondary code
+//! and point of the journey.
+//!
+//! A `Matrix` only exists once [`super::load`] has checked it against the code catalogue, so
+//! everything here can rely on it: every step's question exists, every jump lands on a step
+//! of the same flow or ends it, the steps of a flow form no cycle, and at most one flow is
+//! the most specific for any (journey, closure code, secondary code). Jumps are resolved to
+//! step indices at load time, which keeps the walk free of lookups that could fail.
+
+use std::collections::BTreeMap;
+
+use crate::codes::Catalogue;
+use crate::protocol::Source;
+
+use super::answer::{AnswerError, AnswerType};
+use super::condition::Condition;
+use super::load::{self, MatrixProblems};
+
+/// The matrix shipped with Jobpack, replaced at run time by the partner's copy of CityFibre's
+/// Question Based Closure Matrix.
+pub const DEFAULT_MATRIX_JSON: &str = include_str!("default-matrix.json");
+
+/// The point of the journey a question is asked at, which decides the answer's `source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Journey {
+    /// During the visit: answers go with `notifyJob`.
+    Visit,
+    /// At closure: answers go with `closeJob`.
+    Closure,
+}
+
+impl Journey {
+    /// The name in the matrix format and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Visit => "visit",
+            Self::Closure => "closure",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "visit" => Some(Self::Visit),
+            "closure" => Some(Self::Closure),
+            _ => None,
+        }
+    }
+
+    /// The `source` written on answers given at this point.
+    pub fn source(self) -> Source {
+        match self {
+            Self::Visit => Source::NotifyJob,
+            Self::Closure => Source::CloseJob,
+        }
+    }
+}
+
+/// Who wrote the matrix and whether it is Jobpack's stand-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatrixInfo {
+    pub name: String,
+    pub version: String,
+    /// True for the matrix shipped with Jobpack, which a partner replaces with CityFibre's.
+    pub is_default: bool,
+}
+
+/// One question of the matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    /// The question's id (`1100`), sent as `question_code`.
+    pub code: String,
+    /// The text, sent as `question` exactly as written here.
+    pub text: String,
+    pub help: Option<String>,
+    pub answer: AnswerType,
+    /// Photos the engineer must attach to the answer.
+    pub min_photos: u32,
+    /// What the photos must show.
+    pub photo_hint: Option<String>,
+}
+
+impl Question {
+    /// Turns raw input into this question's canonical answer string.
+    pub fn validate(&self, raw: &str) -> Result<String, AnswerError> {
+        self.answer.canonical(raw)
+    }
+}
+
+/// Where a step leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The step at this index of the same flow.
+    Step(usize),
+    End,
+}
+
+/// One branch out of a step: taken when `when` holds (or always, without one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub when: Option<Condition>,
+    pub goto: Target,
+}
+
+/// One question's place in a flow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub question: String,
+    /// The step is asked only when this holds; otherwise it is passed over and its rules
+    /// still choose where the flow goes.
+    pub ask_when: Option<Condition>,
+    /// Tried in order; the first that holds is taken. When none does, the flow goes on to
+    /// `fallthrough`.
+    pub rules: Vec<Rule>,
+    /// The next step in listing order, or the end after the last one.
+    pub fallthrough: Target,
+}
+
+impl Step {
+    /// Where the flow goes after this step, given what is known now.
+    pub(crate) fn next(&self, holds: impl Fn(&Condition) -> bool) -> Target {
+        self.rules
+            .iter()
+            .find(|r| r.when.as_ref().is_none_or(&holds))
+            .map_or(self.fallthrough, |r| r.goto)
+    }
+
+    /// Every place the flow can go after this step.
+    pub(crate) fn targets(&self) -> impl Iterator<Item = Target> + '_ {
+        let always = self.rules.iter().any(|r| r.when.is_none());
+        let until_always = self
+            .rules
+            .iter()
+            .position(|r| r.when.is_none())
+            .map_or(self.rules.len(), |i| i + 1);
+        self.rules[..until_always]
+            .iter()
+            .map(|r| r.goto)
+            .chain((!always).then_some(self.fallthrough))
+    }
+}
+
+/// The questions asked at one point of the journey for some closure (and secondary) codes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flow {
+    pub id: String,
+    pub journey: Journey,
+    /// Empty: any closure code (or none yet).
+    pub closure_codes: Vec<String>,
+    /// Empty: any secondary code (or none).
+    pub secondary_codes: Vec<String>,
+    /// The first step is where the flow starts.
+    pub steps: Vec<Step>,
+}
+
+impl Flow {
+    /// How specific the flow is; the most specific matching flow is the one used.
+    pub(crate) fn specificity(&self) -> u8 {
+        u8::from(!self.closure_codes.is_empty()) + 2 * u8::from(!self.secondary_codes.is_empty())
+    }
+
+    pub(crate) fn matches(
+        &self,
+        journey: Journey,
+        closure: Option<&str>,
+        secondary: Option<&str>,
+    ) -> bool {
+        let within = |list: &[String], code: Option<&str>| {
+            list.is_empty() || code.is_some_and(|c| list.iter().any(|l| l == c))
+        };
+        self.journey == journey
+            && within(&self.closure_codes, closure)
+            && within(&self.secondary_codes, secondary)
+    }
+}
+
+/// A checked closure matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matrix {
+    pub(crate) info: MatrixInfo,
+    /// In listing order.
+    pub(crate) questions: Vec<Question>,
+    pub(crate) by_code: BTreeMap<String, usize>,
+    pub(crate) flows: Vec<Flow>,
+}
+
+impl Matrix {
+    /// Loads and checks a matrix file against the catalogue; every problem found is returned,
+    /// each with its place in the file.
+    pub fn from_json(json: &str, catalogue: &Catalogue) -> Result<Self, MatrixProblems> {
+        load::load(json, catalogue)
+    }
+
+    /// Jobpack's default matrix, checked against `catalogue` (a partner catalogue may move a
+    /// secondary code to another parent, which the default would then contradict).
+    pub fn default_for(catalogue: &Catalogue) -> Result<Self, MatrixProblems> {
+        Self::from_json(DEFAULT_MATRIX_JSON, catalogue)
+    }
+
+    pub fn info(&self) -> &MatrixInfo {
+        &self.info
+    }
+
+    pub fn questions(&self) -> &[Question] {
+        &self.questions
+    }
+
+    pub fn question(&self, code: &str) -> Option<&Question> {
+        self.by_code.get(code).map(|&i| &self.questions[i])
+    }
+
+    pub fn flows(&self) -> &[Flow] {
+        &self.flows
+    }
+
+    /// The flow used at `journey` for these codes: the most specific one that matches.
+    pub fn flow_for(
+        &self,
+        journey: Journey,
+        closure: Option<&str>,
+        secondary: Option<&str>,
+    ) -> Option<&Flow> {
+        self.flows
+            .iter()
+            .filter(|f| f.matches(journey, closure, secondary))
+            .max_by_key(|f| f.specificity())
+    }
+
+    /// Turns raw input into the canonical answer of `question_code`.
+    pub fn validate_answer(&self, question_code: &str, raw: &str) -> Result<String, AnswerError> {
+        self.question(question_code)
+            .ok_or_else(|| AnswerError::UnknownQuestion {
+                code: question_code.to_owned(),
+            })?
+            .validate(raw)
+    }
+
+    /// Closure codes of the catalogue without a closure flow (none for the default matrix).
+    pub fn uncovered_closure_codes<'a>(&self, catalogue: &'a Catalogue) -> Vec<&'a str> {
+        catalogue
+            .closure_codes()
+            .filter(|c| {
+                self.flow_for(Journey::Closure, Some(&c.code), None)
+                    .is_none()
+            })
+            .map(|c| c.code.as_str())
+            .collect()
+    }
+}

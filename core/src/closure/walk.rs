@@ -1,0 +1,168 @@
+//! Walking a flow: the path through it that the answers so far select, and the next
+//! question.
+//!
+//! The path is never stored. It is recomputed from the flow, the context and the recorded
+//! answers each time it is needed, so when an engineer changes an earlier answer the path
+//! follows at once, and answers to questions that are no longer on it simply stop being
+//! part of the payload (their history is kept by whoever stores the answers). The loader
+//! has proved every flow acyclic, so a walk visits each step at most once; the step budget
+//! below only makes that visible to a reader.
+
+use crate::protocol::Timestamp;
+
+use super::matrix::{Flow, Journey, Matrix, Question, Target};
+
+/// What the flow's conditions may depend on besides the answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowContext {
+    pub journey: Journey,
+    /// Unknown during much of the visit; known at closure.
+    pub closure_code: Option<String>,
+    pub secondary_code: Option<String>,
+    /// The job's property flag codes (DAN, CHP, SUR, DTL, MDU, WSD, ...).
+    pub property_flags: Vec<String>,
+    /// The latest ONT provisioning status CityFibre sent (1-7), if any.
+    pub ont_status: Option<u8>,
+}
+
+impl FlowContext {
+    /// A context with no codes, flags or ONT status.
+    pub fn new(journey: Journey) -> Self {
+        Self {
+            journey,
+            closure_code: None,
+            secondary_code: None,
+            property_flags: Vec::new(),
+            ont_status: None,
+        }
+    }
+
+    /// A closure context for these codes.
+    pub fn closure(code: &str, secondary: Option<&str>) -> Self {
+        Self {
+            closure_code: Some(code.to_owned()),
+            secondary_code: secondary.map(str::to_owned),
+            ..Self::new(Journey::Closure)
+        }
+    }
+}
+
+/// One answer as the engineer gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedAnswer {
+    pub question_code: String,
+    /// The canonical answer ([`Matrix::validate_answer`]'s output).
+    pub answer: String,
+    /// When the engineer answered; sent as `response_received`.
+    pub answered_at: Timestamp,
+}
+
+/// The answers of a job in the order they were given; for a question answered more than
+/// once, the latest counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Answers {
+    entries: Vec<RecordedAnswer>,
+}
+
+impl Answers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an answer; an earlier answer to the same question stops counting.
+    pub fn record(&mut self, question_code: &str, answer: String, answered_at: Timestamp) {
+        self.entries.push(RecordedAnswer {
+            question_code: question_code.to_owned(),
+            answer,
+            answered_at,
+        });
+    }
+
+    /// The answer that counts for a question.
+    pub fn latest(&self, question_code: &str) -> Option<&RecordedAnswer> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|a| a.question_code == question_code)
+    }
+
+    /// Every answer ever given, oldest first.
+    pub fn history(&self) -> &[RecordedAnswer] {
+        &self.entries
+    }
+}
+
+impl FromIterator<RecordedAnswer> for Answers {
+    fn from_iter<I: IntoIterator<Item = RecordedAnswer>>(iter: I) -> Self {
+        Self {
+            entries: iter.into_iter().collect(),
+        }
+    }
+}
+
+/// Where the walk through a flow stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Walk<'m> {
+    /// The flow used; `None` when the matrix has none for the context (nothing to ask).
+    pub flow: Option<&'m Flow>,
+    /// The answered questions on the current path, in path order.
+    pub answered: Vec<&'m Question>,
+    /// The first unanswered question on the path; `None` when the path is complete.
+    pub next: Option<&'m Question>,
+    /// True when `next` is not the flow's last possible question.
+    pub more_may_follow: bool,
+}
+
+impl Walk<'_> {
+    pub fn is_complete(&self) -> bool {
+        self.next.is_none()
+    }
+}
+
+impl Matrix {
+    /// The current path through the context's flow and its next unanswered question.
+    pub fn walk<'m>(&'m self, context: &FlowContext, answers: &Answers) -> Walk<'m> {
+        let flow = self.flow_for(
+            context.journey,
+            context.closure_code.as_deref(),
+            context.secondary_code.as_deref(),
+        );
+        let mut walk = Walk {
+            flow,
+            answered: Vec::new(),
+            next: None,
+            more_may_follow: false,
+        };
+        let Some(flow) = flow else {
+            return walk;
+        };
+        let holds = |c: &super::condition::Condition| c.holds(context, answers);
+        let mut at = Target::Step(0);
+        let mut budget = flow.steps.len();
+        while let Target::Step(index) = at {
+            let Some(step) = flow.steps.get(index).filter(|_| budget > 0) else {
+                break;
+            };
+            budget -= 1;
+            let asked = step.ask_when.as_ref().is_none_or(holds);
+            if asked {
+                let Some(question) = self.question(&step.question) else {
+                    break;
+                };
+                if answers.latest(&step.question).is_none() {
+                    walk.next = Some(question);
+                    walk.more_may_follow = step.targets().any(|t| t != Target::End);
+                    return walk;
+                }
+                walk.answered.push(question);
+            }
+            at = step.next(holds);
+        }
+        walk
+    }
+
+    /// The next question to ask, if any.
+    pub fn next_question(&self, context: &FlowContext, answers: &Answers) -> Option<&Question> {
+        self.walk(context, answers).next
+    }
+}
