@@ -5,6 +5,7 @@
 //! * [`codes`] — the code catalogue (closure, secondary closure, property flags, ONT
 //!   provisioning statuses) as data, with the rules that use it.
 //! * [`lifecycle`] — the job state machine: which action is legal when, what it emits.
+//! * [`photos`] — closure photos: EXIF orientation, resize, JPEG, hash, local copy, S3 upload.
 //! * [`qr`] — camera frames to a confirmed ONT identity (FSAN, serial number, MAC).
 //! * [`store`], [`outbox`], [`transport`], [`sync`], [`engine`] — the offline-first machinery:
 //!   SQLite, the durable outbox, mutual-TLS HTTPS, the sync loop and the façade apps call.
@@ -13,6 +14,7 @@ pub mod codes;
 pub mod engine;
 pub mod lifecycle;
 pub mod outbox;
+pub mod photos;
 pub mod protocol;
 pub mod qr;
 pub mod store;
