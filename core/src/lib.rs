@@ -7,6 +7,7 @@
 //! * [`lifecycle`] — the job state machine: which action is legal when, what it emits.
 //! * [`closure`] — question based closure: the data-driven matrix, the path through it, the
 //!   answers' validation, the checklist before closing and the `questions_answers` payload.
+//! * [`photos`] — closure photos: EXIF orientation, resize, JPEG, hash, local copy, S3 upload.
 //! * [`qr`] — camera frames to a confirmed ONT identity (FSAN, serial number, MAC).
 //! * [`store`], [`outbox`], [`transport`], [`sync`], [`engine`] — the offline-first machinery:
 //!   SQLite, the durable outbox, mutual-TLS HTTPS, the sync loop and the façade apps call.
@@ -16,6 +17,7 @@ pub mod codes;
 pub mod engine;
 pub mod lifecycle;
 pub mod outbox;
+pub mod photos;
 pub mod protocol;
 pub mod qr;
 pub mod store;

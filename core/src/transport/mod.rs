@@ -93,6 +93,10 @@ pub enum TransportError {
         code: Option<i64>,
         message: String,
     },
+    /// The item itself can never be sent as it is (an upload whose local file is damaged or
+    /// gone): retrying cannot help, so it is parked like a refusal.
+    #[error("cannot be sent: {0}")]
+    Unsendable(String),
 }
 
 /// How the sync engine should treat a failure.
@@ -110,7 +114,7 @@ pub enum FailureClass {
 impl TransportError {
     pub fn class(&self) -> FailureClass {
         match self {
-            Self::Rejected { .. } => FailureClass::Permanent,
+            Self::Rejected { .. } | Self::Unsendable(_) => FailureClass::Permanent,
             Self::Config(_) | Self::Tls { .. } => FailureClass::Configuration,
             _ => FailureClass::Transient,
         }
