@@ -206,6 +206,8 @@ fn config(
             pull_limit: 100,
         },
         start_online: true,
+        closure_matrix: None,
+        photos: Default::default(),
     })
 }
 

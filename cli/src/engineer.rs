@@ -153,6 +153,12 @@ fn error_json(e: &Error) -> Value {
         Error::Offline => "offline",
         Error::SyncTimeout { .. } => "syncTimeout",
         Error::NoEndpoints => "noEndpoints",
+        Error::Matrix { .. } => "matrix",
+        Error::UnknownQuestion { .. } => "unknownQuestion",
+        Error::Answer { .. } => "invalidAnswer",
+        Error::UnknownPhoto { .. } => "unknownPhoto",
+        Error::Photo(_) => "photo",
+        Error::Incomplete { .. } => "incomplete",
     };
     json!({"error": {"kind": kind, "message": e.to_string()}})
 }
@@ -211,6 +217,8 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
             ..SyncPolicy::default()
         },
         start_online: syncs,
+        closure_matrix: None,
+        photos: Default::default(),
     };
     let engine = match Engine::open(config) {
         Ok(e) => e,
@@ -250,7 +258,7 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
             secondary,
             description,
         } => engine
-            .close(job, code, secondary.as_deref(), description, vec![], None)
+            .close(job, code, secondary.as_deref(), description, None)
             .map(|r| to_json(&r)),
         EngineerCommand::Outbox { job } => engine.outbox(job.as_deref()).map(|o| to_json(&o)),
         EngineerCommand::Resend { seq } => engine.resend(*seq).map(|()| json!({"resent": seq})),

@@ -5,12 +5,18 @@
 //! app's screens would let an engineer: accept, travel, arrive, answer during the visit and
 //! scan the ONT, wait for CityFibre's provisioning result, re-scan after statuses 5, 6 and 7,
 //! close SP once provisioned (or ONT after status 3), and sometimes find nobody home (RNA).
+//!
+//! Before sending visit answers or closing it works through the closure matrix's checklist
+//! like an engineer: answers the next question with something valid for its type and takes
+//! the photos a question asks for (generated pictures, different for every job and
+//! question), until nothing is missing.
 
+use std::io::Cursor;
+
+use jobpack_core::closure::{AnswerType, Gap, Journey};
 use jobpack_core::engine::{ActionReceipt, Engine, Error, JobView};
 use jobpack_core::lifecycle::JobState;
-use jobpack_core::protocol::{
-    Location, OntDevice, QuestionAnswer, Source, StrictTimestamp, Timestamp,
-};
+use jobpack_core::protocol::{Location, OntDevice, Timestamp};
 
 /// One step taken for a job.
 pub struct Step {
@@ -56,15 +62,96 @@ impl ScriptedEngineer {
         )?)
     }
 
-    fn sponge(source: Source) -> QuestionAnswer {
-        QuestionAnswer {
-            question: "Did Sponge Pass?".into(),
-            question_code: "1100".into(),
-            answer: "Yes".into(),
-            response_received: StrictTimestamp(Timestamp::now()),
-            source,
-            files: vec![],
+    /// Something valid for a question of this type.
+    fn answer_for(&mut self, kind: &AnswerType) -> String {
+        match kind {
+            AnswerType::YesNo => if self.rng.f64() < 0.9 { "Yes" } else { "No" }.to_owned(),
+            AnswerType::SingleChoice { choices } => choices
+                .get(self.rng.usize(..choices.len().max(1)))
+                .cloned()
+                .unwrap_or_default(),
+            AnswerType::MultipleChoice {
+                choices,
+                min_selected,
+                ..
+            } => choices
+                .iter()
+                .take((*min_selected).max(1))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(jobpack_core::closure::CHOICE_SEPARATOR),
+            AnswerType::Number {
+                min, max, decimals, ..
+            } => {
+                let (lo, hi) = (min.unwrap_or(0.0), max.unwrap_or(min.unwrap_or(0.0) + 10.0));
+                format!(
+                    "{:.*}",
+                    usize::from(*decimals),
+                    lo + (hi - lo) * self.rng.f64()
+                )
+            }
+            AnswerType::Text { .. } => "Checked and recorded on site".to_owned(),
+            AnswerType::Time => format!("{:02}:{:02}", 8 + self.rng.u8(..10), self.rng.u8(..60)),
+            AnswerType::Date => Timestamp::now().to_string().chars().take(10).collect(),
         }
+    }
+
+    /// Answers and photographs until the checklist of `journey` is empty; returns how many
+    /// answers and photos that took. Gaps no answer can fill (codes, ONT) are returned.
+    pub fn complete_flow(
+        &mut self,
+        engine: &Engine,
+        job_ref: &str,
+        journey: Journey,
+        closure: Option<&str>,
+    ) -> Result<usize, Error> {
+        let mut given = 0;
+        // Every round answers a question or adds photos; a flow is acyclic and finite.
+        for _ in 0..256 {
+            let view = engine.flow(job_ref, journey, closure, None)?;
+            let Some(gap) = view.gaps.first() else {
+                return Ok(given);
+            };
+            match gap {
+                Gap::UnansweredQuestion { question_code, .. }
+                | Gap::InvalidAnswer { question_code, .. } => {
+                    let question = engine.matrix().question(question_code).ok_or_else(|| {
+                        Error::UnknownQuestion {
+                            question_code: question_code.clone(),
+                        }
+                    })?;
+                    let raw = self.answer_for(&question.answer);
+                    engine.answer_question(job_ref, journey, question_code, &raw, None)?;
+                }
+                Gap::MissingPhotos {
+                    question_code,
+                    have,
+                    ..
+                } => {
+                    let picture = picture(job_ref, question_code, *have);
+                    engine.attach_photo(job_ref, journey, question_code, &picture)?;
+                }
+                _ => return Err(Error::Incomplete { gaps: view.gaps }),
+            }
+            given += 1;
+        }
+        Err(Error::Incomplete {
+            gaps: engine.flow(job_ref, journey, closure, None)?.gaps,
+        })
+    }
+
+    /// Completes the closure questions for `code` and closes.
+    fn close(
+        &mut self,
+        engine: &Engine,
+        job_ref: &str,
+        code: &str,
+        description: &str,
+    ) -> Result<Vec<ActionReceipt>, Error> {
+        self.complete_flow(engine, job_ref, Journey::Closure, Some(code))?;
+        engine
+            .close(job_ref, code, None, description, None)
+            .map(|r| vec![r])
     }
 
     /// Takes the next action for `job`, if there is one to take now.
@@ -80,9 +167,7 @@ impl ScriptedEngineer {
             ),
             JobState::EnRoute if self.rng.f64() < self.no_access_rate => (
                 "close RNA",
-                engine
-                    .close(job_ref, "RNA", None, "Customer not in", vec![], None)
-                    .map(|r| vec![r]),
+                self.close(engine, job_ref, "RNA", "Customer not in"),
             ),
             JobState::EnRoute => (
                 "on site",
@@ -91,7 +176,9 @@ impl ScriptedEngineer {
                     .map(|r| vec![r]),
             ),
             JobState::OnSite => ("answer and scan ONT", {
-                let answered = engine.answer(job_ref, vec![Self::sponge(Source::NotifyJob)], None);
+                let answered = self
+                    .complete_flow(engine, job_ref, Journey::Visit, None)
+                    .and_then(|_| engine.send_visit_answers(job_ref));
                 answered.and_then(|a| {
                     let ont = Self::ont(job_ref, 0)?;
                     engine.confirm_ont(job_ref, ont, None).map(|s| vec![a, s])
@@ -114,30 +201,14 @@ impl ScriptedEngineer {
             }
             JobState::ProvisioningFailed { .. } => (
                 "close ONT",
-                engine
-                    .close(
-                        job_ref,
-                        "ONT",
-                        None,
-                        "Provisioning failed, order desk informed",
-                        vec![],
-                        None,
-                    )
-                    .map(|r| vec![r]),
+                self.close(
+                    engine,
+                    job_ref,
+                    "ONT",
+                    "Provisioning failed, order desk informed",
+                ),
             ),
-            JobState::Provisioned { .. } => (
-                "close SP",
-                engine
-                    .close(
-                        job_ref,
-                        "SP",
-                        None,
-                        "",
-                        vec![Self::sponge(Source::CloseJob)],
-                        None,
-                    )
-                    .map(|r| vec![r]),
-            ),
+            JobState::Provisioned { .. } => ("close SP", self.close(engine, job_ref, "SP", "")),
             JobState::OntScanned
             | JobState::ProvisioningRetrying { .. }
             | JobState::Closed
@@ -149,4 +220,22 @@ impl ScriptedEngineer {
             result,
         })
     }
+}
+
+/// A photo for `question_code` of `job_ref`: a small PNG whose pixels depend on both and on
+/// `index`, so every photo of the demo is a different object.
+fn picture(job_ref: &str, question_code: &str, index: u32) -> Vec<u8> {
+    let seed = format!("{job_ref}/{question_code}/{index}")
+        .bytes()
+        .fold(0x811c_9dc5u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+    let [r, g, b, _] = seed.to_le_bytes();
+    let image = image::RgbImage::from_fn(96, 64, |x, y| {
+        image::Rgb([r ^ (x as u8), g ^ (y as u8), b.wrapping_add((x + y) as u8)])
+    });
+    let mut png = Vec::new();
+    // Encoding an in-memory RGB image to PNG cannot fail for want of input.
+    let _ = image.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png);
+    png
 }

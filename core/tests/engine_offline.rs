@@ -1,6 +1,7 @@
 //! The engine with no network: actions are transactions with their outbox message, the
 //! inbox is applied exactly once, cancellation keeps queued work, state survives a restart.
 
+use jobpack_core::closure::Journey;
 use jobpack_core::engine::{Config, Engine, Error};
 use jobpack_core::lifecycle::{JobState, LifecycleError};
 use jobpack_core::outbox::ItemState;
@@ -26,6 +27,8 @@ fn config(db: &std::path::Path) -> Config {
         partner_catalogue: None,
         sync: SyncPolicy::default(),
         start_online: false,
+        closure_matrix: None,
+        photos: Default::default(),
     }
 }
 
@@ -164,7 +167,17 @@ fn a_cancelled_job_keeps_its_queued_messages_and_refuses_new_actions() {
     // A cancel for a job that is already closed is kept with a note, not an error.
     engine.apply_inbound(&[create_job(2, "S2")]).unwrap();
     engine.accept("S2").unwrap();
-    engine.close("S2", "MBORC", None, "", vec![], None).unwrap();
+    let refused = engine.close("S2", "MBORC", None, "", None).unwrap_err();
+    assert!(
+        matches!(&refused, Error::Incomplete { gaps } if gaps.len() == 1),
+        "{refused}"
+    );
+    for (code, raw) in [("5200", "2"), ("5210", "07:45"), ("5220", "02/12/2026")] {
+        engine
+            .answer_question("S2", Journey::Closure, code, raw, None)
+            .unwrap();
+    }
+    engine.close("S2", "MBORC", None, "", None).unwrap();
     let late = engine.apply_inbound(&[cancel_job(6, "S2")]).unwrap();
     assert_eq!(late.noted, 1);
     assert_eq!(engine.job("S2").unwrap().state, JobState::Closed);

@@ -11,8 +11,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use jobpack_core::closure::Journey;
 use jobpack_core::engine::Engine;
-use jobpack_core::protocol::{Location, QuestionAnswer, Source, StrictTimestamp, Timestamp};
+use jobpack_core::protocol::Location;
 use jobpack_core::store::Store;
 use jobpack_core::transport::client_config;
 use jobpack_e2e::World;
@@ -51,16 +52,13 @@ fn here() -> Location {
     Location::new(53.79, -1.54, 5.0).unwrap()
 }
 
-fn answer(i: usize) -> QuestionAnswer {
-    QuestionAnswer {
-        question: "Light level at the ONT (dBm)".into(),
-        question_code: format!("Q{i}"),
-        answer: "-18.2".into(),
-        response_received: StrictTimestamp(Timestamp::now()),
-        source: Source::NotifyJob,
-        files: vec![],
-    }
-}
+/// A matrix with one free-text visit question, so every answer sent is one notifyJob.
+const BENCH_MATRIX: &str = r#"{
+  "name": "bench", "version": "1", "isDefault": false,
+  "questions": [{"code": "B1", "text": "Light level at the ONT (dBm)",
+                 "answer": {"type": "text", "maxLength": 40}}],
+  "flows": [{"id": "visit", "journey": "visit", "steps": [{"question": "B1"}]}]
+}"#;
 
 /// Commit latency of `accept` against one INSERT per transaction with the same pragmas,
 /// interleaved so both see the same disk (fsync here varies from run to run).
@@ -118,6 +116,7 @@ fn backlog(world: &World, db: &str, jobs: usize, messages: usize, in_flight: usi
     config.start_online = false;
     config.timeouts.request = Duration::from_secs(10);
     config.sync.pull_interval = Duration::from_secs(3600);
+    config.closure_matrix = Some(BENCH_MATRIX.into());
     let engine = World::open(config, None);
     let offset = db.len() * 100_000;
     let packs: Vec<Value> = (0..jobs).map(|i| create_job(offset + i)).collect();
@@ -129,7 +128,10 @@ fn backlog(world: &World, db: &str, jobs: usize, messages: usize, in_flight: usi
         engine.start_travel(&job, here(), None).unwrap();
         engine.arrive(&job, here(), None).unwrap();
         for q in 3..per_job {
-            engine.answer(&job, vec![answer(q)], None).unwrap();
+            engine
+                .answer_question(&job, Journey::Visit, "B1", &format!("-18.{q}"), None)
+                .unwrap();
+            engine.send_visit_answers(&job).unwrap();
         }
     }
     engine

@@ -13,6 +13,15 @@ use jobpack_sim::{FaultConfig, Pki, ProvisioningScript, SimConfig, Simulator, sa
 
 pub use jobpack_sim;
 
+/// A closure matrix that asks nothing at closure (one visit question only), for tests about
+/// delivery rather than the question flow; closure tests use the default matrix instead.
+pub const TRANSPORT_MATRIX: &str = r#"{
+  "name": "transport tests", "version": "1", "isDefault": false,
+  "questions": [{"code": "T1", "text": "Light level at the ONT (dBm)",
+                 "answer": {"type": "text", "maxLength": 40}}],
+  "flows": [{"id": "visit", "journey": "visit", "steps": [{"question": "T1"}]}]
+}"#;
+
 /// The simulator and a scratch directory for databases.
 pub struct World {
     pub sim: Simulator,
@@ -93,6 +102,8 @@ impl World {
                 pull_limit: 50,
             },
             start_online: true,
+            closure_matrix: Some(TRANSPORT_MATRIX.into()),
+            photos: Default::default(),
         }
     }
 

@@ -229,9 +229,7 @@ async fn a_parked_close_is_fixed_and_resent_by_the_engineer() {
     for job in &jobs {
         engine.accept(job).unwrap();
         engine.start_travel(job, here(), None).unwrap();
-        engine
-            .close(job, "RNA", None, "Nobody home", vec![], None)
-            .unwrap();
+        engine.close(job, "RNA", None, "Nobody home", None).unwrap();
     }
     engine.sync_until_idle(IDLE).await.unwrap();
     let parked: Vec<_> = engine

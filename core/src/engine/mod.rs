@@ -10,6 +10,7 @@
 //! Errors are public and typed ([`Error`]); store internals are folded into `Storage` with
 //! their message so the shells never depend on rusqlite.
 
+mod closure;
 mod view;
 
 use std::collections::HashSet;
@@ -21,14 +22,17 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use serde::Serialize;
 use tokio::sync::{Notify, broadcast, watch};
 
+pub use closure::{FlowView, PhotoView, QuestionView};
 pub use view::{ActionReceipt, JobView, QuarantinedMessage};
 
+use crate::closure::{AnswerError, Gap, Matrix, MatrixProblems};
 use crate::codes::{Catalogue, CatalogueError};
 use crate::lifecycle::{Action, LifecycleError};
 use crate::outbox::{self, ItemKind, ItemState, NewItem, OutboxError, OutboxItem};
+use crate::photos::{IngestConfig, PhotoError, PhotoStore, S3Config, S3Uploader};
 use crate::protocol::{
-    EngineerDetails, Location, OntDevice, OutboundCall, OutboundRequest, ProtocolError,
-    QuestionAnswer, RpcId, Timestamp,
+    EngineerDetails, Location, OntDevice, OutboundCall, OutboundRequest, ProtocolError, RpcId,
+    Timestamp,
 };
 use crate::store::{self, OpenReport, Store, StoreError, StoredJob};
 use crate::sync::inbox::PageOutcome;
@@ -51,6 +55,32 @@ pub struct Config {
     pub sync: SyncPolicy,
     /// Whether to consider the device online before the shell says anything.
     pub start_online: bool,
+    /// CityFibre's question based closure matrix (JSON); the built-in default when `None`.
+    pub closure_matrix: Option<String>,
+    pub photos: PhotoConfig,
+}
+
+/// How closure photos are prepared, kept and uploaded.
+#[derive(Debug, Clone)]
+pub struct PhotoConfig {
+    /// The bucket photos are named in (`s3://<bucket>/...`).
+    pub bucket: String,
+    /// Where the core keeps its copies; next to the database (`<db>.photos/`) when `None`.
+    pub directory: Option<PathBuf>,
+    pub ingest: IngestConfig,
+    /// Where uploads go; without it photo uploads wait (and say so) until one is configured.
+    pub s3: Option<S3Config>,
+}
+
+impl Default for PhotoConfig {
+    fn default() -> Self {
+        Self {
+            bucket: "jobpack-photos".into(),
+            directory: None,
+            ingest: IngestConfig::default(),
+            s3: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -65,7 +95,7 @@ impl std::fmt::Debug for Config {
 }
 
 /// What the core refuses or fails at, as the app sees it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
     #[error("no job {job_ref} on this device")]
     UnknownJob { job_ref: String },
@@ -92,6 +122,29 @@ pub enum Error {
     },
     #[error("this engine has no endpoints to sync with")]
     NoEndpoints,
+    #[error("the closure matrix has {} problem(s): {}", .problems.len(), .problems.join("; "))]
+    Matrix { problems: Vec<String> },
+    #[error("question {question_code} is not in the closure matrix")]
+    UnknownQuestion { question_code: String },
+    #[error("answer to question {question_code}: {reason}")]
+    Answer {
+        question_code: String,
+        reason: AnswerError,
+    },
+    #[error("no photo {photo_id} on this job")]
+    UnknownPhoto { photo_id: i64 },
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
+    #[error("cannot send yet, {} thing(s) missing: {}", .gaps.len(), .gaps.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Incomplete { gaps: Vec<Gap> },
+}
+
+impl From<MatrixProblems> for Error {
+    fn from(problems: MatrixProblems) -> Self {
+        Self::Matrix {
+            problems: problems.iter().map(ToString::to_string).collect(),
+        }
+    }
 }
 
 impl From<StoreError> for Error {
@@ -138,6 +191,13 @@ pub enum Event {
     Sync(SyncStatus),
 }
 
+/// Where photos are kept and how they are prepared.
+pub(crate) struct PhotoSetup {
+    pub(crate) store: PhotoStore,
+    pub(crate) ingest: IngestConfig,
+    pub(crate) bucket: String,
+}
+
 /// State shared by the engine's API and its sync task.
 pub(crate) struct Shared {
     store: Mutex<Store>,
@@ -148,6 +208,8 @@ pub(crate) struct Shared {
     pub(crate) online: watch::Sender<bool>,
     pub(crate) status: watch::Sender<SyncStatus>,
     pub(crate) uploader: Option<Arc<dyn Uploader>>,
+    pub(crate) matrix: Matrix,
+    pub(crate) photos: PhotoSetup,
     /// Outbox items claimed by the sync loop and not yet recorded (shown as `sending`).
     in_flight: Mutex<HashSet<i64>>,
 }
@@ -276,6 +338,25 @@ impl Engine {
             Some(json) => Catalogue::with_partner_file(json)?,
             None => Catalogue::embedded(),
         };
+        let matrix = match &config.closure_matrix {
+            Some(json) => Matrix::from_json(json, &catalogue)?,
+            None => Matrix::default_for(&catalogue)?,
+        };
+        let photo_dir = config
+            .photos
+            .directory
+            .clone()
+            .unwrap_or_else(|| PhotoStore::dir_beside_database(&config.database));
+        let photo_store = PhotoStore::open(photo_dir).map_err(|e| Error::Config {
+            reason: format!("photo storage: {e}"),
+        })?;
+        let uploader = match (uploader, config.photos.s3.clone()) {
+            (Some(given), _) => Some(given),
+            (None, Some(s3)) => {
+                Some(Arc::new(S3Uploader::new(s3, photo_store.clone())?) as Arc<dyn Uploader>)
+            }
+            (None, None) => None,
+        };
         let (store, report) = Store::open(&config.database)?;
         let transport = if config.endpoints.is_empty() {
             None
@@ -299,6 +380,12 @@ impl Engine {
                 ..SyncStatus::default()
             }),
             uploader,
+            matrix,
+            photos: PhotoSetup {
+                store: photo_store,
+                ingest: config.photos.ingest,
+                bucket: config.photos.bucket,
+            },
             in_flight: Mutex::new(HashSet::new()),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -376,8 +463,9 @@ impl Engine {
     // ------------------------------------------------------------------ acting
 
     /// Applies an action taken at `at` (now when `None`), committing the job's new state, the
-    /// history entry and the outbox message in one durable transaction.
-    pub fn act(
+    /// history entry and the outbox message in one durable transaction. Answers and closing
+    /// go through the closure flow (`send_visit_answers`, `close`), never through here.
+    pub(crate) fn act(
         &self,
         job_ref: &str,
         action: Action,
@@ -476,36 +564,6 @@ impl Engine {
         at: Option<Timestamp>,
     ) -> Result<ActionReceipt, Error> {
         self.act(job_ref, Action::ScanOnt { ont }, at)
-    }
-
-    pub fn answer(
-        &self,
-        job_ref: &str,
-        answers: Vec<QuestionAnswer>,
-        at: Option<Timestamp>,
-    ) -> Result<ActionReceipt, Error> {
-        self.act(job_ref, Action::Answer { answers }, at)
-    }
-
-    pub fn close(
-        &self,
-        job_ref: &str,
-        closure_code: &str,
-        secondary_code: Option<&str>,
-        description: &str,
-        answers: Vec<QuestionAnswer>,
-        at: Option<Timestamp>,
-    ) -> Result<ActionReceipt, Error> {
-        self.act(
-            job_ref,
-            Action::Close {
-                closure_code: closure_code.to_owned(),
-                secondary_code: secondary_code.map(str::to_owned),
-                description: description.to_owned(),
-                answers,
-            },
-            at,
-        )
     }
 
     // ------------------------------------------------------------------ outbox control
