@@ -13,6 +13,8 @@ use jobpack_sim::{FaultConfig, Pki, ProvisioningScript, SimConfig, Simulator, sa
 
 pub use jobpack_sim;
 
+pub mod s3;
+
 /// The simulator and a scratch directory for databases.
 pub struct World {
     pub sim: Simulator,
