@@ -13,6 +13,8 @@ use jobpack_sim::{FaultConfig, Pki, ProvisioningScript, SimConfig, Simulator, sa
 
 pub use jobpack_sim;
 
+pub mod s3;
+
 /// A closure matrix that asks nothing at closure (one visit question only), for tests about
 /// delivery rather than the question flow; closure tests use the default matrix instead.
 pub const TRANSPORT_MATRIX: &str = r#"{
