@@ -206,7 +206,10 @@ fn context(args: &WalkArgs, catalogue: &Catalogue) -> Result<FlowContext, String
     }
     for flag in &args.flags {
         if catalogue.property_flag(flag).is_none() {
-            let known: Vec<&str> = catalogue.property_flags().map(|f| f.code.as_str()).collect();
+            let known: Vec<&str> = catalogue
+                .property_flags()
+                .map(|f| f.code.as_str())
+                .collect();
             return Err(format!(
                 "property flag {flag:?} is not one of {}",
                 known.join(", ")

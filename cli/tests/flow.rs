@@ -48,7 +48,10 @@ fn answers(o: &Output) -> Vec<Value> {
 
 #[test]
 fn check_prints_ok_for_the_default_matrix() {
-    let out = jobpack(&["flow", "check", "core/src/closure/default-matrix.json"], "");
+    let out = jobpack(
+        &["flow", "check", "core/src/closure/default-matrix.json"],
+        "",
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "ok\n");
 }
@@ -79,15 +82,25 @@ fn check_prints_each_problem_with_its_place_and_exits_1() {
     );
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("/questions/0: missing field \"text\""), "{text}");
-    assert!(text.contains("/questions/1/text: must not be empty"), "{text}");
+    assert!(
+        text.contains("/questions/0: missing field \"text\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("/questions/1/text: must not be empty"),
+        "{text}"
+    );
 }
 
 #[test]
 fn check_reads_standard_input_and_exits_2_when_it_cannot_read() {
     let out = jobpack(&["flow", "check", "-"], "{ not json");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).starts_with("/: not valid JSON"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("/: not valid JSON"),
+        "{}",
+        stdout(&out)
+    );
     let out = jobpack(&["flow", "check", "no/such/matrix.json"], "");
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cannot read"), "{}", stderr(&out));
@@ -127,7 +140,10 @@ fn walk_asks_again_after_a_bad_answer() {
     assert_eq!(list[2]["answer"], "No");
     let prompts = stderr(&out);
     assert_eq!(prompts.matches("not accepted").count(), 3, "{prompts}");
-    assert!(prompts.contains("\"noon\" is not a time of day"), "{prompts}");
+    assert!(
+        prompts.contains("\"noon\" is not a time of day"),
+        "{prompts}"
+    );
 }
 
 #[test]

@@ -290,10 +290,9 @@ mod tests {
     #[test]
     fn the_default_closure_matrix_satisfies_the_schema() {
         let schema = ClosureMatrixSchema::load().expect("the schema compiles");
-        let default: Value = serde_json::from_str(include_str!(
-            "../../core/src/closure/default-matrix.json"
-        ))
-        .expect("the default matrix is JSON");
+        let default: Value =
+            serde_json::from_str(include_str!("../../core/src/closure/default-matrix.json"))
+                .expect("the default matrix is JSON");
         let violations = schema.validate(&default);
         assert!(violations.is_empty(), "{violations:#?}");
         assert_eq!(default["isDefault"], Value::Bool(true));

@@ -305,7 +305,10 @@ fn number(
         }
     }
     // Engineers type minus signs from all sorts of keyboards and decimal commas.
-    let digits = digits.trim().replace(['\u{2212}', '\u{2013}'], "-").replace(',', ".");
+    let digits = digits
+        .trim()
+        .replace(['\u{2212}', '\u{2013}'], "-")
+        .replace(',', ".");
     let (sign, magnitude) = match digits.strip_prefix(['-', '+']) {
         Some(rest) => (if digits.starts_with('-') { "-" } else { "" }, rest),
         None => ("", digits.as_str()),
@@ -347,7 +350,10 @@ fn number(
 }
 
 fn free_text(text: &str, max_length: usize) -> Result<String, AnswerError> {
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(AnswerError::ControlCharacter);
     }
     let length = text.chars().count();

@@ -24,7 +24,10 @@ pub enum Gap {
     /// The catalogue refuses the closure code or its secondary code.
     ClosureCodeRefused { code: String, reason: CodeError },
     /// The closure code needs a secondary code (CON, POP); `allowed` are its choices.
-    MissingSecondaryCode { closure: String, allowed: Vec<String> },
+    MissingSecondaryCode {
+        closure: String,
+        allowed: Vec<String>,
+    },
     /// The closure code (SP) needs an ONT CityFibre has provisioned; `status` is the latest
     /// provisioning status, if any arrived.
     OntNotProvisioned { closure: String, status: Option<u8> },

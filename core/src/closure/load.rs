@@ -82,7 +82,9 @@ pub enum ProblemKind {
     UnknownClosureCode(String),
     #[error("secondary code {0:?} is not in the code catalogue")]
     UnknownSecondaryCode(String),
-    #[error("secondary code {code} belongs to closure code {parent}, which this flow does not list")]
+    #[error(
+        "secondary code {code} belongs to closure code {parent}, which this flow does not list"
+    )]
     SecondaryOfAnotherCode { code: String, parent: String },
     #[error("secondaryCodes need closureCodes naming their closure codes")]
     SecondaryWithoutClosure,
@@ -96,7 +98,9 @@ pub enum ProblemKind {
     OutOfLimits { value: String, limits: String },
     #[error("choice {0:?} is listed twice (choices are matched ignoring case)")]
     DuplicateChoice(String),
-    #[error("choice {0:?} contains ',' or ';', which separate the choices of a multiple-choice answer")]
+    #[error(
+        "choice {0:?} contains ',' or ';', which separate the choices of a multiple-choice answer"
+    )]
     ChoiceWithSeparator(String),
     #[error("question {question:?} is already a step of this flow at {first}")]
     DuplicateStep { question: String, first: String },
@@ -117,7 +121,10 @@ pub enum ProblemKind {
         reason: AnswerError,
     },
     #[error("question {question} is a {kind} question; atLeast and atMost need a number question")]
-    RangeOnNonNumber { question: String, kind: &'static str },
+    RangeOnNonNumber {
+        question: String,
+        kind: &'static str,
+    },
     #[error("reads the answer to question {0}, which is not asked before this point")]
     AnswerNotYetGiven(String),
     #[error("a condition has exactly one of: {0}")]
@@ -205,7 +212,15 @@ impl Loader<'_> {
         let obj = self.object(
             root,
             "",
-            &["$schema", "name", "version", "isDefault", "note", "questions", "flows"],
+            &[
+                "$schema",
+                "name",
+                "version",
+                "isDefault",
+                "note",
+                "questions",
+                "flows",
+            ],
         )?;
         let name = self.required_string(obj, "name", "");
         let version = self.required_string(obj, "version", "");
@@ -824,7 +839,10 @@ impl Loader<'_> {
                 .map(|c| Condition::Not(Box::new(c))),
             _ => {
                 let Some(list) = inner.as_array().filter(|l| !l.is_empty()) else {
-                    self.problem(&at, ProblemKind::WrongType("a non-empty array of conditions"));
+                    self.problem(
+                        &at,
+                        ProblemKind::WrongType("a non-empty array of conditions"),
+                    );
                     return None;
                 };
                 let mut all = Vec::new();
@@ -1129,7 +1147,10 @@ impl Loader<'_> {
             }
             Some(Value::Array(a)) => Some(a),
             Some(_) => {
-                self.problem(&format!("{place}/{key}"), ProblemKind::WrongType("an array"));
+                self.problem(
+                    &format!("{place}/{key}"),
+                    ProblemKind::WrongType("an array"),
+                );
                 None
             }
         }
@@ -1167,7 +1188,10 @@ impl Loader<'_> {
         let mut ok = true;
         for (i, code) in codes.iter().enumerate() {
             if codes[..i].contains(code) {
-                self.problem(&format!("{at}/{i}"), ProblemKind::DuplicateCode(code.clone()));
+                self.problem(
+                    &format!("{at}/{i}"),
+                    ProblemKind::DuplicateCode(code.clone()),
+                );
                 ok = false;
             } else if let Err(kind) = known(self.catalogue, code) {
                 self.problem(&format!("{at}/{i}"), kind);

@@ -45,10 +45,9 @@ fn valid_raw(question: &Question, seed: u64) -> String {
             let value = [lo, hi, ((lo + hi) / 2.0).round(), -20.0, -30.0][s % 5];
             format!("{}", value.clamp(lo, hi))
         }
-        AnswerType::Text { max_length } => format!("note {seed}")
-            .chars()
-            .take(*max_length)
-            .collect(),
+        AnswerType::Text { max_length } => {
+            format!("note {seed}").chars().take(*max_length).collect()
+        }
         AnswerType::Time => format!("{}:{:02}", s % 24, s % 60),
         AnswerType::Date => format!("{:02}/06/2024", 1 + s % 28),
     }
@@ -113,7 +112,9 @@ fn the_default_matrix_loads_and_says_it_is_the_default() {
     let sponge = matrix.question("1100").expect("the seed's sponge question");
     assert_eq!(sponge.text, "Did Sponge Pass?");
     assert_eq!(sponge.answer, AnswerType::YesNo);
-    let first_call = matrix.question("4900").expect("the seed's first-call question");
+    let first_call = matrix
+        .question("4900")
+        .expect("the seed's first-call question");
     assert_eq!(first_call.answer, AnswerType::Time);
     assert_eq!(first_call.min_photos, 2);
 }
@@ -122,7 +123,10 @@ fn the_default_matrix_loads_and_says_it_is_the_default() {
 fn every_closure_code_of_the_catalogue_has_a_closure_flow_with_questions() {
     let matrix = default_matrix();
     let catalogue = catalogue();
-    assert_eq!(matrix.uncovered_closure_codes(&catalogue), Vec::<&str>::new());
+    assert_eq!(
+        matrix.uncovered_closure_codes(&catalogue),
+        Vec::<&str>::new()
+    );
     for code in catalogue.closure_codes() {
         let context = FlowContext::closure(&code.code, None);
         assert!(
@@ -233,7 +237,9 @@ fn yes_no_answers_are_yes_or_no() {
     }
     assert_eq!(
         validate(&AnswerType::YesNo, "maybe"),
-        Err(AnswerError::NotYesNo { got: "maybe".into() })
+        Err(AnswerError::NotYesNo {
+            got: "maybe".into()
+        })
     );
     assert_eq!(validate(&AnswerType::YesNo, "  "), Err(AnswerError::Empty));
 }
@@ -249,7 +255,10 @@ fn single_choice_takes_the_value_or_its_number() {
     assert_eq!(validate(&t, "2").as_deref(), Ok("2"));
     let err = validate(&t, "4").unwrap_err();
     assert!(matches!(err, AnswerError::NotAChoice { .. }));
-    assert!(err.to_string().contains("Gel wrap, Lead-in duct, 2"), "{err}");
+    assert!(
+        err.to_string().contains("Gel wrap, Lead-in duct, 2"),
+        "{err}"
+    );
     assert!(matches!(
         validate(&t, "Drain"),
         Err(AnswerError::NotAChoice { .. })
@@ -331,7 +340,9 @@ fn numbers_are_checked_for_unit_range_and_decimals() {
         validate(&dbm, "-18 mW"),
         Err(AnswerError::WrongUnit { .. })
     ));
-    for raw in ["abc", "1e3", "--5", "1.", ".5", "1.2.3", "NaN", "inf", "12 34"] {
+    for raw in [
+        "abc", "1e3", "--5", "1.", ".5", "1.2.3", "NaN", "inf", "12 34",
+    ] {
         assert!(
             matches!(validate(&dbm, raw), Err(AnswerError::NotANumber { .. })),
             "{raw}: {:?}",
@@ -380,7 +391,16 @@ fn times_become_hh_mm() {
     ] {
         assert_eq!(validate(&AnswerType::Time, raw).as_deref(), Ok(canonical));
     }
-    for raw in ["24:00", "7:5", "7:60", "756", "noon", "07:56:00", "-1:30", "٠٧:٥٦"] {
+    for raw in [
+        "24:00",
+        "7:5",
+        "7:60",
+        "756",
+        "noon",
+        "07:56:00",
+        "-1:30",
+        "٠٧:٥٦",
+    ] {
         assert!(
             matches!(
                 validate(&AnswerType::Time, raw),
@@ -401,7 +421,14 @@ fn dates_become_iso() {
         validate(&AnswerType::Date, "1/6/2024").as_deref(),
         Ok("2024-06-01")
     );
-    for raw in ["2024-02-30", "31/04/2024", "06/01/24", "tomorrow", "20240601", "12345-01-01"] {
+    for raw in [
+        "2024-02-30",
+        "31/04/2024",
+        "06/01/24",
+        "tomorrow",
+        "20240601",
+        "12345-01-01",
+    ] {
         assert!(
             matches!(
                 validate(&AnswerType::Date, raw),
@@ -430,9 +457,15 @@ fn the_visit_branches_on_answers() {
     let context = FlowContext::new(Journey::Visit);
     let mut answers = Answers::new();
     answer(&matrix, &mut answers, "1000", "yes", 0);
-    assert_eq!(matrix.next_question(&context, &answers).unwrap().code, "1100");
+    assert_eq!(
+        matrix.next_question(&context, &answers).unwrap().code,
+        "1100"
+    );
     answer(&matrix, &mut answers, "1100", "no", 1);
-    assert_eq!(matrix.next_question(&context, &answers).unwrap().code, "1110");
+    assert_eq!(
+        matrix.next_question(&context, &answers).unwrap().code,
+        "1110"
+    );
     answer(&matrix, &mut answers, "1110", "gel wrap", 2);
     answer(&matrix, &mut answers, "1120", "no", 3);
     let walk = matrix.walk(&context, &answers);
@@ -441,7 +474,10 @@ fn the_visit_branches_on_answers() {
     let mut passed = Answers::new();
     answer(&matrix, &mut passed, "1000", "yes", 0);
     answer(&matrix, &mut passed, "1100", "yes", 1);
-    assert_eq!(matrix.next_question(&context, &passed).unwrap().code, "1200");
+    assert_eq!(
+        matrix.next_question(&context, &passed).unwrap().code,
+        "1200"
+    );
 
     let mut refused = Answers::new();
     answer(&matrix, &mut refused, "1000", "no", 0);
@@ -457,13 +493,22 @@ fn the_visit_asks_flag_questions_only_for_flagged_jobs() {
     assert_eq!(matrix.next_question(&plain, &answers).unwrap().code, "1100");
     let mut flagged = FlowContext::new(Journey::Visit);
     flagged.property_flags = vec!["MDU".into(), "DAN".into()];
-    assert_eq!(matrix.next_question(&flagged, &answers).unwrap().code, "1010");
+    assert_eq!(
+        matrix.next_question(&flagged, &answers).unwrap().code,
+        "1010"
+    );
     answer(&matrix, &mut answers, "1010", "yes", 1);
-    assert_eq!(matrix.next_question(&flagged, &answers).unwrap().code, "1020");
+    assert_eq!(
+        matrix.next_question(&flagged, &answers).unwrap().code,
+        "1020"
+    );
     // A refused risk assessment asks why, and stops the visit questions.
     let mut stopped = answers.clone();
     answer(&matrix, &mut stopped, "1010", "no", 2);
-    assert_eq!(matrix.next_question(&flagged, &stopped).unwrap().code, "1011");
+    assert_eq!(
+        matrix.next_question(&flagged, &stopped).unwrap().code,
+        "1011"
+    );
     answer(&matrix, &mut stopped, "1011", "Dog loose in the garden", 3);
     assert!(matrix.walk(&flagged, &stopped).is_complete());
 }
@@ -476,7 +521,11 @@ fn the_ont_status_selects_questions() {
     let next_with = |status: Option<u8>| {
         let mut context = FlowContext::closure("PSP", None);
         context.ont_status = status;
-        matrix.next_question(&context, &answers).unwrap().code.clone()
+        matrix
+            .next_question(&context, &answers)
+            .unwrap()
+            .code
+            .clone()
     };
     assert_eq!(next_with(Some(3)), "2610");
     assert_eq!(next_with(Some(6)), "2620");
@@ -513,7 +562,11 @@ fn closure_and_secondary_codes_select_flows_and_branches() {
     // Secondary-specific branches inside one flow.
     assert!(first("CON", Some("CON05")).contains(&"6010".to_owned()));
     assert!(first("EXTCON", Some("EXTCON07")).contains(&"6020".to_owned()));
-    assert!(!first("CON", Some("CON01")).iter().any(|c| c == "6010" || c == "6020"));
+    assert!(
+        !first("CON", Some("CON01"))
+            .iter()
+            .any(|c| c == "6010" || c == "6020")
+    );
     assert!(first("POP", Some("POP03")).contains(&"2000".to_owned()));
     assert!(!first("POP", Some("POP01")).contains(&"2000".to_owned()));
     // The hazard type is asked only when no secondary code says it.
@@ -528,16 +581,31 @@ fn the_light_level_branches_on_its_range() {
     let context = FlowContext::closure("SP", None);
     let mut answers = Answers::new();
     answer(&matrix, &mut answers, "2000", "-18.2", 0);
-    assert_eq!(matrix.next_question(&context, &answers).unwrap().code, "2100");
+    assert_eq!(
+        matrix.next_question(&context, &answers).unwrap().code,
+        "2100"
+    );
     answer(&matrix, &mut answers, "2000", "-29", 1);
-    assert_eq!(matrix.next_question(&context, &answers).unwrap().code, "2010");
+    assert_eq!(
+        matrix.next_question(&context, &answers).unwrap().code,
+        "2010"
+    );
     answer(&matrix, &mut answers, "2000", "-27", 2);
-    assert_eq!(matrix.next_question(&context, &answers).unwrap().code, "2100");
+    assert_eq!(
+        matrix.next_question(&context, &answers).unwrap().code,
+        "2100"
+    );
     // ONT lights: LOS lit asks whether the fault was cleared.
     answer(&matrix, &mut answers, "2100", "Power, PON, LOS", 3);
-    assert_eq!(matrix.next_question(&context, &answers).unwrap().code, "2110");
+    assert_eq!(
+        matrix.next_question(&context, &answers).unwrap().code,
+        "2110"
+    );
     answer(&matrix, &mut answers, "2100", "Power, PON, LAN", 4);
-    assert_eq!(matrix.next_question(&context, &answers).unwrap().code, "2200");
+    assert_eq!(
+        matrix.next_question(&context, &answers).unwrap().code,
+        "2200"
+    );
 }
 
 // ------------------------------------------------------------------ editing, payload
@@ -552,18 +620,28 @@ fn changing_an_earlier_answer_takes_later_answers_off_the_payload() {
     answer(&matrix, &mut answers, "2100", "Power, PON", 2);
     let before = matrix.questions_answers(&context, &answers, &BTreeMap::new());
     assert_eq!(
-        before.iter().map(|q| q.question_code.as_str()).collect::<Vec<_>>(),
+        before
+            .iter()
+            .map(|q| q.question_code.as_str())
+            .collect::<Vec<_>>(),
         ["2000", "2010", "2100"]
     );
     // The meter was misread: the level is in range after all.
     answer(&matrix, &mut answers, "2000", "-20", 3);
     let after = matrix.questions_answers(&context, &answers, &BTreeMap::new());
     assert_eq!(
-        after.iter().map(|q| q.question_code.as_str()).collect::<Vec<_>>(),
+        after
+            .iter()
+            .map(|q| q.question_code.as_str())
+            .collect::<Vec<_>>(),
         ["2000", "2100"]
     );
     assert_eq!(after[0].answer, "-20");
-    assert_eq!(after[0].response_received.0, at(3), "the time of the new answer");
+    assert_eq!(
+        after[0].response_received.0,
+        at(3),
+        "the time of the new answer"
+    );
     assert_eq!(after[1].response_received.0, at(2));
     // History keeps everything.
     assert_eq!(answers.history().len(), 4);
@@ -617,7 +695,10 @@ fn visit_answers_can_steer_the_closure_flow() {
     complete(&matrix, &context, &mut answers, 0);
     assert!(!codes_on_path(&matrix, &context, &answers).contains(&"2070".to_owned()));
     answer(&matrix, &mut answers, "1120", "yes", 50);
-    assert_eq!(matrix.next_question(&context, &answers).unwrap().code, "2070");
+    assert_eq!(
+        matrix.next_question(&context, &answers).unwrap().code,
+        "2070"
+    );
 }
 
 // ------------------------------------------------------------------ checklist
@@ -650,7 +731,11 @@ fn the_checklist_names_each_missing_thing() {
     }));
     context.ont_status = Some(1);
     let gaps = matrix.checklist(&context, &Answers::new(), &BTreeMap::new(), &catalogue);
-    assert!(!gaps.iter().any(|g| matches!(g, Gap::OntNotProvisioned { .. })));
+    assert!(
+        !gaps
+            .iter()
+            .any(|g| matches!(g, Gap::OntNotProvisioned { .. }))
+    );
 
     // Photos: required and have.
     let no_access = FlowContext::closure("NA", None);
@@ -684,7 +769,10 @@ fn the_checklist_names_each_missing_thing() {
         &BTreeMap::new(),
         &catalogue,
     );
-    assert!(matches!(&gaps[0], Gap::ClosureCodeRefused { .. }), "{gaps:?}");
+    assert!(
+        matches!(&gaps[0], Gap::ClosureCodeRefused { .. }),
+        "{gaps:?}"
+    );
     let gaps = matrix.checklist(
         &FlowContext::new(Journey::Closure),
         &Answers::new(),
@@ -823,7 +911,10 @@ fn each_kind_of_problem_is_named_with_its_place() {
         ),
         (
             Box::new(|v| {
-                v["flows"][0].as_object_mut().unwrap().remove("closureCodes");
+                v["flows"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("closureCodes");
                 v["flows"][0]["secondaryCodes"] = json!(["POP01"]);
             }),
             "/flows/0/secondaryCodes",
@@ -855,20 +946,35 @@ fn each_kind_of_problem_is_named_with_its_place() {
         (
             Box::new(|v| v["flows"][0]["steps"][0]["next"][0]["when"]["equals"] = json!("Maybe")),
             "/flows/0/steps/0/next/0/when/equals",
-            |k| matches!(k, ProblemKind::ImpossibleAnswer { reason: AnswerError::NotYesNo { .. }, .. }),
+            |k| {
+                matches!(
+                    k,
+                    ProblemKind::ImpossibleAnswer {
+                        reason: AnswerError::NotYesNo { .. },
+                        ..
+                    }
+                )
+            },
         ),
         (
-            Box::new(|v| v["flows"][0]["steps"][0]["askWhen"] = json!({"answer": "B", "atLeast": 1})),
+            Box::new(|v| {
+                v["flows"][0]["steps"][0]["askWhen"] = json!({"answer": "B", "atLeast": 1})
+            }),
             "/flows/0/steps/0/askWhen",
             |k| matches!(k, ProblemKind::AnswerNotYetGiven(q) if q == "B"),
         ),
         (
-            Box::new(|v| v["flows"][0]["steps"][1]["askWhen"] = json!({"answer": "A", "atLeast": 1})),
+            Box::new(|v| {
+                v["flows"][0]["steps"][1]["askWhen"] = json!({"answer": "A", "atLeast": 1})
+            }),
             "/flows/0/steps/1/askWhen",
             |k| matches!(k, ProblemKind::RangeOnNonNumber { .. }),
         ),
         (
-            Box::new(|v| v["flows"][0]["steps"][2]["askWhen"] = json!({"answer": "B", "atLeast": 5, "atMost": 1})),
+            Box::new(|v| {
+                v["flows"][0]["steps"][2]["askWhen"] =
+                    json!({"answer": "B", "atLeast": 5, "atMost": 1})
+            }),
             "/flows/0/steps/2/askWhen/atLeast",
             |k| matches!(k, ProblemKind::ContradictoryRange { .. }),
         ),
@@ -880,10 +986,17 @@ fn each_kind_of_problem_is_named_with_its_place() {
         (
             Box::new(|v| v["flows"][0]["steps"][1]["askWhen"] = json!({"ontStatus": [2, 9]})),
             "/flows/0/steps/1/askWhen/ontStatus/1",
-            |k| matches!(k, ProblemKind::OutOfLimits { .. } | ProblemKind::UnknownOntStatus(9)),
+            |k| {
+                matches!(
+                    k,
+                    ProblemKind::OutOfLimits { .. } | ProblemKind::UnknownOntStatus(9)
+                )
+            },
         ),
         (
-            Box::new(|v| v["flows"][0]["steps"][1]["askWhen"] = json!({"flag": "DAN", "ontStatus": [2]})),
+            Box::new(|v| {
+                v["flows"][0]["steps"][1]["askWhen"] = json!({"flag": "DAN", "ontStatus": [2]})
+            }),
             "/flows/0/steps/1/askWhen",
             |k| matches!(k, ProblemKind::BadCondition(_)),
         ),
@@ -994,7 +1107,10 @@ fn loading_reports_every_problem_not_just_the_first() {
         assert!(found.iter().any(|p| p.place == place), "{place}: {found:?}");
     }
     let text = MatrixProblems(found).to_string();
-    assert!(text.contains("/flows/0/steps/0/next/0/goto: \"nowhere\" is neither"), "{text}");
+    assert!(
+        text.contains("/flows/0/steps/0/next/0/goto: \"nowhere\" is neither"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -1005,8 +1121,14 @@ fn not_json_and_wrong_shapes_are_problems_too() {
     let found = problems("[]");
     assert!(has(&found, "", |k| matches!(k, ProblemKind::WrongType(_))));
     let found = problems(r#"{"name": "x", "version": "1", "questions": {}, "flows": [1]}"#);
-    assert!(has(&found, "/questions", |k| matches!(k, ProblemKind::WrongType(_))));
-    assert!(has(&found, "/flows/0", |k| matches!(k, ProblemKind::WrongType(_))));
+    assert!(has(&found, "/questions", |k| matches!(
+        k,
+        ProblemKind::WrongType(_)
+    )));
+    assert!(has(&found, "/flows/0", |k| matches!(
+        k,
+        ProblemKind::WrongType(_)
+    )));
 }
 
 /// The example matrices in `spec/examples/closure-matrix`: `valid/` loads; `invalid/` and
@@ -1048,7 +1170,8 @@ fn the_spec_example_matrices_are_judged_as_their_folder_says() {
 
 #[test]
 fn the_default_matrix_refuses_a_catalogue_that_moved_its_codes() {
-    let partner = r#"{"secondaryCodes": [{"parent": "POP", "code": "CON05", "description": "Moved"}]}"#;
+    let partner =
+        r#"{"secondaryCodes": [{"parent": "POP", "code": "CON05", "description": "Moved"}]}"#;
     let catalogue = Catalogue::with_partner_file(partner).unwrap();
     let problems = Matrix::default_for(&catalogue).unwrap_err();
     assert!(
