@@ -13,6 +13,7 @@ mod bench_qr;
 mod codes_cmd;
 mod demo;
 mod engineer;
+mod flow_cmd;
 mod scan;
 mod scripted;
 mod sim_cmd;
@@ -44,6 +45,8 @@ enum Command {
     Sim(sim_cmd::SimArgs),
     /// Read ONT labels (QR codes) from image files or the camera.
     Scan(scan::ScanArgs),
+    /// Closure matrix: check a matrix file, or walk its questions on a terminal (QA).
+    Flow(flow_cmd::FlowArgs),
     /// Benchmark the QR decoder over folders of images with expected texts.
     BenchQr(bench_qr::BenchQrArgs),
 }
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Engineer(args) => engineer::run(&args),
         Command::Sim(args) => sim_cmd::run(&args),
         Command::Scan(args) => scan::run(&args),
+        Command::Flow(args) => flow_cmd::run(&args),
         Command::BenchQr(args) => bench_qr::run(&args),
     }
 }

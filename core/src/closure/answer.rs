@@ -295,13 +295,13 @@ fn number(
     if !suffix.is_empty() {
         match unit {
             Some(u) if suffix.eq_ignore_ascii_case(u) => {}
-            Some(u) => {
+            Some(u) if suffix.chars().any(char::is_alphabetic) => {
                 return Err(AnswerError::WrongUnit {
                     got: text.to_owned(),
                     unit: u.to_owned(),
                 });
             }
-            None => return Err(not_a_number()),
+            _ => return Err(not_a_number()),
         }
     }
     // Engineers type minus signs from all sorts of keyboards and decimal commas.

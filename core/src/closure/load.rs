@@ -174,6 +174,7 @@ pub(crate) fn load(json: &str, catalogue: &Catalogue) -> Result<Matrix, MatrixPr
     let mut loader = Loader {
         catalogue,
         problems: Vec::new(),
+        flow_closures: Vec::new(),
     };
     let matrix = loader.matrix(&value);
     if loader.problems.is_empty() {
@@ -186,6 +187,8 @@ pub(crate) fn load(json: &str, catalogue: &Catalogue) -> Result<Matrix, MatrixPr
 struct Loader<'c> {
     catalogue: &'c Catalogue,
     problems: Vec<MatrixProblem>,
+    /// The closure codes of the flow being read (empty: any), for secondary-code conditions.
+    flow_closures: Vec<String>,
 }
 
 /// A flow as read, with the places of its parts for the whole-flow checks.
@@ -585,6 +588,7 @@ impl Loader<'_> {
             }
         }
 
+        self.flow_closures = closure_codes.clone().unwrap_or_default();
         let steps_place = format!("{place}/steps");
         let list = self.required_array(obj, "steps", place)?;
         if list.is_empty() {
@@ -783,12 +787,25 @@ impl Loader<'_> {
                 .string_list(inner, &at)
                 .map(|codes| {
                     for (i, c) in codes.iter().enumerate() {
-                        if !self.catalogue.secondary_codes().any(|s| &s.code == c) {
-                            self.problem(
-                                &format!("{at}/{i}"),
-                                ProblemKind::UnknownSecondaryCode(c.clone()),
-                            );
-                        }
+                        let parent = self
+                            .catalogue
+                            .secondary_codes()
+                            .find(|s| &s.code == c)
+                            .map(|s| s.parent.clone());
+                        let kind = match parent {
+                            None => ProblemKind::UnknownSecondaryCode(c.clone()),
+                            Some(parent)
+                                if !self.flow_closures.is_empty()
+                                    && !self.flow_closures.contains(&parent) =>
+                            {
+                                ProblemKind::SecondaryOfAnotherCode {
+                                    code: c.clone(),
+                                    parent,
+                                }
+                            }
+                            Some(_) => continue,
+                        };
+                        self.problem(&format!("{at}/{i}"), kind);
                     }
                     codes
                 })
@@ -1010,17 +1027,29 @@ impl Loader<'_> {
             })
             .collect();
 
-        // Cycles: a jump back to a step still on the depth-first stack.
-        let mut state = vec![0u8; n]; // 0 new, 1 on stack, 2 done
-        let mut stack: Vec<usize> = Vec::new();
-        for start in 0..n {
-            if state[start] == 0 {
-                self.find_cycles(read, &edges, start, &mut state, &mut stack);
-            }
-        }
-
         // Reachability from each step (small graphs: a search per step is fine).
         let reach: Vec<Vec<bool>> = (0..n).map(|s| reachable(&edges, s)).collect();
+
+        // Cycles: the fall-through only goes forward, so every cycle contains a jump to the
+        // same or an earlier step; such a jump closes a cycle when it can lead back to itself.
+        for (i, step) in flow.steps.iter().enumerate() {
+            for (r, rule) in step.rules.iter().enumerate() {
+                let Target::Step(to) = rule.goto else {
+                    continue;
+                };
+                if to <= i && edges[i].contains(&to) && reach[to][i] {
+                    let mut path: Vec<String> = path_between(&edges, to, i)
+                        .into_iter()
+                        .map(|s| flow.steps[s].question.clone())
+                        .collect();
+                    path.push(flow.steps[to].question.clone());
+                    self.problem(
+                        &format!("{}/steps/{i}/next/{r}/goto", read.place),
+                        ProblemKind::Cycle(path),
+                    );
+                }
+            }
+        }
         for (i, step) in flow.steps.iter().enumerate() {
             if !reach[0][i] {
                 self.problem(
@@ -1051,49 +1080,6 @@ impl Loader<'_> {
                 }
             }
         }
-    }
-
-    fn find_cycles(
-        &mut self,
-        read: &ReadFlow,
-        edges: &[Vec<usize>],
-        at: usize,
-        state: &mut [u8],
-        stack: &mut Vec<usize>,
-    ) {
-        state[at] = 1;
-        stack.push(at);
-        for (r, rule) in read.flow.steps[at].rules.iter().enumerate() {
-            let Target::Step(to) = rule.goto else {
-                continue;
-            };
-            if !edges[at].contains(&to) {
-                continue;
-            }
-            if state[to] == 1 {
-                let from = stack.iter().position(|&s| s == to).unwrap_or(0);
-                let mut path: Vec<String> = stack[from..]
-                    .iter()
-                    .map(|&s| read.flow.steps[s].question.clone())
-                    .collect();
-                path.push(read.flow.steps[to].question.clone());
-                self.problem(
-                    &format!("{}/steps/{at}/next/{r}/goto", read.place),
-                    ProblemKind::Cycle(path),
-                );
-            } else if state[to] == 0 {
-                self.find_cycles(read, edges, to, state, stack);
-            }
-        }
-        // The fall-through goes forward only, so it cannot close a cycle, but it leads on.
-        if let Target::Step(to) = read.flow.steps[at].fallthrough
-            && edges[at].contains(&to)
-            && state[to] == 0
-        {
-            self.find_cycles(read, edges, to, state, stack);
-        }
-        stack.pop();
-        state[at] = 2;
     }
 
     // ---------------------------------------------------------------- readers
@@ -1266,6 +1252,32 @@ fn reachable(edges: &[Vec<usize>], from: usize) -> Vec<bool> {
         }
     }
     seen
+}
+
+/// The steps of a shortest path from `from` to `to` (both included); `to` must be reachable.
+fn path_between(edges: &[Vec<usize>], from: usize, to: usize) -> Vec<usize> {
+    let mut parent = vec![usize::MAX; edges.len()];
+    let mut queue = std::collections::VecDeque::from([from]);
+    parent[from] = from;
+    while let Some(at) = queue.pop_front() {
+        if at == to {
+            break;
+        }
+        for &next in &edges[at] {
+            if parent[next] == usize::MAX {
+                parent[next] = at;
+                queue.push_back(next);
+            }
+        }
+    }
+    let mut path = vec![to];
+    let mut at = to;
+    while at != from && parent[at] != usize::MAX {
+        at = parent[at];
+        path.push(at);
+    }
+    path.reverse();
+    path
 }
 
 /// The case two flows of the same specificity would both claim, if any.
