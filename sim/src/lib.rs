@@ -16,6 +16,7 @@
 //! * `ledger` — what was received: first deliveries per job, duplicates, order violations,
 //!   quarantined payloads — the evidence tests assert on ([`Stats`]);
 //! * `server` — TLS, HTTP routing, the order in which faults and processing happen;
+//! * [`s3`]   — CityFibre's photo bucket: moto's S3 server with presigned SigV4 checked;
 //! * `error`  — [`SimError`].
 //!
 //! The wire contract (paths, answers, the `stats` and `admin` methods) is documented for QA in
@@ -26,6 +27,7 @@ mod error;
 mod faults;
 mod inbox;
 mod ledger;
+pub mod s3;
 mod server;
 
 use std::net::{Ipv4Addr, SocketAddr};

@@ -9,7 +9,8 @@ like S3 does: 403 InvalidAccessKeyId for an unknown key, 403 SignatureDoesNotMat
 wrong secret or a changed signed header. Requests without a presigned signature are refused
 too; /moto-api stays open for moto's own controls.
 
-Usage: python moto_s3_sigv4.py -H 127.0.0.1 -p PORT
+Usage: python s3_stand_in.py -H 127.0.0.1 -p PORT
+(jobpack-sim runs it as `python -c <this file> -H ... -p ...`)
 """
 
 import argparse
