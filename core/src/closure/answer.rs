@@ -317,7 +317,7 @@ fn number(
     let well_formed = !whole.is_empty()
         && whole.bytes().all(|b| b.is_ascii_digit())
         && fraction.bytes().all(|b| b.is_ascii_digit())
-        && (fraction.is_empty() == !magnitude.contains('.'))
+        && (fraction.is_empty() != magnitude.contains('.'))
         && whole.len() <= 15;
     if !well_formed {
         return Err(not_a_number());

@@ -553,14 +553,12 @@ impl Loader<'_> {
         });
         let closure_codes = self.code_list(obj, "closureCodes", place, |c, code| {
             c.closure_code(code)
-                .map(|_| ())
-                .ok_or_else(|| ProblemKind::UnknownClosureCode(code.to_owned()))
+                .is_none()
+                .then(|| ProblemKind::UnknownClosureCode(code.to_owned()))
         });
         let secondary_codes = self.code_list(obj, "secondaryCodes", place, |c, code| {
-            c.secondary_codes()
-                .any(|s| s.code == code)
-                .then_some(())
-                .ok_or_else(|| ProblemKind::UnknownSecondaryCode(code.to_owned()))
+            (!c.secondary_codes().any(|s| s.code == code))
+                .then(|| ProblemKind::UnknownSecondaryCode(code.to_owned()))
         });
         if let (Some(closures), Some(secondaries)) = (&closure_codes, &secondary_codes) {
             if closures.is_empty() && !secondaries.is_empty() {
@@ -771,7 +769,7 @@ impl Loader<'_> {
         match head {
             "closureCode" => self
                 .string_list(inner, &at)
-                .map(|codes| {
+                .inspect(|codes| {
                     for (i, c) in codes.iter().enumerate() {
                         if self.catalogue.closure_code(c).is_none() {
                             self.problem(
@@ -780,12 +778,11 @@ impl Loader<'_> {
                             );
                         }
                     }
-                    codes
                 })
                 .map(Condition::ClosureCode),
             "secondaryCode" => self
                 .string_list(inner, &at)
-                .map(|codes| {
+                .inspect(|codes| {
                     for (i, c) in codes.iter().enumerate() {
                         let parent = self
                             .catalogue
@@ -807,7 +804,6 @@ impl Loader<'_> {
                         };
                         self.problem(&format!("{at}/{i}"), kind);
                     }
-                    codes
                 })
                 .map(Condition::SecondaryCode),
             "flag" => self.string(inner, &at).and_then(|f| {
@@ -1172,13 +1168,14 @@ impl Loader<'_> {
         Some(out)
     }
 
-    /// An optional list of catalogue codes (absent: empty, meaning "any").
+    /// An optional list of catalogue codes (absent: empty, meaning "any"); `unknown` says
+    /// what is wrong with a code the catalogue does not have.
     fn code_list(
         &mut self,
         obj: &Map<String, Value>,
         key: &str,
         place: &str,
-        known: impl Fn(&Catalogue, &str) -> Result<(), ProblemKind>,
+        unknown: impl Fn(&Catalogue, &str) -> Option<ProblemKind>,
     ) -> Option<Vec<String>> {
         let Some(value) = obj.get(key) else {
             return Some(Vec::new());
@@ -1193,7 +1190,7 @@ impl Loader<'_> {
                     ProblemKind::DuplicateCode(code.clone()),
                 );
                 ok = false;
-            } else if let Err(kind) = known(self.catalogue, code) {
+            } else if let Some(kind) = unknown(self.catalogue, code) {
                 self.problem(&format!("{at}/{i}"), kind);
                 ok = false;
             }
