@@ -25,15 +25,7 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libclang'; then
 fi
 
 section "python tools"
-# One virtualenv for the S3 server (moto) and pytest; rebuilt only when the pins change.
-venv=target/venv
-if ! cmp -s scripts/python-requirements.txt "$venv/requirements.txt" 2>/dev/null; then
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/python-requirements.txt
-  cp scripts/python-requirements.txt "$venv/requirements.txt"
-fi
-export JOBPACK_PYTHON="$PWD/$venv/bin/python"
+source scripts/python-env.sh
 "$JOBPACK_PYTHON" -c "import moto, pytest; print('moto', moto.__version__, '· pytest', pytest.__version__)"
 
 section "format"

@@ -5,7 +5,10 @@
 //! scripted engineer while connectivity comes and goes (basements, lofts), a gateway goes
 //! down for a while and the simulator injects faults at the given rate. At the end every
 //! core syncs until idle and the report compares what the phones made with what CityFibre
-//! received. The run fails (non-zero exit) if any message was lost or arrived out of order.
+//! received. Closure photos go to CityFibre's bucket, stood in for by moto's S3 server
+//! (`jobpack_sim::s3`), and every uploaded photo is read back and checked against its hash.
+//! The run fails (non-zero exit) if any message or photo was lost or a message arrived out
+//! of order.
 //!
 //! `--walk` prints the single-job walk instead: every message of one lifecycle, checked
 //! against the contract.
@@ -17,12 +20,17 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use jobpack_core::engine::{Config, Engine};
+use jobpack_core::engine::{Config, Engine, PhotoConfig};
 use jobpack_core::outbox::{ItemKind, ItemState};
+use jobpack_core::photos::{PhotoHash, S3Config, UploadDescriptor};
 use jobpack_core::protocol::EngineerDetails;
 use jobpack_core::sync::{RetryPolicy, SyncPolicy};
 use jobpack_core::transport::{Timeouts, TlsMaterial};
+use jobpack_sim::s3::S3StandIn;
 use jobpack_sim::{FaultConfig, Pki, ProvisioningScript, SimConfig, Simulator, sample_job_pack};
+
+/// The bucket the demo's photos are named in.
+const BUCKET: &str = "cityfibre-evidence";
 
 use crate::scripted::ScriptedEngineer;
 
@@ -98,6 +106,9 @@ struct Report {
     faults: BTreeMap<String, u64>,
     provisioning: BTreeMap<u8, u64>,
     closures: BTreeMap<String, usize>,
+    photos_uploaded: usize,
+    /// Uploaded photos read back from S3 with the bytes their hash names.
+    photos_verified: usize,
     cancelled: usize,
     outages: usize,
     wall: Duration,
@@ -127,6 +138,10 @@ impl Report {
         ));
         line(format!("  lost messages            {}", self.lost));
         line(format!("  parked for the engineer  {}", self.parked));
+        line(format!(
+            "  photos uploaded to S3    {} ({} read back and verified)",
+            self.photos_uploaded, self.photos_verified
+        ));
         line(format!("  connectivity outages     {}", self.outages));
         line(format!("  jobs cancelled           {}", self.cancelled));
         let closures: Vec<String> = self
@@ -148,7 +163,10 @@ impl Report {
             .collect();
         line(format!("  faults injected          {}", faults.join(" ")));
         line(
-            if self.lost == 0 && self.reordered + self.order_violations == 0 {
+            if self.lost == 0
+                && self.reordered + self.order_violations == 0
+                && self.photos_verified == self.photos_uploaded
+            {
                 "  result                   OK: nothing lost, nothing reordered".into()
             } else {
                 "  result                   FAILED".into()
@@ -171,6 +189,7 @@ fn config(
     engineer: &str,
     urls: Vec<String>,
     pki: &Pki,
+    s3: S3Config,
 ) -> Result<Config, String> {
     let identity = pki
         .clients
@@ -207,7 +226,11 @@ fn config(
         },
         start_online: true,
         closure_matrix: None,
-        photos: Default::default(),
+        photos: PhotoConfig {
+            bucket: BUCKET.into(),
+            s3: Some(s3),
+            ..PhotoConfig::default()
+        },
     })
 }
 
@@ -239,6 +262,9 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
     )
     .await
     .map_err(|e| e.to_string())?;
+    let s3 = S3StandIn::start(&[BUCKET])
+        .await
+        .map_err(|e| format!("photos need CityFibre's bucket: {e}"))?;
 
     let temp;
     let dir = match &args.dir {
@@ -275,7 +301,7 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
     let mut phones = Vec::new();
     for (i, engineer) in engineers.iter().enumerate() {
         let engine = Engine::open_on(
-            config(&dir, engineer, sim.urls(), sim.pki())?,
+            config(&dir, engineer, sim.urls(), sim.pki(), s3.config(BUCKET))?,
             &handle,
             None,
         )
@@ -414,6 +440,8 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
         faults: stats.faults_injected.clone(),
         provisioning: stats.provisioning_sent.clone(),
         closures: BTreeMap::new(),
+        photos_uploaded: 0,
+        photos_verified: 0,
         cancelled: 0,
         outages,
         wall: Duration::ZERO,
@@ -421,6 +449,24 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
     for phone in &phones {
         let items = phone.engine.outbox(None).map_err(|e| e.to_string())?;
         let mut per_job: HashMap<&str, Vec<&str>> = HashMap::new();
+        for item in items.iter().filter(|i| i.kind == ItemKind::Upload) {
+            if item.state != ItemState::Sent {
+                continue;
+            }
+            report.photos_uploaded += 1;
+            let body = phone
+                .engine
+                .outbox_body(item.seq)
+                .map_err(|e| e.to_string())?;
+            let upload = UploadDescriptor::from_json(&body)?;
+            let stored = s3
+                .get_object(&upload.bucket, &upload.key)
+                .await
+                .map_err(|e| e.to_string())?;
+            if stored.is_some_and(|o| PhotoHash::of(&o.bytes) == upload.sha256) {
+                report.photos_verified += 1;
+            }
+        }
         for item in items.iter().filter(|i| i.kind == ItemKind::Rpc) {
             report.made += 1;
             report.retries += u64::from(item.attempts.saturating_sub(1));
