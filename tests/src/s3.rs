@@ -220,7 +220,9 @@ impl MotoServer {
         let bucket = self.bucket(bucket);
         let credentials = Self::credentials();
         let mut action = bucket.get_object(Some(&credentials), key);
-        action.headers_mut().insert("x-amz-checksum-mode", "ENABLED");
+        action
+            .headers_mut()
+            .insert("x-amz-checksum-mode", "ENABLED");
         let url = action.sign(Duration::from_secs(60));
         let response = self
             .http

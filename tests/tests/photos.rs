@@ -63,10 +63,14 @@ fn assert_exact(object: Option<StoredObject>, photo: &AttachedPhoto) {
     let local = std::fs::read(&photo.local_path).unwrap();
     assert_eq!(object.bytes, local, "{}", photo.object.key);
     assert_eq!(sha256_hex(&object.bytes), photo.object.sha256.as_str());
-    assert!(photo.object.key.ends_with(&format!("{}.jpg", sha256_hex(&object.bytes))));
+    assert!(
+        photo
+            .object
+            .key
+            .ends_with(&format!("{}.jpg", sha256_hex(&object.bytes)))
+    );
     assert_eq!(object.content_type.as_deref(), Some("image/jpeg"));
-    let checksum =
-        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&object.bytes));
+    let checksum = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&object.bytes));
     assert_eq!(object.checksum_sha256.as_deref(), Some(checksum.as_str()));
 }
 
@@ -75,9 +79,7 @@ fn uploader(config: S3Config, store: &PhotoStore) -> S3Uploader {
 }
 
 async fn upload(uploader: &S3Uploader, photo: &AttachedPhoto) -> Result<(), TransportError> {
-    uploader
-        .upload(&photo.upload_descriptor().to_json())
-        .await
+    uploader.upload(&photo.upload_descriptor().to_json()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,7 +114,10 @@ async fn wrong_credentials_are_a_configuration_failure() {
         .await
         .unwrap_err();
     assert_eq!(error.class(), FailureClass::Configuration, "{error}");
-    assert!(error.to_string().contains("SignatureDoesNotMatch"), "{error}");
+    assert!(
+        error.to_string().contains("SignatureDoesNotMatch"),
+        "{error}"
+    );
 
     let mut wrong_key = s3.config(BUCKET);
     wrong_key.access_key_id = "AKIAUNKNOWNKEY000000".into();
@@ -207,10 +212,7 @@ async fn the_engine_uploads_queued_photos_through_the_outbox() {
     let db = "photos.sqlite";
     let store = PhotoStore::beside_database(&world.dir.path().join(db)).unwrap();
     let config = world.config("E001", db, world.sim.urls(), world.tls("E001"));
-    let engine = World::open(
-        config,
-        Some(Arc::new(uploader(s3.config(BUCKET), &store))),
-    );
+    let engine = World::open(config, Some(Arc::new(uploader(s3.config(BUCKET), &store))));
     engine.sync_until_idle(IDLE).await.expect("jobs pulled");
     assert_eq!(engine.jobs().unwrap().len(), 2);
 
@@ -230,7 +232,10 @@ async fn the_engine_uploads_queued_photos_through_the_outbox() {
     }
     let items = upload_items(&engine);
     assert_eq!(items.len(), 4);
-    assert!(items.iter().all(|i| i.state == ItemState::Sent), "{items:?}");
+    assert!(
+        items.iter().all(|i| i.state == ItemState::Sent),
+        "{items:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -287,6 +292,9 @@ async fn uploads_queued_during_an_outage_survive_a_crash_and_complete_after_rest
     }
     let items = upload_items(&engine);
     assert_eq!(items.len(), 3);
-    assert!(items.iter().all(|i| i.state == ItemState::Sent), "{items:?}");
+    assert!(
+        items.iter().all(|i| i.state == ItemState::Sent),
+        "{items:?}"
+    );
     let _ = UploadDescriptor::from_json(&engine.outbox_body(items[0].seq).unwrap()).unwrap();
 }

@@ -165,10 +165,13 @@ impl S3Uploader {
 
     /// Uploads the photo an upload item describes.
     pub async fn upload_descriptor(&self, item: &UploadDescriptor) -> Result<(), TransportError> {
-        let jpeg = self.store.read_verified(&item.sha256).map_err(|e| match e {
-            StorageError::Io { .. } => TransportError::Config(e.to_string()),
-            other => TransportError::Unsendable(other.to_string()),
-        })?;
+        let jpeg = self
+            .store
+            .read_verified(&item.sha256)
+            .map_err(|e| match e {
+                StorageError::Io { .. } => TransportError::Config(e.to_string()),
+                other => TransportError::Unsendable(other.to_string()),
+            })?;
         if jpeg.len() as u64 != item.size {
             return Err(TransportError::Unsendable(format!(
                 "photo {} has {} bytes, its upload item says {}",
@@ -230,7 +233,8 @@ impl Uploader for S3Uploader {
         item_body: &'a [u8],
     ) -> Pin<Box<dyn std::future::Future<Output = Result<(), TransportError>> + Send + 'a>> {
         Box::pin(async move {
-            let item = UploadDescriptor::from_json(item_body).map_err(TransportError::Unsendable)?;
+            let item =
+                UploadDescriptor::from_json(item_body).map_err(TransportError::Unsendable)?;
             self.upload_descriptor(&item).await
         })
     }
@@ -246,8 +250,7 @@ fn tls_config(anchors: Option<String>) -> Result<rustls::ClientConfig, Transport
     };
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-        let cert =
-            cert.map_err(|e| TransportError::Config(format!("S3 trust anchors: {e}")))?;
+        let cert = cert.map_err(|e| TransportError::Config(format!("S3 trust anchors: {e}")))?;
         roots
             .add(cert)
             .map_err(|e| TransportError::Config(format!("S3 trust anchor: {e}")))?;
@@ -422,8 +425,14 @@ mod tests {
 
     #[test]
     fn refusals_map_to_the_sync_classes() {
-        assert_eq!(class(403, "SignatureDoesNotMatch"), FailureClass::Configuration);
-        assert_eq!(class(403, "RequestTimeTooSkewed"), FailureClass::Configuration);
+        assert_eq!(
+            class(403, "SignatureDoesNotMatch"),
+            FailureClass::Configuration
+        );
+        assert_eq!(
+            class(403, "RequestTimeTooSkewed"),
+            FailureClass::Configuration
+        );
         assert_eq!(class(301, "PermanentRedirect"), FailureClass::Configuration);
         assert_eq!(class(404, "NoSuchBucket"), FailureClass::Permanent);
         assert_eq!(class(400, "BadDigest"), FailureClass::Permanent);
@@ -452,6 +461,9 @@ mod tests {
         assert!(S3Uploader::new(config("https://s3.example"), store.clone()).is_err());
         assert!(S3Uploader::new(config("http://127.0.0.1:9"), store).is_ok());
         let debug = format!("{:?}", config("http://x"));
-        assert!(debug.contains("<redacted>") && !debug.contains("\"s\""), "{debug}");
+        assert!(
+            debug.contains("<redacted>") && !debug.contains("\"s\""),
+            "{debug}"
+        );
     }
 }

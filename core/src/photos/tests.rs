@@ -91,16 +91,22 @@ fn red_quarter(image: &RgbImage) -> (bool, bool) {
 
 #[test]
 fn without_exif_the_pixels_stay_where_they_are() {
-    let photo = prepare(&jpeg_with_orientation(&marked_image(), 1), &IngestConfig::default())
-        .unwrap();
+    let photo = prepare(
+        &jpeg_with_orientation(&marked_image(), 1),
+        &IngestConfig::default(),
+    )
+    .unwrap();
     assert_eq!((photo.width, photo.height), (80, 40));
     assert_eq!(red_quarter(&decoded(&photo)), (false, false));
 }
 
 #[test]
 fn exif_orientation_6_turns_the_photo_clockwise() {
-    let photo = prepare(&jpeg_with_orientation(&marked_image(), 6), &IngestConfig::default())
-        .unwrap();
+    let photo = prepare(
+        &jpeg_with_orientation(&marked_image(), 6),
+        &IngestConfig::default(),
+    )
+    .unwrap();
     // Width and height swap; the top-left corner goes to the top right.
     assert_eq!((photo.width, photo.height), (40, 80));
     let image = decoded(&photo);
@@ -110,16 +116,22 @@ fn exif_orientation_6_turns_the_photo_clockwise() {
 
 #[test]
 fn exif_orientation_8_turns_the_photo_anticlockwise() {
-    let photo = prepare(&jpeg_with_orientation(&marked_image(), 8), &IngestConfig::default())
-        .unwrap();
+    let photo = prepare(
+        &jpeg_with_orientation(&marked_image(), 8),
+        &IngestConfig::default(),
+    )
+    .unwrap();
     assert_eq!((photo.width, photo.height), (40, 80));
     assert_eq!(red_quarter(&decoded(&photo)), (false, true));
 }
 
 #[test]
 fn the_output_carries_no_exif() {
-    let photo = prepare(&jpeg_with_orientation(&marked_image(), 6), &IngestConfig::default())
-        .unwrap();
+    let photo = prepare(
+        &jpeg_with_orientation(&marked_image(), 6),
+        &IngestConfig::default(),
+    )
+    .unwrap();
     assert!(!photo.jpeg.windows(6).any(|w| w == b"Exif\x00\x00"));
     // Decoding the output again does not turn it a second time.
     let again = prepare(&photo.jpeg, &IngestConfig::default()).unwrap();
@@ -154,16 +166,10 @@ fn small_photos_are_never_upscaled() {
 
 #[test]
 fn the_output_is_jpeg_and_the_hash_is_of_its_bytes() {
-    let png = encode(
-        &DynamicImage::ImageRgb8(marked_image()),
-        ImageFormat::Png,
-    );
+    let png = encode(&DynamicImage::ImageRgb8(marked_image()), ImageFormat::Png);
     let photo = prepare(&png, &IngestConfig::default()).unwrap();
     assert_eq!(&photo.jpeg[..3], &[0xFF, 0xD8, 0xFF]);
-    assert_eq!(
-        image::guess_format(&photo.jpeg).unwrap(),
-        ImageFormat::Jpeg
-    );
+    assert_eq!(image::guess_format(&photo.jpeg).unwrap(), ImageFormat::Jpeg);
     assert_eq!(photo.sha256, PhotoHash::of(&photo.jpeg));
     // Preparing is deterministic: the same source gives the same bytes and hash.
     assert_eq!(prepare(&png, &IngestConfig::default()).unwrap(), photo);
@@ -204,7 +210,10 @@ fn bad_inputs_are_typed_errors() {
         max_input_bytes: 100,
         ..config
     };
-    assert!(matches!(prepare(&png, &tiny_cap), Err(IngestError::TooLarge(_))));
+    assert!(matches!(
+        prepare(&png, &tiny_cap),
+        Err(IngestError::TooLarge(_))
+    ));
     let bad = IngestConfig {
         jpeg_quality: 0,
         ..config
@@ -254,7 +263,10 @@ fn decompression_bombs_are_refused_from_their_header() {
         max_source_edge: 100_000,
         ..IngestConfig::default()
     };
-    assert!(matches!(prepare(&bomb, &config), Err(IngestError::TooLarge(_))));
+    assert!(matches!(
+        prepare(&bomb, &config),
+        Err(IngestError::TooLarge(_))
+    ));
 }
 
 proptest! {
@@ -314,7 +326,10 @@ fn keys_are_deterministic_and_valid_object_paths() {
 #[test]
 fn key_segments_are_escaped_reversibly_and_safely() {
     let o = PhotoObject::new("bucket", "S1", "../a b/ü.", &hash()).unwrap();
-    assert_eq!(o.key, format!("jobs/S1/%2E%2E%2Fa%20b%2F%C3%BC%2E/{}.jpg", hash()));
+    assert_eq!(
+        o.key,
+        format!("jobs/S1/%2E%2E%2Fa%20b%2F%C3%BC%2E/{}.jpg", hash())
+    );
     assert_eq!(o.key.matches('/').count(), 3);
     // Different codes never share a key.
     let x = PhotoObject::new("bucket", "S1", "a.b", &hash()).unwrap();
@@ -345,7 +360,11 @@ fn unnameable_photos_are_refused() {
 // ------------------------------------------------------------------ storage
 
 fn prepared(seed: u8) -> PreparedPhoto {
-    let image = DynamicImage::ImageRgb8(RgbImage::from_pixel(8, 8, Rgb([seed.wrapping_mul(50), 0, 0])));
+    let image = DynamicImage::ImageRgb8(RgbImage::from_pixel(
+        8,
+        8,
+        Rgb([seed.wrapping_mul(50), 0, 0]),
+    ));
     prepare(&encode(&image, ImageFormat::Png), &IngestConfig::default()).unwrap()
 }
 
@@ -392,7 +411,10 @@ fn a_damaged_copy_is_reported_and_replaced_by_the_next_put() {
         sha256: other.sha256.clone(),
         ..photo
     };
-    assert!(matches!(store.put(&liar), Err(StorageError::HashMismatch(_))));
+    assert!(matches!(
+        store.put(&liar),
+        Err(StorageError::HashMismatch(_))
+    ));
 }
 
 #[test]
@@ -428,7 +450,10 @@ fn attaching_twice_gives_one_photo_and_its_upload_descriptor() {
     assert_eq!(store.list().unwrap().len(), 1);
     let descriptor = a.upload_descriptor();
     assert_eq!(descriptor.key, a.object.key);
-    assert_eq!(descriptor.size, std::fs::metadata(&a.local_path).unwrap().len());
+    assert_eq!(
+        descriptor.size,
+        std::fs::metadata(&a.local_path).unwrap().len()
+    );
     let json = descriptor.to_json();
     assert_eq!(UploadDescriptor::from_json(&json).unwrap(), descriptor);
     assert!(UploadDescriptor::from_json(b"{}").is_err());
