@@ -36,6 +36,9 @@ pub struct EngineerArgs {
     /// Request timeout in seconds.
     #[arg(long, default_value_t = 10)]
     timeout: u64,
+    /// CityFibre's closure matrix file (JSON); the built-in default otherwise.
+    #[arg(long)]
+    matrix: Option<PathBuf>,
     #[command(subcommand)]
     command: EngineerCommand,
 }
@@ -185,6 +188,18 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
         },
         None => TlsMaterial::default(),
     };
+    let closure_matrix = match args
+        .matrix
+        .as_deref()
+        .map(std::fs::read_to_string)
+        .transpose()
+    {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: cannot read the closure matrix: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let soaking = matches!(args.command, EngineerCommand::Soak { .. });
     // One-shot actions only commit locally; the network is used by the commands that sync,
     // so a command never exits in the middle of a request it started on its own.
@@ -217,7 +232,7 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
             ..SyncPolicy::default()
         },
         start_online: syncs,
-        closure_matrix: None,
+        closure_matrix,
         photos: Default::default(),
     };
     let engine = match Engine::open(config) {

@@ -105,9 +105,8 @@ impl ScriptedEngineer {
         journey: Journey,
         closure: Option<&str>,
     ) -> Result<usize, Error> {
-        let mut given = 0;
         // Every round answers a question or adds photos; a flow is acyclic and finite.
-        for _ in 0..256 {
+        for given in 0..256 {
             let view = engine.flow(job_ref, journey, closure, None)?;
             let Some(gap) = view.gaps.first() else {
                 return Ok(given);
@@ -133,7 +132,6 @@ impl ScriptedEngineer {
                 }
                 _ => return Err(Error::Incomplete { gaps: view.gaps }),
             }
-            given += 1;
         }
         Err(Error::Incomplete {
             gaps: engine.flow(job_ref, journey, closure, None)?.gaps,

@@ -18,15 +18,34 @@ use jobpack_sim::{FaultConfig, Pki, ProvisioningScript, SimConfig, Simulator, sa
 
 const KILLS: usize = 100;
 
+/// Questions at the visit and at every closure, without photos: this test is about the
+/// outbox under SIGKILL, and photo uploads need an S3 server (they have their own crash
+/// test in tests/tests/closure.rs).
+const MATRIX: &str = r#"{
+  "name": "crash test", "version": "1", "isDefault": false,
+  "questions": [
+    {"code": "C1", "text": "Did Sponge Pass?", "answer": {"type": "yesNo"}},
+    {"code": "C2", "text": "Time of first call", "answer": {"type": "time"}}
+  ],
+  "flows": [
+    {"id": "visit", "journey": "visit", "steps": [{"question": "C1"}]},
+    {"id": "close", "journey": "closure", "steps": [{"question": "C2"}]}
+  ]
+}"#;
+
 struct Ack {
     job: String,
     key: String,
 }
 
 fn spawn(db: &std::path::Path, url: &str, certs: &std::path::Path, seed: u64) -> Child {
+    let matrix = db.with_extension("matrix.json");
+    std::fs::write(&matrix, MATRIX).expect("matrix file");
     Command::new(env!("CARGO_BIN_EXE_jobpack"))
         .args(["engineer", "--db"])
         .arg(db)
+        .arg("--matrix")
+        .arg(&matrix)
         .args(["--upstream", url, "--certs"])
         .arg(certs)
         .args([

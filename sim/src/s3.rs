@@ -128,7 +128,14 @@ impl S3StandIn {
             reason,
         };
         let mut child = Command::new(&self.python)
-            .args(["-c", SCRIPT, "-H", "127.0.0.1", "-p", &self.port.to_string()])
+            .args([
+                "-c",
+                SCRIPT,
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+            ])
             .env("JOBPACK_S3_ACCESS_KEY_ID", ACCESS_KEY_ID)
             .env("JOBPACK_S3_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
             .stdin(Stdio::null())
@@ -267,7 +274,10 @@ impl S3StandIn {
             return Ok(None);
         }
         if !response.status().is_success() {
-            return Err(S3Error::Request(format!("get {key}: {}", response.status())));
+            return Err(S3Error::Request(format!(
+                "get {key}: {}",
+                response.status()
+            )));
         }
         let header = |name: &str| {
             response
