@@ -11,7 +11,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Subcommand;
-use jobpack_core::engine::{Config, Engine, Error};
+use jobpack_core::closure::{Gap, Journey};
+use jobpack_core::engine::{Config, Engine, Error, FlowView, PhotoConfig, PhotoView, QuestionView};
+use jobpack_core::photos::S3Config;
 use jobpack_core::protocol::{EngineerDetails, Location, OntDevice, Timestamp};
 use jobpack_core::sync::SyncPolicy;
 use jobpack_core::transport::{Timeouts, TlsMaterial};
@@ -39,6 +41,14 @@ pub struct EngineerArgs {
     /// CityFibre's closure matrix file (JSON); the built-in default otherwise.
     #[arg(long)]
     matrix: Option<PathBuf>,
+    /// S3-compatible endpoint for closure photos; keys from JOBPACK_S3_ACCESS_KEY_ID and
+    /// JOBPACK_S3_SECRET_ACCESS_KEY. Without it photos are kept and queued, not uploaded.
+    #[arg(long)]
+    s3_endpoint: Option<String>,
+    #[arg(long, default_value = "jobpack-photos")]
+    s3_bucket: String,
+    #[arg(long, default_value = "us-east-1")]
+    s3_region: String,
     #[command(subcommand)]
     command: EngineerCommand,
 }
@@ -65,7 +75,37 @@ enum EngineerCommand {
         #[arg(long)]
         serial: String,
     },
-    /// Close the job (closeJob).
+    /// Where the question flow stands: answered questions, the next one, what is missing.
+    Flow {
+        job: String,
+        /// visit or closure.
+        #[arg(long, default_value = "closure")]
+        journey: String,
+        /// The closure code the engineer picked (closure journey).
+        #[arg(long)]
+        closure: Option<String>,
+        #[arg(long)]
+        secondary: Option<String>,
+    },
+    /// Answer a question of the flow (replaces an earlier answer; history is kept).
+    Answer {
+        job: String,
+        question: String,
+        answer: String,
+        #[arg(long, default_value = "closure")]
+        journey: String,
+    },
+    /// Attach a photo (JPEG, PNG or WebP file) to a question; its upload is queued.
+    Photo {
+        job: String,
+        question: String,
+        file: PathBuf,
+        #[arg(long, default_value = "closure")]
+        journey: String,
+    },
+    /// Send the visit answers (notifyJob) once the visit questions are complete.
+    SendAnswers { job: String },
+    /// Close the job (closeJob) once the closure questions and photos are complete.
     Close {
         job: String,
         #[arg(long)]
@@ -166,6 +206,69 @@ fn error_json(e: &Error) -> Value {
     json!({"error": {"kind": kind, "message": e.to_string()}})
 }
 
+fn journey_named(name: &str) -> Result<Journey, Error> {
+    Journey::from_name(name).ok_or_else(|| Error::Config {
+        reason: format!("journey {name:?} is not visit or closure"),
+    })
+}
+
+fn photo_json(photo: &PhotoView) -> Value {
+    json!({
+        "id": photo.id,
+        "questionCode": photo.question_code,
+        "objectPath": photo.object_path,
+        "sha256": photo.sha256,
+        "uploadSeq": photo.upload_seq,
+        "uploadState": photo.upload_state.map(|s| to_json(&s)),
+        "attachedAt": photo.attached_at.to_string(),
+    })
+}
+
+fn question_json(q: &QuestionView) -> Value {
+    json!({
+        "code": q.code,
+        "text": q.text,
+        "help": q.help,
+        "expects": q.expects,
+        "minPhotos": q.min_photos,
+        "photoHint": q.photo_hint,
+        "answer": q.answer,
+        "answeredAt": q.answered_at.map(|t| t.to_string()),
+        "photos": q.photos.iter().map(photo_json).collect::<Vec<_>>(),
+    })
+}
+
+/// The flow as JSON for QA scripts; each gap with its kind and its sentence.
+fn flow_json(view: &FlowView) -> Value {
+    let gaps: Vec<Value> = view
+        .gaps
+        .iter()
+        .map(|gap| {
+            let kind = match gap {
+                Gap::NoClosureCode => "noClosureCode",
+                Gap::ClosureCodeRefused { .. } => "closureCodeRefused",
+                Gap::MissingSecondaryCode { .. } => "missingSecondaryCode",
+                Gap::OntNotProvisioned { .. } => "ontNotProvisioned",
+                Gap::UnansweredQuestion { .. } => "unansweredQuestion",
+                Gap::InvalidAnswer { .. } => "invalidAnswer",
+                Gap::MissingPhotos { .. } => "missingPhotos",
+            };
+            json!({"kind": kind, "message": gap.to_string()})
+        })
+        .collect();
+    json!({
+        "job": view.job_ref,
+        "journey": view.journey.name(),
+        "closureCode": view.closure_code,
+        "secondaryCode": view.secondary_code,
+        "defaultMatrix": view.default_matrix,
+        "answered": view.answered.iter().map(question_json).collect::<Vec<_>>(),
+        "next": view.next.as_ref().map(question_json),
+        "gaps": gaps,
+        "ready": view.is_ready(),
+    })
+}
+
 fn print(value: &Value) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{value}");
@@ -233,7 +336,20 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
         },
         start_online: syncs,
         closure_matrix,
-        photos: Default::default(),
+        photos: PhotoConfig {
+            bucket: args.s3_bucket.clone(),
+            s3: args.s3_endpoint.as_ref().map(|endpoint| {
+                let key = |name| std::env::var(name).unwrap_or_default();
+                S3Config::new(
+                    endpoint.clone(),
+                    args.s3_region.clone(),
+                    args.s3_bucket.clone(),
+                    key("JOBPACK_S3_ACCESS_KEY_ID"),
+                    key("JOBPACK_S3_SECRET_ACCESS_KEY"),
+                )
+            }),
+            ..PhotoConfig::default()
+        },
     };
     let engine = match Engine::open(config) {
         Ok(e) => e,
@@ -267,6 +383,37 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
             .map_err(Error::from)
             .and_then(|ont| engine.confirm_ont(job, ont, None))
             .map(|r| to_json(&r)),
+        EngineerCommand::Flow {
+            job,
+            journey,
+            closure,
+            secondary,
+        } => journey_named(journey)
+            .and_then(|j| engine.flow(job, j, closure.as_deref(), secondary.as_deref()))
+            .map(|view| flow_json(&view)),
+        EngineerCommand::Answer {
+            job,
+            question,
+            answer,
+            journey,
+        } => journey_named(journey)
+            .and_then(|j| engine.answer_question(job, j, question, answer, None))
+            .map(|canonical| json!({"question": question, "answer": canonical})),
+        EngineerCommand::Photo {
+            job,
+            question,
+            file,
+            journey,
+        } => std::fs::read(file)
+            .map_err(|e| Error::Config {
+                reason: format!("cannot read {}: {e}", file.display()),
+            })
+            .and_then(|bytes| {
+                let j = journey_named(journey)?;
+                engine.attach_photo(job, j, question, &bytes)
+            })
+            .map(|photo| photo_json(&photo)),
+        EngineerCommand::SendAnswers { job } => engine.send_visit_answers(job).map(|r| to_json(&r)),
         EngineerCommand::Close {
             job,
             code,
