@@ -15,8 +15,8 @@ use jobpack_core::sync::SyncPolicy;
 use jobpack_core::transport::{Timeouts, TlsMaterial};
 use tokio::sync::broadcast;
 
-use crate::errors::{JobpackError, Result};
 use crate::Jobpack;
+use crate::errors::{JobpackError, Result};
 
 /// Everything needed to open the core.
 #[derive(Debug, Clone, uniffi::Record)]
@@ -106,9 +106,11 @@ impl Jobpack {
     #[uniffi::constructor]
     pub fn open(config: Config) -> Result<Arc<Self>> {
         let engine = Engine::open(config.into())?;
-        let runtime = engine.runtime_handle().ok_or_else(|| JobpackError::Config {
-            reason: "the core started without its runtime".into(),
-        })?;
+        let runtime = engine
+            .runtime_handle()
+            .ok_or_else(|| JobpackError::Config {
+                reason: "the core started without its runtime".into(),
+            })?;
         let (scan_events, _) = broadcast::channel(64);
         Ok(Arc::new(Jobpack {
             engine: Arc::new(engine),

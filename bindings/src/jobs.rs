@@ -13,15 +13,15 @@
 use std::time::SystemTime;
 
 use jobpack_core::codes::{Attendance as CoreAttendance, ClosureRule};
-use jobpack_core::engine::{ActionReceipt as CoreReceipt, JobView};
+use jobpack_core::engine::{ActionReceipt as CoreReceipt, JobView as CoreJobView};
 use jobpack_core::lifecycle::{JobState as CoreState, Warning as CoreWarning};
 use jobpack_core::protocol::{
     self, FileReference, Location as CoreLocation, OntDevice, QuestionAnswer, Source, Timestamp,
 };
 
+use crate::Jobpack;
 use crate::errors::{JobpackError, Result};
 use crate::time::{action_time, instant};
-use crate::Jobpack;
 
 /// Where a job is in its visit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -33,11 +33,17 @@ pub enum JobState {
     OnSite,
     /// The ONT was sent; waiting for CityFibre's provisioning result.
     OntScanned,
-    Provisioned { status: u8 },
+    Provisioned {
+        status: u8,
+    },
     /// Status 4: CityFibre retries in 5 minutes.
-    ProvisioningRetrying { status: u8 },
+    ProvisioningRetrying {
+        status: u8,
+    },
     /// Status 3, 5, 6 or 7: a rescan (5, 6, 7) or the order desk (3).
-    ProvisioningFailed { status: u8 },
+    ProvisioningFailed {
+        status: u8,
+    },
     Closed,
     Cancelled,
 }
@@ -198,9 +204,10 @@ impl From<protocol::JobPack> for JobPack {
     }
 }
 
-/// A job with what the engineer must know about it now.
+/// A job with what the engineer must know about it now. (`JobView`, as in the core, and not
+/// `Job`: generated Kotlin imports `kotlinx.coroutines.Job`.)
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct Job {
+pub struct JobView {
     pub job_ref: String,
     pub provider_job_id: String,
     pub state: JobState,
@@ -213,9 +220,9 @@ pub struct Job {
     pub pack: JobPack,
 }
 
-impl From<JobView> for Job {
-    fn from(v: JobView) -> Self {
-        Job {
+impl From<CoreJobView> for JobView {
+    fn from(v: CoreJobView) -> Self {
+        JobView {
             job_ref: v.job_ref,
             provider_job_id: v.provider_job_id,
             state: v.state.into(),
@@ -335,13 +342,13 @@ fn answers(answers: Vec<Answer>, source: Source) -> Result<Vec<QuestionAnswer>> 
 #[uniffi::export]
 impl Jobpack {
     /// Every job on the device.
-    pub async fn jobs(&self) -> Result<Vec<Job>> {
+    pub async fn jobs(&self) -> Result<Vec<JobView>> {
         let jobs = self.blocking(|e| e.jobs()).await?;
-        Ok(jobs.into_iter().map(Job::from).collect())
+        Ok(jobs.into_iter().map(JobView::from).collect())
     }
 
     /// One job with its current warnings.
-    pub async fn job(&self, job_ref: String) -> Result<Job> {
+    pub async fn job(&self, job_ref: String) -> Result<JobView> {
         Ok(self.blocking(move |e| e.job(&job_ref)).await?.into())
     }
 
@@ -431,7 +438,10 @@ impl Jobpack {
 impl Jobpack {
     async fn act<F>(&self, job_ref: String, action: F) -> Result<ActionReceipt>
     where
-        F: FnOnce(&jobpack_core::engine::Engine, &str) -> Result<CoreReceipt, jobpack_core::engine::Error>
+        F: FnOnce(
+                &jobpack_core::engine::Engine,
+                &str,
+            ) -> Result<CoreReceipt, jobpack_core::engine::Error>
             + Send
             + 'static,
     {

@@ -9,9 +9,9 @@ use std::time::SystemTime;
 
 use jobpack_core::outbox::{ItemKind as CoreKind, ItemState as CoreState, OutboxItem as CoreItem};
 
+use crate::Jobpack;
 use crate::errors::Result;
 use crate::time::instant;
-use crate::Jobpack;
 
 /// Where an item is on its way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -124,7 +124,9 @@ impl Jobpack {
         closure_code: String,
         secondary_code: Option<String>,
     ) -> Result<()> {
-        self.blocking(move |e| e.correct_parked_close(seq, &closure_code, secondary_code.as_deref()))
-            .await
+        self.blocking(move |e| {
+            e.correct_parked_close(seq, &closure_code, secondary_code.as_deref())
+        })
+        .await
     }
 }

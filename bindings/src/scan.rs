@@ -20,9 +20,9 @@ use jobpack_core::qr::{
 };
 use tokio::sync::broadcast;
 
+use crate::Jobpack;
 use crate::errors::{JobpackError, Result};
 use crate::events::Event;
-use crate::Jobpack;
 
 /// How the frame's pixels are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use jobpack_core::sync::SyncStatus as CoreStatus;
 
-use crate::errors::{JobpackError, Result};
 use crate::Jobpack;
+use crate::errors::{JobpackError, Result};
 
 /// What the sync indicator shows.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]

@@ -354,7 +354,11 @@ impl Engine {
     /// Another live (not cancelled) job on this device that already has this ONT, if any: a
     /// scan or manual entry checks it before the FSAN is sent, since CityFibre would refuse the
     /// device as a duplicate (status 7).
-    pub fn job_holding_ont(&self, fsan: &str, except_job_ref: &str) -> Result<Option<String>, Error> {
+    pub fn job_holding_ont(
+        &self,
+        fsan: &str,
+        except_job_ref: &str,
+    ) -> Result<Option<String>, Error> {
         Ok(self.jobs()?.into_iter().find_map(|job| {
             let holds = job.ont.as_ref().is_some_and(|ont| ont.fsan == fsan);
             (holds && job.job_ref != except_job_ref && job.state != JobState::Cancelled)
