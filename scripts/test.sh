@@ -41,6 +41,42 @@ section "rust tests"
 mkdir -p target
 cargo test --workspace 2>&1 | tee target/test-rust.log
 
+section "bindings"
+# The release phone library and its Kotlin, Swift and Python bindings (target/bindings/).
+bash scripts/bindings.sh
+# The foreign suites start the simulator through the CLI the Rust tests just built.
+export JOBPACK_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/jobpack"
+cargo build -p jobpack
+
+section "python bindings tests"
+PYTHONPATH="$PWD/target/bindings/python" "$JOBPACK_PYTHON" -m pytest -q -p no:cacheprovider \
+  bindings/python/tests 2>&1 | tee target/test-python.log
+
+section "kotlin bindings tests"
+# A JDK and Maven, from Debian when the machine lacks them.
+if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq default-jdk-headless maven >/dev/null
+fi
+reports=target/kotlin-build/surefire-reports
+rm -rf "$reports"
+kotlin_status=0
+mvn -B -q -f bindings/kotlin/pom.xml test || kotlin_status=$?
+# Maven is quiet; the counts come from Surefire's reports.
+awk 'match($0, /<testsuite [^>]*>/) {
+       head = substr($0, RSTART, RLENGTH)
+       n = split("tests failures errors skipped", keys, " ")
+       for (i = 1; i <= n; i++) {
+         if (match(head, " " keys[i] "=\"[0-9]+\"")) {
+           v = substr(head, RSTART, RLENGTH); gsub(/[^0-9]/, "", v); c[keys[i]] += v
+         }
+       }
+     }
+     END { printf "kotlin: %d passed, %d failed\n", c["tests"] - c["failures"] - c["errors"] - c["skipped"], c["failures"] + c["errors"] }' \
+  "$reports"/TEST-*.xml 2>/dev/null | tee target/test-kotlin.log
+[ "$kotlin_status" -eq 0 ] || exit "$kotlin_status"
+
 # One closing line for the whole run, counted from every suite's own summary.
 passed=$(grep -ho '[0-9]* passed' target/test-*.log | awk '{s+=$1} END {print s+0}')
 failed=$(grep -ho '[0-9]* failed' target/test-*.log | awk '{s+=$1} END {print s+0}')

@@ -220,3 +220,35 @@ fn sync_without_endpoints_says_so() {
         Err(Error::NoEndpoints)
     );
 }
+
+#[test]
+fn an_ont_on_another_live_job_is_found_but_not_on_the_same_or_a_cancelled_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(config(&dir.path().join("e.sqlite"))).unwrap();
+    engine
+        .apply_inbound(&[
+            create_job(1, "S1"),
+            create_job(2, "S2"),
+            create_job(3, "S3"),
+        ])
+        .unwrap();
+    for job in ["S1", "S3"] {
+        engine.accept(job).unwrap();
+        engine.start_travel(job, here(), None).unwrap();
+        engine.arrive(job, here(), None).unwrap();
+        let ont = OntDevice::new("ALCLB443689D", "YP2244017834").unwrap();
+        engine.confirm_ont(job, ont, None).unwrap();
+    }
+    assert_eq!(
+        engine.job_holding_ont("ALCLB443689D", "S2").unwrap(),
+        Some("S1".into())
+    );
+    // The job being scanned does not count against itself.
+    engine.apply_inbound(&[cancel_job(4, "S1")]).unwrap();
+    assert_eq!(
+        engine.job_holding_ont("ALCLB443689D", "S3").unwrap(),
+        None,
+        "S1 is cancelled and S3 is the job asking"
+    );
+    assert_eq!(engine.job_holding_ont("CXNK00000001", "S2").unwrap(), None);
+}

@@ -27,7 +27,7 @@ pub use view::{ActionReceipt, JobView, QuarantinedMessage};
 
 use crate::closure::{AnswerError, Gap, Matrix, MatrixProblems};
 use crate::codes::{Catalogue, CatalogueError};
-use crate::lifecycle::{Action, LifecycleError};
+use crate::lifecycle::{Action, JobState, LifecycleError};
 use crate::outbox::{self, ItemKind, ItemState, NewItem, OutboxError, OutboxItem};
 use crate::photos::{IngestConfig, PhotoError, PhotoStore, S3Config, S3Uploader};
 use crate::protocol::{
@@ -403,6 +403,12 @@ impl Engine {
         })
     }
 
+    /// The runtime the engine owns, when opened with [`Engine::open`]: the FFI layer runs its
+    /// blocking calls and subscriptions there instead of starting a second runtime.
+    pub fn runtime_handle(&self) -> Option<tokio::runtime::Handle> {
+        self.runtime.as_ref().map(|rt| rt.handle().clone())
+    }
+
     /// What happened when the database was opened (a recovery from corruption, if any).
     pub fn open_report(&self) -> &OpenReport {
         &self.report
@@ -430,6 +436,21 @@ impl Engine {
                 job_ref: job_ref.to_owned(),
             })?;
         Ok(JobView::new(job, &self.shared.catalogue))
+    }
+
+    /// Another live (not cancelled) job on this device that already has this ONT, if any: a
+    /// scan or manual entry checks it before the FSAN is sent, since CityFibre would refuse the
+    /// device as a duplicate (status 7).
+    pub fn job_holding_ont(
+        &self,
+        fsan: &str,
+        except_job_ref: &str,
+    ) -> Result<Option<String>, Error> {
+        Ok(self.jobs()?.into_iter().find_map(|job| {
+            let holds = job.ont.as_ref().is_some_and(|ont| ont.fsan == fsan);
+            (holds && job.job_ref != except_job_ref && job.state != JobState::Cancelled)
+                .then_some(job.job_ref)
+        }))
     }
 
     /// The outbox, or one job's part of it, in creation order.

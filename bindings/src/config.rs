@@ -1,0 +1,136 @@
+//! Opening the core: what the shell knows at start-up, and the handle it gets back.
+//!
+//! The shell owns secrets and paths (the keystore holds the client key, the app sandbox the
+//! database), so everything arrives as values: PEM text, not file names. Tuning the core
+//! exposes (retry, pull interval) stays at the core's defaults; a shell that needs another
+//! value gets a field here, not a second way to configure.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jobpack_core::engine::{self, Engine};
+use jobpack_core::protocol::EngineerDetails;
+use jobpack_core::sync::SyncPolicy;
+use jobpack_core::transport::{Timeouts, TlsMaterial};
+use tokio::sync::broadcast;
+
+use crate::Jobpack;
+use crate::errors::{JobpackError, Result};
+
+/// Everything needed to open the core.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Config {
+    /// The engineer's SQLite file (created if missing).
+    pub database_path: String,
+    /// Equivalent endpoint base URLs (the hub, or two gateways); empty = never sync.
+    pub endpoints: Vec<String>,
+    /// The device's client certificate chain, PEM.
+    pub client_certificate_pem: Option<String>,
+    /// The device's private key, PEM (held in memory only).
+    pub client_key_pem: Option<String>,
+    /// CA certificates that may sign the server's certificate, PEM.
+    pub trust_anchors_pem: String,
+    pub engineer: Engineer,
+    /// A partner catalogue file's JSON, applied over the embedded code tables.
+    #[uniffi(default = None)]
+    pub partner_catalogue_json: Option<String>,
+    /// Whether the device is online before the shell first reports connectivity.
+    #[uniffi(default = true)]
+    pub start_online: bool,
+    /// Per-request timeout in seconds.
+    #[uniffi(default = 30)]
+    pub request_timeout_secs: u32,
+}
+
+/// Who is doing the work; sent to CityFibre when a job is accepted.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Engineer {
+    pub id: String,
+    pub name: String,
+    pub phone: String,
+    #[uniffi(default = None)]
+    pub company: Option<String>,
+}
+
+impl From<Engineer> for EngineerDetails {
+    fn from(e: Engineer) -> Self {
+        EngineerDetails {
+            engineer_id: e.id,
+            name: e.name,
+            phone: e.phone,
+            company: e.company,
+        }
+    }
+}
+
+impl From<Config> for engine::Config {
+    fn from(c: Config) -> Self {
+        let timeouts = Timeouts {
+            request: Duration::from_secs(c.request_timeout_secs.max(1).into()),
+            ..Timeouts::default()
+        };
+        engine::Config {
+            database: PathBuf::from(c.database_path),
+            endpoints: c.endpoints,
+            tls: TlsMaterial {
+                client_cert_pem: c.client_certificate_pem,
+                client_key_pem: c.client_key_pem,
+                trust_anchors_pem: c.trust_anchors_pem,
+            },
+            timeouts,
+            engineer: c.engineer.into(),
+            partner_catalogue: c.partner_catalogue_json,
+            sync: SyncPolicy::default(),
+            start_online: c.start_online,
+        }
+    }
+}
+
+/// A database found unreadable at open, moved aside, and what was saved from it.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Recovery {
+    pub moved_to: String,
+    pub reason: String,
+    pub salvaged_jobs: u64,
+    pub salvaged_outbox_items: u64,
+    /// Why salvage stopped early; the old file still holds what was not copied.
+    pub salvage_problem: Option<String>,
+}
+
+#[uniffi::export]
+impl Jobpack {
+    /// Opens (or creates) the engineer's database and starts syncing in the background.
+    /// Fails with `Config` for unusable certificates or catalogue, `NewerDatabase` for a
+    /// database from a newer app.
+    #[uniffi::constructor]
+    pub fn open(config: Config) -> Result<Arc<Self>> {
+        let engine = Engine::open(config.into())?;
+        let runtime = engine
+            .runtime_handle()
+            .ok_or_else(|| JobpackError::Config {
+                reason: "the core started without its runtime".into(),
+            })?;
+        let (scan_events, _) = broadcast::channel(64);
+        Ok(Arc::new(Jobpack {
+            engine: Arc::new(engine),
+            runtime,
+            scan_events,
+        }))
+    }
+
+    /// Set when the database was unreadable at open: the shell tells the engineer.
+    pub fn recovery(&self) -> Option<Recovery> {
+        self.engine
+            .open_report()
+            .recovery
+            .as_ref()
+            .map(|r| Recovery {
+                moved_to: r.moved_to.display().to_string(),
+                reason: r.reason.clone(),
+                salvaged_jobs: r.salvaged_jobs as u64,
+                salvaged_outbox_items: r.salvaged_outbox_items as u64,
+                salvage_problem: r.salvage_problem.clone(),
+            })
+    }
+}

@@ -1,0 +1,146 @@
+//! The one public error of the façade, as the shells catch it.
+//!
+//! Kotlin and Swift get one exception type with a case per thing the engineer (or the shell)
+//! can do something about; each case carries the fields a screen needs (the job, the outbox
+//! item, the state) plus the core's own sentence in `reason`, so no shell parses messages.
+//! The core's error tree is deeper (lifecycle, codes, protocol, outbox...); it is folded here
+//! by what the caller does next, not by which module refused: "not allowed now" is handled
+//! differently from "you typed something wrong", whichever layer noticed.
+
+use jobpack_core::engine::Error as CoreError;
+use jobpack_core::lifecycle::LifecycleError;
+use jobpack_core::outbox::OutboxError;
+use jobpack_core::qr::{FrameError, ManualEntryError};
+
+use crate::outbox::ItemState;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum JobpackError {
+    /// No job with this reference on the device.
+    #[error("no job {job_ref} on this device")]
+    UnknownJob { job_ref: String },
+    /// The action is not legal for the job now (its state, a cancellation, a rescan).
+    #[error("{reason}")]
+    NotAllowed { job_ref: String, reason: String },
+    /// A closure or secondary closure code the catalogue refuses.
+    #[error("{reason}")]
+    InvalidCode { reason: String },
+    /// Input that is malformed: coordinates, an FSAN, a timestamp, an answer, a frame.
+    #[error("{reason}")]
+    InvalidInput { reason: String },
+    /// A manual ONT entry was refused (malformed, the two entries differ, a duplicate).
+    #[error("{reason}")]
+    ManualEntry { reason: String },
+    #[error("no outbox item {seq}")]
+    UnknownOutboxItem { seq: i64 },
+    /// Only parked items can be resent, discarded or corrected.
+    #[error("outbox item {seq} is {state:?}; only parked items can be changed")]
+    NotParked { seq: i64, state: ItemState },
+    /// The discard confirmation was not the item's idempotency key.
+    #[error("the confirmation does not match outbox item {seq}")]
+    ConfirmationMismatch { seq: i64 },
+    #[error("local storage failed: {reason}")]
+    Storage { reason: String },
+    /// The database belongs to a newer app version; the app must be updated.
+    #[error("the database was written by a newer app (schema {found}, supported {supported})")]
+    NewerDatabase { found: i64, supported: i64 },
+    /// The configuration cannot be used (certificates, catalogue, endpoints, runtime).
+    #[error("configuration: {reason}")]
+    Config { reason: String },
+    #[error("the device is offline")]
+    Offline,
+    #[error("sync did not become idle in time: {pending} pending")]
+    SyncTimeout {
+        pending: u64,
+        last_error: Option<String>,
+    },
+    #[error("this core has no endpoints to sync with")]
+    NoEndpoints,
+    /// The handle was closed.
+    #[error("the core was closed")]
+    Closed,
+}
+
+pub type Result<T, E = JobpackError> = std::result::Result<T, E>;
+
+impl From<CoreError> for JobpackError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::UnknownJob { job_ref } => Self::UnknownJob { job_ref },
+            CoreError::Lifecycle(e) => lifecycle(e),
+            CoreError::Outbox(e) => match e {
+                OutboxError::UnknownItem { seq } => Self::UnknownOutboxItem { seq },
+                OutboxError::NotParked { seq, state, .. } => Self::NotParked {
+                    seq,
+                    state: state.into(),
+                },
+                OutboxError::ConfirmationMismatch { seq } => Self::ConfirmationMismatch { seq },
+            },
+            CoreError::Protocol(e) => Self::InvalidInput {
+                reason: e.to_string(),
+            },
+            CoreError::Storage { reason } => Self::Storage { reason },
+            CoreError::NewerDatabase { found, supported } => {
+                Self::NewerDatabase { found, supported }
+            }
+            CoreError::Config { reason } => Self::Config { reason },
+            CoreError::Offline => Self::Offline,
+            CoreError::SyncTimeout {
+                pending,
+                last_error,
+            } => Self::SyncTimeout {
+                pending,
+                last_error,
+            },
+            CoreError::NoEndpoints => Self::NoEndpoints,
+        }
+    }
+}
+
+fn lifecycle(e: LifecycleError) -> JobpackError {
+    let reason = e.to_string();
+    match e {
+        LifecycleError::Code(_) => JobpackError::InvalidCode { reason },
+        LifecycleError::InvalidInput(_) | LifecycleError::NoAnswers => {
+            JobpackError::InvalidInput { reason }
+        }
+        LifecycleError::IllegalAction { .. }
+        | LifecycleError::Cancelled { .. }
+        | LifecycleError::RescanNotAllowed { .. }
+        | LifecycleError::OntNotProvisioned { .. }
+        | LifecycleError::ClosureNotAllowedNow { .. } => JobpackError::NotAllowed {
+            // The core's lifecycle errors do not name the job; `with_job` fills it in.
+            job_ref: String::new(),
+            reason,
+        },
+    }
+}
+
+impl JobpackError {
+    /// Names the job on refusals that came from the lifecycle, which only knows states.
+    pub(crate) fn with_job(self, job: &str) -> Self {
+        match self {
+            Self::NotAllowed { job_ref, reason } if job_ref.is_empty() => Self::NotAllowed {
+                job_ref: job.to_owned(),
+                reason,
+            },
+            other => other,
+        }
+    }
+}
+
+impl From<FrameError> for JobpackError {
+    fn from(e: FrameError) -> Self {
+        Self::InvalidInput {
+            reason: e.to_string(),
+        }
+    }
+}
+
+impl From<ManualEntryError> for JobpackError {
+    fn from(e: ManualEntryError) -> Self {
+        Self::ManualEntry {
+            reason: e.to_string(),
+        }
+    }
+}

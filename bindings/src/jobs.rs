@@ -1,0 +1,454 @@
+//! Jobs and the engineer's actions on them.
+//!
+//! Records mirror the core's views field for field (`JobView`, `ActionReceipt`), flattened
+//! where the core's serde shapes would leak (`extra` maps of unknown fields stay in Rust).
+//! Each action is one durable commit in the core and returns its receipt: the job's new
+//! state, the warnings to show now, and the outbox item it queued. None waits for the
+//! network; delivery follows in the background.
+//!
+//! The question-based closure (per-question answers, photos, the close checklist) will add
+//! its own module beside this one; `answer` and `close_job` here take the answers whole, as the
+//! core does today.
+
+use std::time::SystemTime;
+
+use jobpack_core::codes::{Attendance as CoreAttendance, ClosureRule};
+use jobpack_core::engine::{ActionReceipt as CoreReceipt, JobView as CoreJobView};
+use jobpack_core::lifecycle::{JobState as CoreState, Warning as CoreWarning};
+use jobpack_core::protocol::{
+    self, FileReference, Location as CoreLocation, OntDevice, QuestionAnswer, Source, Timestamp,
+};
+
+use crate::Jobpack;
+use crate::errors::{JobpackError, Result};
+use crate::time::{action_time, instant};
+
+/// Where a job is in its visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum JobState {
+    /// CityFibre's job pack is here; nobody has accepted it.
+    Received,
+    Assigned,
+    EnRoute,
+    OnSite,
+    /// The ONT was sent; waiting for CityFibre's provisioning result.
+    OntScanned,
+    Provisioned {
+        status: u8,
+    },
+    /// Status 4: CityFibre retries in 5 minutes.
+    ProvisioningRetrying {
+        status: u8,
+    },
+    /// Status 3, 5, 6 or 7: a rescan (5, 6, 7) or the order desk (3).
+    ProvisioningFailed {
+        status: u8,
+    },
+    Closed,
+    Cancelled,
+}
+
+impl From<CoreState> for JobState {
+    fn from(s: CoreState) -> Self {
+        match s {
+            CoreState::Received => Self::Received,
+            CoreState::Assigned => Self::Assigned,
+            CoreState::EnRoute => Self::EnRoute,
+            CoreState::OnSite => Self::OnSite,
+            CoreState::OntScanned => Self::OntScanned,
+            CoreState::Provisioned { status } => Self::Provisioned { status },
+            CoreState::ProvisioningRetrying { status } => Self::ProvisioningRetrying { status },
+            CoreState::ProvisioningFailed { status } => Self::ProvisioningFailed { status },
+            CoreState::Closed => Self::Closed,
+            CoreState::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+/// Something the engineer must see now (property flags at the moment they matter).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum Warning {
+    PropertyFlag { code: String, description: String },
+    UnknownPropertyFlag { code: String },
+}
+
+impl From<CoreWarning> for Warning {
+    fn from(w: CoreWarning) -> Self {
+        match w {
+            CoreWarning::PropertyFlag { code, description } => {
+                Self::PropertyFlag { code, description }
+            }
+            CoreWarning::UnknownPropertyFlag { code } => Self::UnknownPropertyFlag { code },
+        }
+    }
+}
+
+fn warnings(ws: Vec<CoreWarning>) -> Vec<Warning> {
+    ws.into_iter().map(Warning::from).collect()
+}
+
+/// The ONT sent for a job.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Ont {
+    pub fsan: String,
+    pub serial_number: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Attendance {
+    Attended,
+    NoAccess,
+    NotAttended,
+}
+
+/// How a job was closed.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Closure {
+    pub code: String,
+    pub secondary_code: Option<String>,
+    pub description: String,
+    pub attendance: Attendance,
+    pub requires_provisioned_ont: bool,
+    /// The code is outside the tables and went as CityFibre's "Other reason".
+    pub other_reason: bool,
+}
+
+impl From<ClosureRule> for Closure {
+    fn from(r: ClosureRule) -> Self {
+        Closure {
+            code: r.code,
+            secondary_code: r.secondary,
+            description: r.description,
+            attendance: match r.attendance {
+                CoreAttendance::Attended => Attendance::Attended,
+                CoreAttendance::NoAccess => Attendance::NoAccess,
+                CoreAttendance::NotAttended => Attendance::NotAttended,
+            },
+            requires_provisioned_ont: r.requires_provisioned_ont,
+            other_reason: r.other_reason,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Appointment {
+    /// `YYYY-MM-DD`, the local day of the visit.
+    pub date: String,
+    pub slot: Option<String>,
+    pub window_start: Option<SystemTime>,
+    pub window_end: Option<SystemTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Customer {
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Address {
+    pub uprn: Option<String>,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub town: String,
+    pub postcode: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+/// CityFibre's job pack, as the job screen shows it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct JobPack {
+    pub service_order_id: String,
+    pub product: Option<String>,
+    pub order_type: Option<String>,
+    pub isp_name: Option<String>,
+    pub appointment: Appointment,
+    pub customer: Customer,
+    pub address: Address,
+    pub property_flags: Vec<String>,
+    pub notes: Option<String>,
+}
+
+impl From<protocol::JobPack> for JobPack {
+    fn from(p: protocol::JobPack) -> Self {
+        JobPack {
+            service_order_id: p.service_order.service_order_id,
+            product: p.service_order.product,
+            order_type: p.service_order.order_type,
+            isp_name: p.service_order.isp_name,
+            appointment: Appointment {
+                date: p.appointment.date.to_string(),
+                slot: p.appointment.slot,
+                window_start: p.appointment.window_start.map(instant),
+                window_end: p.appointment.window_end.map(instant),
+            },
+            customer: Customer {
+                name: p.customer.name,
+                phone: p.customer.phone,
+                email: p.customer.email,
+            },
+            address: Address {
+                uprn: p.address.uprn,
+                line1: p.address.line1,
+                line2: p.address.line2,
+                town: p.address.town,
+                postcode: p.address.postcode,
+                latitude: p.address.latitude,
+                longitude: p.address.longitude,
+            },
+            property_flags: p.property_flags,
+            notes: p.notes,
+        }
+    }
+}
+
+/// A job with what the engineer must know about it now. (`JobView`, as in the core, and not
+/// `Job`: generated Kotlin imports `kotlinx.coroutines.Job`.)
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct JobView {
+    pub job_ref: String,
+    pub provider_job_id: String,
+    pub state: JobState,
+    pub warnings: Vec<Warning>,
+    pub ont: Option<Ont>,
+    pub closure: Option<Closure>,
+    pub cancel_reason: Option<String>,
+    pub received_at: SystemTime,
+    pub updated_at: SystemTime,
+    pub pack: JobPack,
+}
+
+impl From<CoreJobView> for JobView {
+    fn from(v: CoreJobView) -> Self {
+        JobView {
+            job_ref: v.job_ref,
+            provider_job_id: v.provider_job_id,
+            state: v.state.into(),
+            warnings: warnings(v.warnings),
+            ont: v.ont.map(|o| Ont {
+                fsan: o.fsan,
+                serial_number: o.serial_number,
+            }),
+            closure: v.closure.map(Closure::from),
+            cancel_reason: v.cancel_reason,
+            received_at: instant(v.received_at),
+            updated_at: instant(v.updated_at),
+            pack: v.pack.into(),
+        }
+    }
+}
+
+/// What an action did: committed locally, and queued for delivery if it made a message.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ActionReceipt {
+    pub job_ref: String,
+    pub state: JobState,
+    /// Shown to the engineer now (DAN before travelling, CHP/SUR/... on arrival).
+    pub warnings: Vec<Warning>,
+    pub outbox_seq: Option<i64>,
+    pub idempotency_key: Option<String>,
+    pub rpc_id: Option<u64>,
+}
+
+impl From<CoreReceipt> for ActionReceipt {
+    fn from(r: CoreReceipt) -> Self {
+        ActionReceipt {
+            job_ref: r.job_ref,
+            state: r.state.into(),
+            warnings: warnings(r.warnings),
+            outbox_seq: r.outbox_seq,
+            idempotency_key: r.idempotency_key,
+            rpc_id: r.rpc_id,
+        }
+    }
+}
+
+/// A position from the phone's location services.
+#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
+    /// Horizontal accuracy in metres.
+    pub accuracy: f64,
+}
+
+impl TryFrom<Location> for CoreLocation {
+    type Error = JobpackError;
+    fn try_from(l: Location) -> Result<Self> {
+        CoreLocation::new(l.latitude, l.longitude, l.accuracy).map_err(|e| {
+            JobpackError::InvalidInput {
+                reason: e.to_string(),
+            }
+        })
+    }
+}
+
+/// A file (photo) already uploaded to CityFibre's bucket, attached to an answer.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AttachedFile {
+    pub name: String,
+    /// MIME type, e.g. `image/jpeg`.
+    pub mime_type: String,
+    /// `s3://bucket/key`.
+    pub object_path: String,
+    #[uniffi(default = None)]
+    pub url: Option<String>,
+}
+
+/// One answer of the question based closure.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Answer {
+    /// The question's text, exactly as in the closure matrix.
+    pub question: String,
+    /// The question's id in the matrix (`1100`).
+    pub question_code: String,
+    pub answer: String,
+    /// When the engineer answered, RFC 3339; `None` = now.
+    #[uniffi(default = None)]
+    pub answered_at: Option<String>,
+    #[uniffi(default = [])]
+    pub files: Vec<AttachedFile>,
+}
+
+/// The core's answer, sent during the visit (`notifyJob`) or with the closure (`closeJob`).
+fn answers(answers: Vec<Answer>, source: Source) -> Result<Vec<QuestionAnswer>> {
+    answers
+        .into_iter()
+        .map(|a| {
+            let answered_at = action_time(a.answered_at)?.unwrap_or_else(Timestamp::now);
+            Ok(QuestionAnswer {
+                question: a.question,
+                question_code: a.question_code,
+                answer: a.answer,
+                response_received: answered_at.into(),
+                source,
+                files: a
+                    .files
+                    .into_iter()
+                    .map(|f| FileReference {
+                        name: f.name,
+                        mime_type: f.mime_type,
+                        object_path: f.object_path,
+                        url: f.url,
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+#[uniffi::export]
+impl Jobpack {
+    /// Every job on the device.
+    pub async fn jobs(&self) -> Result<Vec<JobView>> {
+        let jobs = self.blocking(|e| e.jobs()).await?;
+        Ok(jobs.into_iter().map(JobView::from).collect())
+    }
+
+    /// One job with its current warnings.
+    pub async fn job(&self, job_ref: String) -> Result<JobView> {
+        Ok(self.blocking(move |e| e.job(&job_ref)).await?.into())
+    }
+
+    /// The engineer accepts the job; CityFibre is told who is coming.
+    pub async fn accept(&self, job_ref: String) -> Result<ActionReceipt> {
+        self.act(job_ref, |e, job| e.accept(job)).await
+    }
+
+    /// En route, with where the engineer set off from. `at`: RFC 3339, `None` = now.
+    pub async fn start_travel(
+        &self,
+        job_ref: String,
+        location: Location,
+        at: Option<String>,
+    ) -> Result<ActionReceipt> {
+        let (location, at) = (location.try_into()?, action_time(at)?);
+        self.act(job_ref, move |e, job| e.start_travel(job, location, at))
+            .await
+    }
+
+    /// On site, with where the engineer is.
+    pub async fn arrive(
+        &self,
+        job_ref: String,
+        location: Location,
+        at: Option<String>,
+    ) -> Result<ActionReceipt> {
+        let (location, at) = (location.try_into()?, action_time(at)?);
+        self.act(job_ref, move |e, job| e.arrive(job, location, at))
+            .await
+    }
+
+    /// Sends the ONT confirmed by a scan session or manual entry.
+    pub async fn confirm_ont(
+        &self,
+        job_ref: String,
+        fsan: String,
+        serial_number: String,
+        at: Option<String>,
+    ) -> Result<ActionReceipt> {
+        let ont = OntDevice::new(fsan, serial_number).map_err(|e| JobpackError::InvalidInput {
+            reason: e.to_string(),
+        })?;
+        let at = action_time(at)?;
+        self.act(job_ref, move |e, job| e.confirm_ont(job, ont, at))
+            .await
+    }
+
+    /// Answers given during the visit (sent at once with `notifyJob`).
+    pub async fn answer(
+        &self,
+        job_ref: String,
+        answers: Vec<Answer>,
+        at: Option<String>,
+    ) -> Result<ActionReceipt> {
+        let (answers, at) = (self::answers(answers, Source::NotifyJob)?, action_time(at)?);
+        self.act(job_ref, move |e, job| e.answer(job, answers, at))
+            .await
+    }
+
+    /// Closes the job with a closure code (and the secondary code the table asks for).
+    /// (Not `close`: generated Kotlin classes already have `close()`, from AutoCloseable.)
+    pub async fn close_job(
+        &self,
+        job_ref: String,
+        closure_code: String,
+        secondary_code: Option<String>,
+        description: String,
+        answers: Vec<Answer>,
+        at: Option<String>,
+    ) -> Result<ActionReceipt> {
+        let (answers, at) = (self::answers(answers, Source::CloseJob)?, action_time(at)?);
+        self.act(job_ref, move |e, job| {
+            e.close(
+                job,
+                &closure_code,
+                secondary_code.as_deref(),
+                &description,
+                answers,
+                at,
+            )
+        })
+        .await
+    }
+}
+
+impl Jobpack {
+    async fn act<F>(&self, job_ref: String, action: F) -> Result<ActionReceipt>
+    where
+        F: FnOnce(
+                &jobpack_core::engine::Engine,
+                &str,
+            ) -> Result<CoreReceipt, jobpack_core::engine::Error>
+            + Send
+            + 'static,
+    {
+        let job = job_ref.clone();
+        self.blocking(move |e| action(e, &job))
+            .await
+            .map(ActionReceipt::from)
+            .map_err(|err| err.with_job(&job_ref))
+    }
+}

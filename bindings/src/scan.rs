@@ -1,0 +1,220 @@
+//! ONT label scanning: camera frames in, progress out, and manual entry for damaged labels.
+//!
+//! A [`ScanSession`] belongs to one job: the shell feeds it every analysed camera frame
+//! (Android's Y plane, iOS's luma plane or BGRA buffer, as they come, with their row stride and
+//! rotation) and shows the progress it returns; the core decides when a reading is confirmed
+//! (several agreeing frames) and whether the ONT already sits on another job here. Feeding is
+//! synchronous: the camera analyser already runs off the UI thread, and a frame is decoded
+//! before the next one is taken. Each result is also published to subscribers as
+//! `Event::ScanProgress`.
+//!
+//! A confirmed identity is not sent by the session: the engineer sees it, then the shell calls
+//! `Jobpack::confirm_ont`, exactly as after a manual entry.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use jobpack_core::engine::Engine;
+use jobpack_core::qr::{
+    self, DuplicateCheck, Frame, ManualEntry, OntIdentity as CoreIdentity, Rotation,
+    ScanProgress as CoreProgress, SessionConfig,
+};
+use tokio::sync::broadcast;
+
+use crate::Jobpack;
+use crate::errors::{JobpackError, Result};
+use crate::events::Event;
+
+/// How the frame's pixels are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PixelFormat {
+    /// One byte per pixel: the Y plane of YUV_420_888 / a biplanar buffer.
+    Luma8,
+    Rgba8,
+    /// iOS `kCVPixelFormatType_32BGRA`.
+    Bgra8,
+}
+
+/// One camera frame, as the platform hands it over.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CameraFrame {
+    pub data: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    /// Bytes from one row to the next (at least `width` × bytes per pixel).
+    pub row_stride: u32,
+    pub format: PixelFormat,
+    /// Clockwise rotation that brings the image upright: 0, 90, 180 or 270.
+    #[uniffi(default = 0)]
+    pub rotation_degrees: u32,
+}
+
+/// An ONT as read from its label.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OntIdentity {
+    /// Canonical 12-character form (`ALCLB443689D`).
+    pub fsan: String,
+    pub serial_number: Option<String>,
+    /// `AA:BB:CC:DD:EE:FF`.
+    pub mac: Option<String>,
+    /// Display name (`Nokia`, `Calix`, or the vendor code).
+    pub vendor: String,
+    /// Whether the vendor is one CityFibre deploys.
+    pub known_vendor: bool,
+    /// Things to show that do not stop the scan (an unknown vendor, two serials...).
+    pub warnings: Vec<String>,
+}
+
+impl From<CoreIdentity> for OntIdentity {
+    fn from(i: CoreIdentity) -> Self {
+        OntIdentity {
+            fsan: i.fsan.to_string(),
+            serial_number: i.serial,
+            mac: i.mac,
+            vendor: i.vendor.name().to_owned(),
+            known_vendor: i.vendor.is_known(),
+            warnings: i.warnings.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+/// What one frame contributed.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum ScanProgress {
+    /// No readable QR code in this frame.
+    Nothing,
+    /// A QR code that is not a usable ONT label.
+    NotOntLabel { raw: String, reason: String },
+    /// A valid reading seen in `count` frames; hold steady.
+    SeenOnce { identity: OntIdentity, count: u32 },
+    /// Enough agreeing frames: show it and let the engineer confirm.
+    Confirmed { identity: OntIdentity },
+    /// Confirmed, but already on another job on this device: do not send it.
+    Duplicate {
+        identity: OntIdentity,
+        other_job: String,
+    },
+}
+
+impl From<CoreProgress> for ScanProgress {
+    fn from(p: CoreProgress) -> Self {
+        match p {
+            CoreProgress::Nothing => Self::Nothing,
+            CoreProgress::NotOntLabel { raw, error } => Self::NotOntLabel {
+                raw,
+                reason: error.to_string(),
+            },
+            CoreProgress::SeenOnce { identity, count } => Self::SeenOnce {
+                identity: identity.into(),
+                count: u32::try_from(count).unwrap_or(u32::MAX),
+            },
+            CoreProgress::Confirmed(identity) => Self::Confirmed {
+                identity: identity.into(),
+            },
+            CoreProgress::Duplicate {
+                identity,
+                other_job,
+            } => Self::Duplicate {
+                identity: identity.into(),
+                other_job,
+            },
+        }
+    }
+}
+
+/// The core's duplicate check for one job: another job here already holding the FSAN. A
+/// storage failure counts as "no duplicate": CityFibre's status 7 is the backstop.
+fn duplicate_check(engine: &Arc<Engine>, job_ref: &str) -> DuplicateCheck {
+    let engine = Arc::downgrade(engine);
+    let job_ref = job_ref.to_owned();
+    Box::new(move |fsan| {
+        engine
+            .upgrade()
+            .and_then(|e| e.job_holding_ont(fsan.as_str(), &job_ref).ok().flatten())
+    })
+}
+
+/// A scanning session for one job's ONT label.
+#[derive(uniffi::Object)]
+pub struct ScanSession {
+    job_ref: String,
+    session: Mutex<qr::ScanSession>,
+    events: broadcast::Sender<Event>,
+}
+
+impl ScanSession {
+    fn lock(&self) -> MutexGuard<'_, qr::ScanSession> {
+        // A panic inside the decoder is contained by the core; a poisoned lock only means a
+        // frame was lost, and the session's state is still a valid one.
+        self.session
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[uniffi::export]
+impl ScanSession {
+    /// Decodes one frame. Fails only for a frame whose geometry does not match its buffer
+    /// (a shell bug); an unreadable frame is `Nothing`.
+    pub fn feed(&self, frame: CameraFrame) -> Result<ScanProgress> {
+        let rotation = Rotation::from_degrees(frame.rotation_degrees)?;
+        let format = match frame.format {
+            PixelFormat::Luma8 => qr::PixelFormat::Luma8,
+            PixelFormat::Rgba8 => qr::PixelFormat::Rgba8,
+            PixelFormat::Bgra8 => qr::PixelFormat::Bgra8,
+        };
+        let view = Frame::new(
+            &frame.data,
+            frame.width as usize,
+            frame.height as usize,
+            frame.row_stride as usize,
+            format,
+            rotation,
+        )?;
+        let progress: ScanProgress = self.lock().feed(&view).into();
+        // No subscriber is fine: the caller has the result.
+        let _ = self.events.send(Event::ScanProgress {
+            job_ref: self.job_ref.clone(),
+            progress: progress.clone(),
+        });
+        Ok(progress)
+    }
+
+    /// Starts over (after the engineer dismissed a duplicate, or to scan another label).
+    pub fn reset(&self) {
+        self.lock().reset();
+    }
+}
+
+#[uniffi::export]
+impl Jobpack {
+    /// A scanning session for `job_ref`'s ONT.
+    pub fn scan_session(&self, job_ref: String) -> Arc<ScanSession> {
+        let check = duplicate_check(&self.engine, &job_ref);
+        Arc::new(ScanSession {
+            session: Mutex::new(qr::ScanSession::new(SessionConfig::default(), check)),
+            job_ref,
+            events: self.scan_events.clone(),
+        })
+    }
+
+    /// Checks one typed value at once, so the field can be flagged while typing.
+    pub fn check_ont_entry(&self, value: String) -> Result<OntIdentity> {
+        qr::parse_ont_payload(&value)
+            .map(OntIdentity::from)
+            .map_err(|e| JobpackError::ManualEntry {
+                reason: e.to_string(),
+            })
+    }
+
+    /// Manual entry for a damaged label: the value typed twice must parse, agree, and not be
+    /// on another job here.
+    pub fn enter_ont_manually(
+        &self,
+        job_ref: String,
+        first: String,
+        second: String,
+    ) -> Result<OntIdentity> {
+        let mut entry = ManualEntry::new(duplicate_check(&self.engine, &job_ref));
+        Ok(entry.confirm(&first, &second)?.into())
+    }
+}
