@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jobpack_core::engine::{self, Engine};
+use jobpack_core::engine::{self, Engine, PhotoConfig};
+use jobpack_core::photos::{IngestConfig, S3Config};
 use jobpack_core::protocol::EngineerDetails;
 use jobpack_core::sync::SyncPolicy;
 use jobpack_core::transport::{Timeouts, TlsMaterial};
@@ -41,6 +42,29 @@ pub struct Config {
     /// Per-request timeout in seconds.
     #[uniffi(default = 30)]
     pub request_timeout_secs: u32,
+    /// CityFibre's question based closure matrix (JSON); the built-in default when `None`.
+    #[uniffi(default = None)]
+    pub closure_matrix_json: Option<String>,
+    /// Where closure photos are uploaded; without it they are kept and their uploads wait.
+    #[uniffi(default = None)]
+    pub photo_storage: Option<PhotoStorage>,
+}
+
+/// CityFibre's S3 bucket for closure photos.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct PhotoStorage {
+    /// `https://` (or, in tests, `http://`) base URL of the S3-compatible endpoint.
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// CA certificates (PEM) for an `https` endpoint; the core embeds no public roots.
+    #[uniffi(default = None)]
+    pub trust_anchors_pem: Option<String>,
+    /// Longest edge of a prepared photo, in pixels.
+    #[uniffi(default = 2048)]
+    pub max_edge: u32,
 }
 
 /// Who is doing the work; sent to CityFibre when a job is accepted.
@@ -83,6 +107,31 @@ impl From<Config> for engine::Config {
             partner_catalogue: c.partner_catalogue_json,
             sync: SyncPolicy::default(),
             start_online: c.start_online,
+            closure_matrix: c.closure_matrix_json,
+            photos: c.photo_storage.map(PhotoConfig::from).unwrap_or_default(),
+        }
+    }
+}
+
+impl From<PhotoStorage> for PhotoConfig {
+    fn from(p: PhotoStorage) -> Self {
+        let mut s3 = S3Config::new(
+            p.endpoint,
+            p.region,
+            p.bucket.clone(),
+            p.access_key_id,
+            p.secret_access_key,
+        );
+        s3.trust_anchors_pem = p.trust_anchors_pem;
+        let defaults = PhotoConfig::default();
+        PhotoConfig {
+            bucket: p.bucket,
+            ingest: IngestConfig {
+                max_edge: p.max_edge.max(1),
+                ..defaults.ingest
+            },
+            s3: Some(s3),
+            ..defaults
         }
     }
 }

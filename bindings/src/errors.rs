@@ -12,6 +12,7 @@ use jobpack_core::lifecycle::LifecycleError;
 use jobpack_core::outbox::OutboxError;
 use jobpack_core::qr::{FrameError, ManualEntryError};
 
+use crate::closure::Gap;
 use crate::outbox::ItemState;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
@@ -59,6 +60,25 @@ pub enum JobpackError {
     /// The handle was closed.
     #[error("the core was closed")]
     Closed,
+    /// The closure matrix given at open has problems; each names its place in the file.
+    #[error("the closure matrix has problems: {}", .problems.join("; "))]
+    Matrix { problems: Vec<String> },
+    #[error("question {question_code} is not in the closure matrix")]
+    UnknownQuestion { question_code: String },
+    /// The answer does not fit the question; `reason` says what is expected.
+    #[error("answer to question {question_code}: {reason}")]
+    InvalidAnswer {
+        question_code: String,
+        reason: String,
+    },
+    #[error("no photo {photo_id} on this job")]
+    UnknownPhoto { photo_id: i64 },
+    /// The picture cannot be used (not an image, too large, corrupt) or kept.
+    #[error("{reason}")]
+    Photo { reason: String },
+    /// Visit answers or the closure cannot be sent yet: every gap, for the checklist screen.
+    #[error("{} thing(s) missing", .gaps.len())]
+    Incomplete { gaps: Vec<Gap> },
 }
 
 pub type Result<T, E = JobpackError> = std::result::Result<T, E>;
@@ -93,6 +113,22 @@ impl From<CoreError> for JobpackError {
                 last_error,
             },
             CoreError::NoEndpoints => Self::NoEndpoints,
+            CoreError::Matrix { problems } => Self::Matrix { problems },
+            CoreError::UnknownQuestion { question_code } => Self::UnknownQuestion { question_code },
+            CoreError::Answer {
+                question_code,
+                reason,
+            } => Self::InvalidAnswer {
+                question_code,
+                reason: reason.to_string(),
+            },
+            CoreError::UnknownPhoto { photo_id } => Self::UnknownPhoto { photo_id },
+            CoreError::Photo(e) => Self::Photo {
+                reason: e.to_string(),
+            },
+            CoreError::Incomplete { gaps } => Self::Incomplete {
+                gaps: gaps.into_iter().map(Gap::from).collect(),
+            },
         }
     }
 }

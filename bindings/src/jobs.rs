@@ -6,18 +6,15 @@
 //! state, the warnings to show now, and the outbox item it queued. None waits for the
 //! network; delivery follows in the background.
 //!
-//! The question-based closure (per-question answers, photos, the close checklist) will add
-//! its own module beside this one; `answer` and `close_job` here take the answers whole, as the
-//! core does today.
+//! Answers, photos and closing are the question-based closure's, in `closure.rs`: a closeJob is
+//! only ever assembled by the core from what the engineer recorded.
 
 use std::time::SystemTime;
 
 use jobpack_core::codes::{Attendance as CoreAttendance, ClosureRule};
 use jobpack_core::engine::{ActionReceipt as CoreReceipt, JobView as CoreJobView};
 use jobpack_core::lifecycle::{JobState as CoreState, Warning as CoreWarning};
-use jobpack_core::protocol::{
-    self, FileReference, Location as CoreLocation, OntDevice, QuestionAnswer, Source, Timestamp,
-};
+use jobpack_core::protocol::{self, Location as CoreLocation, OntDevice};
 
 use crate::Jobpack;
 use crate::errors::{JobpackError, Result};
@@ -285,60 +282,6 @@ impl TryFrom<Location> for CoreLocation {
     }
 }
 
-/// A file (photo) already uploaded to CityFibre's bucket, attached to an answer.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct AttachedFile {
-    pub name: String,
-    /// MIME type, e.g. `image/jpeg`.
-    pub mime_type: String,
-    /// `s3://bucket/key`.
-    pub object_path: String,
-    #[uniffi(default = None)]
-    pub url: Option<String>,
-}
-
-/// One answer of the question based closure.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct Answer {
-    /// The question's text, exactly as in the closure matrix.
-    pub question: String,
-    /// The question's id in the matrix (`1100`).
-    pub question_code: String,
-    pub answer: String,
-    /// When the engineer answered, RFC 3339; `None` = now.
-    #[uniffi(default = None)]
-    pub answered_at: Option<String>,
-    #[uniffi(default = [])]
-    pub files: Vec<AttachedFile>,
-}
-
-/// The core's answer, sent during the visit (`notifyJob`) or with the closure (`closeJob`).
-fn answers(answers: Vec<Answer>, source: Source) -> Result<Vec<QuestionAnswer>> {
-    answers
-        .into_iter()
-        .map(|a| {
-            let answered_at = action_time(a.answered_at)?.unwrap_or_else(Timestamp::now);
-            Ok(QuestionAnswer {
-                question: a.question,
-                question_code: a.question_code,
-                answer: a.answer,
-                response_received: answered_at.into(),
-                source,
-                files: a
-                    .files
-                    .into_iter()
-                    .map(|f| FileReference {
-                        name: f.name,
-                        mime_type: f.mime_type,
-                        object_path: f.object_path,
-                        url: f.url,
-                    })
-                    .collect(),
-            })
-        })
-        .collect()
-}
-
 #[uniffi::export]
 impl Jobpack {
     /// Every job on the device.
@@ -396,47 +339,10 @@ impl Jobpack {
         self.act(job_ref, move |e, job| e.confirm_ont(job, ont, at))
             .await
     }
-
-    /// Answers given during the visit (sent at once with `notifyJob`).
-    pub async fn answer(
-        &self,
-        job_ref: String,
-        answers: Vec<Answer>,
-        at: Option<String>,
-    ) -> Result<ActionReceipt> {
-        let (answers, at) = (self::answers(answers, Source::NotifyJob)?, action_time(at)?);
-        self.act(job_ref, move |e, job| e.answer(job, answers, at))
-            .await
-    }
-
-    /// Closes the job with a closure code (and the secondary code the table asks for).
-    /// (Not `close`: generated Kotlin classes already have `close()`, from AutoCloseable.)
-    pub async fn close_job(
-        &self,
-        job_ref: String,
-        closure_code: String,
-        secondary_code: Option<String>,
-        description: String,
-        answers: Vec<Answer>,
-        at: Option<String>,
-    ) -> Result<ActionReceipt> {
-        let (answers, at) = (self::answers(answers, Source::CloseJob)?, action_time(at)?);
-        self.act(job_ref, move |e, job| {
-            e.close(
-                job,
-                &closure_code,
-                secondary_code.as_deref(),
-                &description,
-                answers,
-                at,
-            )
-        })
-        .await
-    }
 }
 
 impl Jobpack {
-    async fn act<F>(&self, job_ref: String, action: F) -> Result<ActionReceipt>
+    pub(crate) async fn act<F>(&self, job_ref: String, action: F) -> Result<ActionReceipt>
     where
         F: FnOnce(
                 &jobpack_core::engine::Engine,

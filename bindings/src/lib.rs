@@ -9,9 +9,10 @@
 //! One handle, [`Jobpack`], is opened with a [`config::Config`]; its methods are spread over
 //! one module per concern, each adding an `impl Jobpack` block: [`jobs`] (reading and
 //! acting), [`scan`] (camera frames and manual ONT entry), [`outbox`] (the pending screen),
-//! [`sync`] (connectivity and delivery), [`events`] (subscriptions), [`errors`]. A new
-//! concern (the question-based closure flow, for one) is a new module in the same shape:
-//! records mirroring the core's values, `From` conversions, and an exported `impl Jobpack`.
+//! [`sync`] (connectivity and delivery), [`events`] (subscriptions), [`closure`] (the question
+//! flow: answers, photos, the checklist, closing), [`errors`]. A new concern is a new module
+//! in the same shape: records mirroring the core's values, `From` conversions, and an
+//! exported `impl Jobpack`.
 //!
 //! Threads: the core owns a tokio runtime. Calls that touch the database are `async` for the
 //! foreign side (Kotlin `suspend`, Swift `async`, Python coroutines) and run as blocking tasks
@@ -21,6 +22,7 @@
 
 uniffi::setup_scaffolding!("jobpack");
 
+pub mod closure;
 pub mod config;
 pub mod errors;
 pub mod events;

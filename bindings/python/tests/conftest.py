@@ -9,6 +9,7 @@ import http.client
 import json
 import os
 import pathlib
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -18,6 +19,7 @@ import pytest
 import jobpack
 
 JOB = "S1000001"
+BUCKET = "cityfibre-evidence"
 
 
 class Simulator:
@@ -102,3 +104,29 @@ def offline_config(tmp_path):
         start_online=False,
         request_timeout_secs=10,
     )
+
+
+@pytest.fixture
+def s3():
+    """An S3-compatible server (moto, in this process) with CityFibre's bucket; yields the
+    core's storage settings and a boto3 client to check what arrived."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id="AKIAPYTEST", aws_secret_access_key="python-test-secret",
+    )
+    client.create_bucket(Bucket=BUCKET)
+    storage = jobpack.PhotoStorage(
+        endpoint=endpoint, region="us-east-1", bucket=BUCKET, access_key_id="AKIAPYTEST",
+        secret_access_key="python-test-secret", trust_anchors_pem=None, max_edge=1024,
+    )
+    yield storage, client
+    server.stop()

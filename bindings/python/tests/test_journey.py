@@ -2,13 +2,16 @@
 simulator: coroutines for database and network calls, typed exceptions, camera frames."""
 
 import asyncio
+import hashlib
 import pathlib
+import struct
 import threading
+import zlib
 
 import pytest
 
 import jobpack
-from conftest import JOB
+from conftest import BUCKET, JOB
 from label_png import read_luma
 
 WAIT_MS = 30_000
@@ -52,6 +55,54 @@ def scan(session):
     raise AssertionError("the label was not confirmed in 5 frames")
 
 
+def png(seed, width=64, height=48):
+    """A small picture, different for every seed (the core re-encodes it as JPEG)."""
+    rows = b"".join(
+        b"\x00" + bytes((x * seed + y * 7) % 256 for x in range(width * 3)) for y in range(height)
+    )
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def valid_answer(kind):
+    """Something an engineer could type for a question of this type."""
+    if kind.is_yes_no():
+        return "yes"
+    if kind.is_single_choice() or kind.is_multiple_choice():
+        return kind.choices[0]
+    if kind.is_number():
+        low = kind.min if kind.min is not None else 0.0
+        high = kind.max if kind.max is not None else low + 10
+        return f"{(low + high) / 2:.{kind.decimals}f}"
+    if kind.is_time():
+        return "9:30"
+    if kind.is_date():
+        return "2026-12-01"
+    return "Checked on site"
+
+
+async def complete(core, journey, closure=None):
+    """Answers and photographs until the flow has no gaps, as a screen would drive it."""
+    for seed in range(1, 64):
+        view = await core.flow(JOB, journey, closure, None)
+        if not view.gaps:
+            return view
+        gap = view.gaps[0]
+        if gap.is_unanswered_question():
+            assert view.next.code == gap.question_code
+            await core.answer_question(JOB, journey, gap.question_code,
+                                       valid_answer(view.next.answer_type), None)
+        elif gap.is_missing_photos():
+            await core.attach_photo(JOB, journey, gap.question_code, png(seed))
+        else:
+            raise AssertionError(f"cannot fill {gap}")
+    raise AssertionError("the flow did not complete")
+
+
 async def wait_for_provisioning(core):
     for _ in range(100):
         await core.sync_until_idle(WAIT_MS)
@@ -62,9 +113,12 @@ async def wait_for_provisioning(core):
     return (await core.job(JOB)).state
 
 
-def test_a_whole_job_from_assignment_to_close(simulator, tmp_path):
+def test_a_whole_job_from_assignment_to_close(simulator, s3, tmp_path):
     sim = simulator("--jobs", "1")
-    core = jobpack.Jobpack.open(sim.config(tmp_path / "e.sqlite"))
+    storage, bucket = s3
+    config = sim.config(tmp_path / "e.sqlite")
+    config.photo_storage = storage
+    core = jobpack.Jobpack.open(config)
     recorder = Recorder()
     subscription = core.subscribe(recorder)
 
@@ -75,23 +129,37 @@ def test_a_whole_job_from_assignment_to_close(simulator, tmp_path):
         assert (await core.accept(JOB)).state.is_assigned()
         assert (await core.start_travel(JOB, LEEDS, None)).state.is_en_route()
         assert (await core.arrive(JOB, LEEDS, "2026-12-01T09:30:00+01:00")).state.is_on_site()
+        with pytest.raises(jobpack.JobpackError.InvalidAnswer):
+            await core.answer_question(JOB, jobpack.Journey.VISIT, "1100", "perhaps", None)
+        visit = await complete(core, jobpack.Journey.VISIT)
+        assert visit.default_matrix and visit.answered[0].answer == "Yes"
+        await core.send_visit_answers(JOB)
         identity = scan(core.scan_session(JOB))
         assert identity.fsan == "ALCLB443689D"
         assert (await core.confirm_ont(JOB, identity.fsan, identity.serial_number, None)).state.is_ont_scanned()
         state = await wait_for_provisioning(core)
         assert state.is_provisioned(), state  # status 1 or 2: both are a working ONT
-        answer = jobpack.Answer(
-            question="Was the customer present?", question_code="1100", answer="Yes",
-            answered_at=None, files=[],
-        )
-        receipt = await core.close_job(JOB, "SP", None, "Installed and tested", [answer], None)
+        with pytest.raises(jobpack.JobpackError.Incomplete) as refused:
+            await core.close_job(JOB, "SP", None, "Installed and tested", None)
+        assert refused.value.gaps[0].is_unanswered_question(), refused.value.gaps
+        closure = await complete(core, jobpack.Journey.CLOSURE, "SP")
+        photos = [p for q in closure.answered for p in q.photos]
+        assert len(photos) >= 2 and all(p.object_path.startswith(f"s3://{BUCKET}/jobs/{JOB}/") for p in photos)
+        receipt = await core.close_job(JOB, "SP", None, "Installed and tested", None)
         assert receipt.state.is_closed()
         await core.sync_until_idle(WAIT_MS)
         return receipt.outbox_seq
 
     close_seq = asyncio.run(journey())
     outbox = asyncio.run(core.outbox(JOB))
-    assert [i.method for i in outbox] == ["notifyJob"] * 4 + ["closeJob"]
+    messages = [i.method for i in outbox if i.kind == jobpack.ItemKind.MESSAGE]
+    assert messages == ["notifyJob"] * 5 + ["closeJob"]
+    uploads = [i for i in outbox if i.kind == jobpack.ItemKind.UPLOAD]
+    stored = bucket.list_objects_v2(Bucket=BUCKET)["Contents"]
+    assert len(stored) == len(uploads) >= 2
+    for item in stored:
+        body = bucket.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()
+        assert item["Key"].endswith(hashlib.sha256(body).hexdigest() + ".jpg")
     assert all(i.state == jobpack.ItemState.SENT for i in outbox), outbox
     recorder.wait_for(lambda e: e.is_outbox_item_changed() and e.seq == close_seq
                       and e.state == jobpack.ItemState.SENT)

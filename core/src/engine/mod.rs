@@ -679,22 +679,12 @@ impl Engine {
                     job_ref: job_ref.to_owned(),
                 }));
             }
-            let (id, key) = new_message_identity();
-            let now = Timestamp::now();
-            Ok(Ok(outbox::enqueue(
+            Ok(Ok(closure::enqueue_upload_item(
                 tx,
-                &NewItem {
-                    job_ref,
-                    kind: ItemKind::Upload,
-                    method: "upload",
-                    label,
-                    rpc_id: id.get(),
-                    idempotency_key: &key,
-                    body: descriptor,
-                    acted_at: now,
-                    depends_on: &[],
-                },
-                now,
+                job_ref,
+                label,
+                descriptor,
+                Timestamp::now(),
             )?))
         })??;
         self.after_outbox_change(seq);

@@ -24,7 +24,6 @@
 //! * The local file is gone or damaged, or the item is unreadable: permanent
 //!   ([`TransportError::Unsendable`]); the photo must be taken again.
 
-use std::error::Error as StdError;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -211,7 +210,7 @@ impl S3Uploader {
             .body(jpeg)
             .send()
             .await
-            .map_err(|e| classify_send_error(&where_to, &e))?;
+            .map_err(|e| crate::transport::classify_send_error(&where_to, &e))?;
         let status = response.status().as_u16();
         if (200..300).contains(&status) {
             return Ok(());
@@ -356,61 +355,6 @@ fn xml_element(xml: &str, name: &str) -> Option<String> {
             .replace("&apos;", "'")
             .replace("&amp;", "&"),
     )
-}
-
-fn tls_cause(error: &(dyn StdError + 'static)) -> Option<String> {
-    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
-    while let Some(e) = current {
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return Some(tls.to_string());
-        }
-        if let Some(inner) = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
-            if let Some(found) = tls_cause(inner) {
-                return Some(found);
-            }
-        }
-        current = e.source();
-    }
-    None
-}
-
-fn describe(error: &(dyn StdError + 'static)) -> String {
-    let mut parts = vec![error.to_string()];
-    let mut current = error.source();
-    while let Some(e) = current {
-        let text = e.to_string();
-        if parts.last() != Some(&text) {
-            parts.push(text);
-        }
-        current = e.source();
-    }
-    parts.join(": ")
-}
-
-fn classify_send_error(endpoint: &str, error: &reqwest::Error) -> TransportError {
-    let endpoint = endpoint.to_owned();
-    if let Some(reason) = tls_cause(error) {
-        return TransportError::Tls { endpoint, reason };
-    }
-    if error.is_timeout() {
-        return TransportError::Timeout {
-            endpoint,
-            after_sending: !error.is_connect(),
-        };
-    }
-    if error.is_connect() {
-        return TransportError::Connect {
-            endpoint,
-            reason: describe(error),
-        };
-    }
-    TransportError::ConnectionLost {
-        endpoint,
-        reason: describe(error),
-    }
 }
 
 #[cfg(test)]

@@ -207,7 +207,10 @@ impl Transport {
         if let Some(key) = idempotency_key {
             request = request.header("Idempotency-Key", key);
         }
-        let response = request.send().await.map_err(|e| classify(endpoint, &e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| classify_send_error(endpoint, &e))?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -215,7 +218,10 @@ impl Transport {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let bytes = response.bytes().await.map_err(|e| classify(endpoint, &e))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| classify_send_error(endpoint, &e))?;
         let endpoint = endpoint.clone();
         match status {
             200..=299 => match parse_acknowledgement(&bytes) {
@@ -338,7 +344,9 @@ fn describe(error: &(dyn StdError + 'static)) -> String {
     parts.join(": ")
 }
 
-fn classify(endpoint: &str, error: &reqwest::Error) -> TransportError {
+/// What a failed reqwest call means for delivery (shared with the S3 uploader, whose
+/// requests fail the same ways).
+pub(crate) fn classify_send_error(endpoint: &str, error: &reqwest::Error) -> TransportError {
     let endpoint = endpoint.to_owned();
     if let Some(reason) = tls_cause(error) {
         return TransportError::Tls { endpoint, reason };

@@ -28,6 +28,31 @@ import org.junit.jupiter.api.assertThrows
 const val JOB = "S1000001"
 const val WAIT_MS = 30_000L
 
+/**
+ * A closure matrix without photos (the photo path runs against S3 in the Python suite and the
+ * Rust end-to-end tests): one visit question, and at closure a light level that branches.
+ */
+const val MATRIX = """{
+  "name": "kotlin tests", "version": "1", "isDefault": false,
+  "questions": [
+    {"code": "1100", "text": "Did Sponge Pass?", "answer": {"type": "yesNo"}},
+    {"code": "2000", "text": "Optical light level at the ONT",
+     "answer": {"type": "number", "unit": "dBm", "min": -40, "max": 5, "decimals": 2}},
+    {"code": "2010", "text": "The light level is out of range: what was done?",
+     "answer": {"type": "singleChoice", "choices": ["Cleaned the connectors", "Escalated"]}},
+    {"code": "2400", "text": "Customer sign-off: name of the person who signed",
+     "answer": {"type": "text", "maxLength": 100}}
+  ],
+  "flows": [
+    {"id": "visit", "journey": "visit", "steps": [{"question": "1100"}]},
+    {"id": "close", "journey": "closure", "steps": [
+      {"question": "2000", "next": [{"when": {"answer": "2000", "atLeast": -27, "atMost": -8}, "goto": "2400"}]},
+      {"question": "2010"},
+      {"question": "2400"}
+    ]}
+  ]
+}"""
+
 class JourneyTest {
     private lateinit var dir: Path
 
@@ -74,6 +99,9 @@ class JourneyTest {
                 assertEquals(JobState.Assigned, core.accept(JOB).state)
                 assertEquals(JobState.EnRoute, core.startTravel(JOB, leeds, null).state)
                 assertEquals(JobState.OnSite, core.arrive(JOB, leeds, "2026-12-01T09:30:00+00:00").state)
+                assertThrows<JobpackException.Incomplete> { runBlocking { core.sendVisitAnswers(JOB) } }
+                assertEquals("Yes", core.answerQuestion(JOB, Journey.VISIT, "1100", "y", null))
+                core.sendVisitAnswers(JOB)
 
                 val identity = scanFixture(core.scanSession(JOB))
                 val scanned = core.confirmOnt(JOB, identity.fsan, identity.serialNumber!!, null)
@@ -81,14 +109,34 @@ class JourneyTest {
                 val provisioned = awaitProvisioning(core)
                 assertTrue(provisioned is JobState.Provisioned, "$provisioned")
 
-                val closed = core.closeJob(JOB, "SP", null, "Installed and tested", emptyList(), null)
+                val refused = assertThrows<JobpackException.Incomplete> {
+                    runBlocking { core.closeJob(JOB, "SP", null, "Installed and tested", null) }
+                }
+                val first = refused.gaps.single()
+                assertTrue(first is Gap.UnansweredQuestion && first.questionCode == "2000", "$first")
+                val bad = assertThrows<JobpackException.InvalidAnswer> {
+                    runBlocking { core.answerQuestion(JOB, Journey.CLOSURE, "2000", "-99", null) }
+                }
+                assertEquals("2000", bad.questionCode)
+                // Out of range asks what was done; a corrected reading takes that question away.
+                core.answerQuestion(JOB, Journey.CLOSURE, "2000", "-31.5", null)
+                val outOfRange = core.flow(JOB, Journey.CLOSURE, "SP", null)
+                assertEquals("2010", outOfRange.next?.code)
+                val choices = (outOfRange.next?.answerType as AnswerType.SingleChoice).choices
+                core.answerQuestion(JOB, Journey.CLOSURE, "2010", choices.first(), null)
+                core.answerQuestion(JOB, Journey.CLOSURE, "2000", "-19.25", null)
+                core.answerQuestion(JOB, Journey.CLOSURE, "2400", "Pat Customer", null)
+                val ready = core.flow(JOB, Journey.CLOSURE, "SP", null)
+                assertTrue(ready.gaps.isEmpty(), "${ready.gaps}")
+                assertEquals(listOf("2000", "2400"), ready.answered.map { it.code })
+                val closed = core.closeJob(JOB, "SP", null, "Installed and tested", null)
                 assertEquals(JobState.Closed, closed.state)
                 closeSeq = closed.outboxSeq!!
                 core.syncUntilIdle(WAIT_MS.toULong())
 
                 val outbox = core.outbox(JOB)
                 assertEquals(
-                    listOf("notifyJob", "notifyJob", "notifyJob", "notifyJob", "closeJob"),
+                    listOf("notifyJob", "notifyJob", "notifyJob", "notifyJob", "notifyJob", "closeJob"),
                     outbox.map { it.method },
                 )
                 assertTrue(outbox.all { it.state == ItemState.SENT }, "$outbox")

@@ -54,6 +54,7 @@ class Simulator private constructor(
         partnerCatalogueJson = null,
         startOnline = startOnline,
         requestTimeoutSecs = 10u,
+        closureMatrixJson = MATRIX,
     )
 
     /** Calls an /admin method (QA's control of the simulator), returning the response body. */
