@@ -23,6 +23,7 @@ use rusqlite::Transaction;
 
 use super::{ActionReceipt, Engine, Error, Event};
 use crate::closure::{AnswerType, Answers, FlowContext, Gap, Journey, Matrix, Question};
+use crate::codes::Catalogue;
 use crate::lifecycle::{Action, Job, JobState};
 use crate::outbox::{self, ItemKind, ItemState, NewItem};
 use crate::photos;
@@ -107,19 +108,22 @@ fn context(
     }
 }
 
-/// What the store holds for a journey point of a job.
+/// What the store holds for a journey point of a job: the inputs of the flow, and where
+/// each photo's upload stands.
 struct Recorded {
     answers: Answers,
     photos: Vec<StoredPhoto>,
+    /// Upload item state per `upload_seq` (absent once an item is pruned).
+    upload_states: BTreeMap<i64, ItemState>,
 }
 
 impl Recorded {
     fn load(
-        tx: &rusqlite::Connection,
+        conn: &rusqlite::Connection,
         job_ref: &str,
         journey: Journey,
     ) -> Result<Self, StoreError> {
-        let answers = store::current_answers(tx, job_ref, journey.name())?
+        let answers = store::current_answers(conn, job_ref, journey.name())?
             .into_iter()
             .map(|a| crate::closure::RecordedAnswer {
                 question_code: a.question_code,
@@ -127,16 +131,27 @@ impl Recorded {
                 answered_at: a.answered_at,
             })
             .collect();
-        let photos = store::current_photos(tx, job_ref, journey.name())?;
-        Ok(Self { answers, photos })
+        let photos = store::current_photos(conn, job_ref, journey.name())?;
+        let mut upload_states = BTreeMap::new();
+        for p in &photos {
+            if let Some(item) = outbox::get(conn, p.upload_seq)? {
+                upload_states.insert(p.upload_seq, item.state);
+            }
+        }
+        Ok(Self {
+            answers,
+            photos,
+            upload_states,
+        })
     }
 
-    fn photo_counts(&self) -> BTreeMap<String, u32> {
-        let mut counts = BTreeMap::new();
+    /// The checklist of `context` for what is recorded.
+    fn gaps(&self, matrix: &Matrix, context: &FlowContext, catalogue: &Catalogue) -> Vec<Gap> {
+        let mut photo_counts = BTreeMap::new();
         for p in &self.photos {
-            *counts.entry(p.question_code.clone()).or_insert(0) += 1;
+            *photo_counts.entry(p.question_code.clone()).or_insert(0) += 1;
         }
-        counts
+        matrix.checklist(context, &self.answers, &photo_counts, catalogue)
     }
 
     fn files(&self) -> BTreeMap<String, Vec<FileReference>> {
@@ -156,33 +171,26 @@ impl Recorded {
     }
 
     /// The upload items of the photos on the path that are still to be delivered.
-    fn open_uploads(
-        &self,
-        conn: &rusqlite::Connection,
-        on_path: &[String],
-    ) -> Result<Vec<i64>, StoreError> {
+    fn open_uploads(&self, on_path: &[String]) -> Vec<i64> {
         let mut seqs = Vec::new();
         for p in self
             .photos
             .iter()
             .filter(|p| on_path.contains(&p.question_code))
         {
-            if let Some(item) = outbox::get(conn, p.upload_seq)?
-                && item.state != ItemState::Sent
-                && !seqs.contains(&p.upload_seq)
-            {
+            let open = self
+                .upload_states
+                .get(&p.upload_seq)
+                .is_some_and(|state| *state != ItemState::Sent);
+            if open && !seqs.contains(&p.upload_seq) {
                 seqs.push(p.upload_seq);
             }
         }
-        Ok(seqs)
+        seqs
     }
 }
 
-fn question_view(
-    question: &Question,
-    recorded: &Recorded,
-    upload_states: &BTreeMap<i64, ItemState>,
-) -> QuestionView {
+fn question_view(question: &Question, recorded: &Recorded) -> QuestionView {
     let answer = recorded.answers.latest(&question.code);
     QuestionView {
         code: question.code.clone(),
@@ -198,7 +206,7 @@ fn question_view(
             .photos
             .iter()
             .filter(|p| p.question_code == question.code)
-            .map(|p| photo_view(p, upload_states.get(&p.upload_seq).copied()))
+            .map(|p| photo_view(p, recorded.upload_states.get(&p.upload_seq).copied()))
             .collect(),
     }
 }
@@ -230,21 +238,14 @@ impl Engine {
         closure_code: Option<&str>,
         secondary_code: Option<&str>,
     ) -> Result<FlowView, Error> {
-        let (stored, recorded, upload_states) = self
+        let (stored, recorded) = self
             .shared
             .with_store(|s| {
                 let conn = s.conn();
                 let Some(stored) = store::load_job(conn, job_ref)? else {
                     return Ok(None);
                 };
-                let recorded = Recorded::load(conn, job_ref, journey)?;
-                let mut states = BTreeMap::new();
-                for p in &recorded.photos {
-                    if let Some(item) = outbox::get(conn, p.upload_seq)? {
-                        states.insert(p.upload_seq, item.state);
-                    }
-                }
-                Ok(Some((stored, recorded, states)))
+                Ok(Some((stored, Recorded::load(conn, job_ref, journey)?)))
             })?
             .ok_or_else(|| Error::UnknownJob {
                 job_ref: job_ref.to_owned(),
@@ -252,12 +253,7 @@ impl Engine {
         let matrix = &self.shared.matrix;
         let context = context(&stored.job, journey, closure_code, secondary_code);
         let walk = matrix.walk(&context, &recorded.answers);
-        let gaps = matrix.checklist(
-            &context,
-            &recorded.answers,
-            &recorded.photo_counts(),
-            &self.shared.catalogue,
-        );
+        let gaps = recorded.gaps(matrix, &context, &self.shared.catalogue);
         Ok(FlowView {
             job_ref: job_ref.to_owned(),
             journey,
@@ -267,11 +263,9 @@ impl Engine {
             answered: walk
                 .answered
                 .iter()
-                .map(|q| question_view(q, &recorded, &upload_states))
+                .map(|q| question_view(q, &recorded))
                 .collect(),
-            next: walk
-                .next
-                .map(|q| question_view(q, &recorded, &upload_states)),
+            next: walk.next.map(|q| question_view(q, &recorded)),
             gaps,
         })
     }
@@ -492,18 +486,13 @@ impl Engine {
         let recorded = Recorded::load(tx, job_ref, journey)?;
         let matrix = &self.shared.matrix;
         let context = context(job, journey, closure_code, secondary_code);
-        let gaps = matrix.checklist(
-            &context,
-            &recorded.answers,
-            &recorded.photo_counts(),
-            &self.shared.catalogue,
-        );
+        let gaps = recorded.gaps(matrix, &context, &self.shared.catalogue);
         if !gaps.is_empty() {
             return Err(Error::Incomplete { gaps });
         }
         let answers = matrix.questions_answers(&context, &recorded.answers, &recorded.files());
         let on_path: Vec<String> = answers.iter().map(|a| a.question_code.clone()).collect();
-        let uploads = recorded.open_uploads(tx, &on_path)?;
+        let uploads = recorded.open_uploads(&on_path);
         Ok((answers, uploads))
     }
 }
