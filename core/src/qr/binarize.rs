@@ -18,6 +18,8 @@ pub struct ThresholdMap {
     /// Blocks per row; 0 means one global threshold in `values[0]`.
     blocks_wide: usize,
     values: Vec<u8>,
+    /// Scratch for the window sums, kept so binarising allocates nothing per frame.
+    column_sums: Vec<u32>,
 }
 
 impl ThresholdMap {
@@ -60,11 +62,12 @@ pub fn local_threshold(
     blocks.clear();
     blocks.resize(bw * bh, 0);
     for by in 0..bh {
+        let y0 = (by * BLOCK).min(h - BLOCK);
         for bx in 0..bw {
-            let (x0, y0) = ((bx * BLOCK).min(w - BLOCK), (by * BLOCK).min(h - BLOCK));
+            let x0 = (bx * BLOCK).min(w - BLOCK);
             let (mut sum, mut min, mut max) = (0u32, 255u8, 0u8);
-            for y in y0..y0 + BLOCK {
-                for &p in &gray[y * w + x0..y * w + x0 + BLOCK] {
+            for row in gray[y0 * w..].chunks(w).take(BLOCK) {
+                for &p in &row[x0..x0 + BLOCK] {
                     sum += p as u32;
                     min = min.min(p);
                     max = max.max(p);
@@ -88,24 +91,38 @@ pub fn local_threshold(
             blocks[by * bw + bx] = avg;
         }
     }
+    // Each block's threshold is the mean of the 5x5 blocks around it (the window is
+    // shifted inwards at the edges). Column sums over the window rows first, then a
+    // window over those, so each block costs a handful of additions.
+    let mut column_sums = std::mem::take(&mut map.column_sums);
+    column_sums.clear();
+    column_sums.resize(bw, 0);
     for by in 0..bh {
         let cy = by.clamp(2, bh.saturating_sub(3).max(2));
+        let rows = cy.saturating_sub(2)..(cy + 3).min(bh);
+        for (bx, c) in column_sums.iter_mut().enumerate() {
+            *c = rows.clone().map(|yy| blocks[yy * bw + bx] as u32).sum();
+        }
         for bx in 0..bw {
             let cx = bx.clamp(2, bw.saturating_sub(3).max(2));
-            let mut sum = 0u32;
-            for yy in cy.saturating_sub(2)..(cy + 3).min(bh) {
-                for xx in cx.saturating_sub(2)..(cx + 3).min(bw) {
-                    sum += blocks[yy * bw + xx] as u32;
-                }
-            }
-            let t = (sum / 25) as u8;
-            map.values[by * bw + bx] = t;
-            let (x0, y0) = ((bx * BLOCK).min(w - BLOCK), (by * BLOCK).min(h - BLOCK));
-            for y in y0..y0 + BLOCK {
-                let row = y * w;
-                for x in x0..x0 + BLOCK {
-                    out[row + x] = u8::from(gray[row + x] <= t);
-                }
+            let sum: u32 = column_sums[cx.saturating_sub(2)..(cx + 3).min(bw)]
+                .iter()
+                .sum();
+            map.values[by * bw + bx] = (sum / 25) as u8;
+        }
+    }
+    map.column_sums = column_sums;
+    // Apply row by row: contiguous slices, so the compare loop vectorises. The last
+    // block of a row or column is shifted inwards to stay whole, as above.
+    for y in 0..h {
+        let by = (y / BLOCK).min(bh - 1);
+        let thresholds = &map.values[by * bw..(by + 1) * bw];
+        let src = &gray[y * w..(y + 1) * w];
+        let dst = &mut out[y * w..(y + 1) * w];
+        for (bx, &t) in thresholds.iter().enumerate() {
+            let x0 = (bx * BLOCK).min(w - BLOCK);
+            for (o, &p) in dst[x0..x0 + BLOCK].iter_mut().zip(&src[x0..x0 + BLOCK]) {
+                *o = u8::from(p <= t);
             }
         }
     }
