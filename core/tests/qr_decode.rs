@@ -1,6 +1,6 @@
 //! Decoding the real reference photos, frame layouts, and panic containment.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jobpack_core::qr::{Frame, FrameError, LumaImage, QrError, Rotation, Scanner, ScannerConfig};
@@ -59,7 +59,7 @@ fn decodes_most_reference_samples_exactly() {
     // A decode that returns the wrong text is the failure that costs a visit.
     assert!(wrong.is_empty(), "wrong text from {wrong:?}");
     // rqrr alone reads 56; the floor guards the locator and strategies against regressions.
-    assert!(ok >= 112, "decoded only {ok} of 137");
+    assert!(ok >= 115, "decoded only {ok} of 137");
 }
 
 #[test]
@@ -152,4 +152,22 @@ fn garbage_files_and_blank_frames_do_not_panic() {
         .collect();
     let frame = Frame::luma(&noise, 640, 480, 640, Rotation::R0).unwrap();
     assert!(scanner().scan(&frame).is_err());
+}
+
+/// Version 1 codes have no alignment pattern, so at a steep angle the parallelogram
+/// guess for the fourth corner misses by more than a module; the outer-edge guess reads
+/// them. Crops of the benchmark's synthetic camera frames (strong perspective, defocus,
+/// low light; one upside down).
+#[test]
+fn tilted_version_1_labels() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qr");
+    let mut scanner = scanner();
+    for (file, want) in [
+        ("tilted-v1-blurred.png", "CXNK3DFC967A"),
+        ("tilted-v1-upside-down.png", "ALCL316F688D"),
+    ] {
+        let img = LumaImage::open(&fixtures.join(file)).unwrap();
+        let found = scanner.scan(&img.frame().unwrap());
+        assert_eq!(found.ok(), Some(vec![want.to_owned()]), "{file}");
+    }
 }

@@ -249,7 +249,7 @@ impl Scanner {
         h: usize,
     ) -> Result<Vec<Decoded>, QrError> {
         let mut last = QrError::NotFound;
-        finder::locate(&self.bin, w, h, &mut self.finder, &mut self.guesses);
+        let plans = finder::locate(&self.bin, w, h, &mut self.finder);
         let src = finder::Source {
             gray,
             thresholds: &self.thresholds,
@@ -257,9 +257,13 @@ impl Scanner {
             w,
             h,
         };
-        for round in 0..2 {
-            if round == 1 {
-                finder::nudged(&self.bin, w, h, &self.finder, &mut self.guesses);
+        // Plans are expanded one at a time (the first usually decodes, and expanding,
+        // the alignment-pattern and edge search, is the costly part of locating); the
+        // nudged fourth corners come last.
+        for plan in (0..plans).map(Some).chain([None]) {
+            match plan {
+                Some(i) => finder::expand(&self.bin, w, h, &self.finder, i, &mut self.guesses),
+                None => finder::nudged(&self.bin, w, h, &self.finder, &mut self.guesses),
             }
             for &guess in &self.guesses {
                 let grid = finder::SampledGrid::new(guess, src).sample_into(&mut self.bits);

@@ -13,15 +13,21 @@
 //!    the two legs tells top-right from bottom-left. Triples are ranked by how close they
 //!    are to a right isosceles triangle.
 //! 3. **Geometry.** The symbol size follows from the finder distance over the module
-//!    size, snapped to 17 + 4v. For version 2 and up, the bottom-right alignment pattern
-//!    is searched for near its predicted place, which pins down perspective; without it
-//!    the fourth corner is extrapolated as a parallelogram.
+//!    size, snapped to 17 + 4v; the three nearest sizes are ranked by how well the
+//!    timing patterns alternate. Each (triple, size) is a cheap *plan*; it is expanded
+//!    into grid guesses only when the plans before it failed to decode: for version 2
+//!    and up the bottom-right alignment pattern, searched for near its predicted place,
+//!    pins down perspective; then the symbol's outer edges, traced along the outer
+//!    sides of the three finders and intersected, give its four true corners (this is
+//!    what reads a version 1 code seen at an angle); last, the fourth corner
+//!    extrapolated as a parallelogram.
 //! 4. **Sampling.** A homography maps module centres into the image. The grid handed
 //!    to rqrr reads bits lazily through it, so no grid buffer is built, and rqrr's decoder
 //!    (format, Reed-Solomon, payload) does the rest.
 //!
-//! Where a size or alignment guess is wrong the decoder rejects it; the caller simply
-//! tries the next guess (sizes one version either side, without alignment).
+//! Where a guess is wrong the decoder rejects it and the caller tries the next; the
+//! decoder is by far the costliest step (rqrr's Reed-Solomon check alone takes
+//! 0.2-2 ms), so guesses are ordered so that the first one is usually right.
 
 use super::binarize::ThresholdMap;
 
@@ -29,7 +35,20 @@ use super::binarize::ThresholdMap;
 #[derive(Debug, Default)]
 pub struct Workspace {
     candidates: Vec<Candidate>,
+    triples: Vec<(f32, [usize; 3])>,
+    plans: Vec<SizePlan>,
     seeds: Vec<NudgeSeed>,
+}
+
+/// One symbol-size hypothesis for one finder triple, with the parallelogram
+/// homography. Cheap to make; [`expand`] turns it into grid guesses, searching for the
+/// alignment pattern only then, because the first plan usually decodes.
+#[derive(Debug, Clone, Copy)]
+struct SizePlan {
+    size: usize,
+    h0: [f64; 9],
+    /// Module size near the bottom-right corner, for the alignment search.
+    m_br: f64,
 }
 
 /// What is needed to nudge a guess's fourth corner later, if the plain guesses fail.
@@ -132,13 +151,15 @@ impl rqrr::BitGrid for CachedGrid<'_> {
     }
 }
 
-/// Finds likely symbols in a binary image (1 = black); best guesses first.
-pub fn locate(bin: &[u8], w: usize, h: usize, ws: &mut Workspace, out: &mut Vec<GridGuess>) {
-    out.clear();
+/// Finds likely symbols in a binary image (1 = black) and plans the guesses to try,
+/// best first; returns how many plans there are. Grid guesses come from [`expand`].
+pub fn locate(bin: &[u8], w: usize, h: usize, ws: &mut Workspace) -> usize {
     ws.candidates.clear();
+    ws.triples.clear();
+    ws.plans.clear();
     ws.seeds.clear();
     if w < 21 || h < 21 || bin.len() < w * h {
-        return;
+        return 0;
     }
     find_candidates(bin, w, h, &mut ws.candidates);
     let cands = &mut ws.candidates;
@@ -148,27 +169,220 @@ pub fn locate(bin: &[u8], w: usize, h: usize, ws: &mut Workspace, out: &mut Vec<
     let keep = if strong >= 3 { strong } else { cands.len() }.min(12);
     let cands = &cands[..keep];
 
-    let mut triples: Vec<(f32, [usize; 3])> = Vec::new();
     for i in 0..cands.len() {
         for j in i + 1..cands.len() {
             for k in j + 1..cands.len() {
                 if let Some(score) = triple_score(&cands[i], &cands[j], &cands[k]) {
-                    triples.push((score, [i, j, k]));
+                    ws.triples.push((score, [i, j, k]));
                 }
             }
         }
     }
-    triples.sort_by(|a, b| a.0.total_cmp(&b.0));
-    for &(_, [i, j, k]) in triples.iter().take(4) {
-        guesses_for(
+    ws.triples.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for &(_, [i, j, k]) in ws.triples.iter().take(4) {
+        plan_sizes(
             bin,
             w,
             h,
             [cands[i], cands[j], cands[k]],
-            out,
+            &mut ws.plans,
             &mut ws.seeds,
         );
     }
+    ws.plans.len()
+}
+
+/// The grid guesses of plan `index` (see [`locate`]): with the alignment pattern when
+/// one is found near its predicted place, then the plain parallelogram.
+pub fn expand(
+    bin: &[u8],
+    w: usize,
+    h: usize,
+    ws: &Workspace,
+    index: usize,
+    out: &mut Vec<GridGuess>,
+) {
+    out.clear();
+    let Some(plan) = ws.plans.get(index) else {
+        return;
+    };
+    let (size, h0) = (plan.size, plan.h0);
+    let s = size as f64;
+    if size >= 25 {
+        let (ex, ey) = apply(&h0, s - 6.5, s - 6.5);
+        if let Some(al) = find_alignment(bin, w, h, ex, ey, plan.m_br) {
+            let [ptl, ptr, pbl] =
+                [(3.5, 3.5), (s - 3.5, 3.5), (3.5, s - 3.5)].map(|(u, v)| apply(&h0, u, v));
+            let src = [
+                (3.5, 3.5),
+                (s - 3.5, 3.5),
+                (3.5, s - 3.5),
+                (s - 6.5, s - 6.5),
+            ];
+            if let Some(h1) = homography(src, [ptl, ptr, pbl, al]) {
+                out.push(GridGuess { size, h: h1 });
+            }
+        }
+    }
+    if let Some(h2) = outer_edges(bin, w, h, &h0, s) {
+        out.push(GridGuess { size, h: h2 });
+    }
+    out.push(GridGuess { size, h: h0 });
+}
+
+/// A homography from the symbol's four outer edges, each traced along the outer side
+/// of the finder patterns that lie on it (top: top-left and top-right finders; left:
+/// top-left and bottom-left; right: top-right; bottom: bottom-left). Lines stay lines
+/// under perspective, so the edges' intersections are the symbol's true corners even
+/// where the parallelogram guess is off: the case of version 1 codes, which have no
+/// alignment pattern to pin the fourth corner, seen at an angle.
+fn outer_edges(bin: &[u8], w: usize, h: usize, h0: &[f64; 9], s: f64) -> Option<[f64; 9]> {
+    let mut points = [(0f64, 0f64); 24];
+    let top = edge_line(bin, w, h, h0, Side::Top, s, &mut points)?;
+    let left = edge_line(bin, w, h, h0, Side::Left, s, &mut points)?;
+    let right = edge_line(bin, w, h, h0, Side::Right, s, &mut points)?;
+    let bottom = edge_line(bin, w, h, h0, Side::Bottom, s, &mut points)?;
+    let corners = [
+        top.intersect(&left)?,
+        top.intersect(&right)?,
+        bottom.intersect(&left)?,
+        bottom.intersect(&right)?,
+    ];
+    homography([(0.0, 0.0), (s, 0.0), (0.0, s), (s, s)], corners)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Top,
+    Left,
+    Right,
+    Bottom,
+}
+
+/// A line through `point` with unit `direction`, in image coordinates.
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    point: (f64, f64),
+    direction: (f64, f64),
+}
+
+impl Line {
+    /// Least-squares fit (principal axis) through the points.
+    fn fit(points: &[(f64, f64)]) -> Option<Line> {
+        let n = points.len() as f64;
+        let (mx, my) = points
+            .iter()
+            .fold((0.0, 0.0), |(ax, ay), &(x, y)| (ax + x / n, ay + y / n));
+        let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
+        for &(x, y) in points {
+            let (dx, dy) = (x - mx, y - my);
+            sxx += dx * dx;
+            sxy += dx * dy;
+            syy += dy * dy;
+        }
+        let angle = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+        let line = Line {
+            point: (mx, my),
+            direction: (angle.cos(), angle.sin()),
+        };
+        line.point.0.is_finite().then_some(line)
+    }
+
+    fn distance(&self, (x, y): (f64, f64)) -> f64 {
+        ((x - self.point.0) * self.direction.1 - (y - self.point.1) * self.direction.0).abs()
+    }
+
+    fn intersect(&self, other: &Line) -> Option<(f64, f64)> {
+        let (d1, d2) = (self.direction, other.direction);
+        let denom = d1.0 * d2.1 - d1.1 * d2.0;
+        // Nearly parallel edges cannot be a square symbol's neighbours.
+        if denom.abs() < 0.2 {
+            return None;
+        }
+        let (px, py) = (other.point.0 - self.point.0, other.point.1 - self.point.1);
+        let t = (px * d2.1 - py * d2.0) / denom;
+        Some((self.point.0 + t * d1.0, self.point.1 + t * d1.1))
+    }
+}
+
+/// Traces one outer edge of the symbol where finder patterns form it: at each half
+/// module along the finder's side, scans from the quiet zone (1.5 modules outside)
+/// inwards until the first dark pixel, and fits a line through those edge points,
+/// dropping outliers (label print, dirt) once.
+fn edge_line(
+    bin: &[u8],
+    w: usize,
+    h: usize,
+    h0: &[f64; 9],
+    side: Side,
+    s: f64,
+    points: &mut [(f64, f64); 24],
+) -> Option<Line> {
+    // Spans along the edge covered by finders, inset half a module from their corners.
+    let spans: &[(f64, f64)] = match side {
+        Side::Top | Side::Left => &[(0.5, 6.5), (s - 6.5, s - 0.5)],
+        Side::Right | Side::Bottom => &[(0.5, 6.5)],
+    };
+    let (edge, outward) = match side {
+        Side::Top | Side::Left => (0.0, -1.0),
+        Side::Right | Side::Bottom => (s, 1.0),
+    };
+    let module_coords = |along: f64, across: f64| match side {
+        Side::Top | Side::Bottom => (along, across),
+        Side::Left | Side::Right => (across, along),
+    };
+    let dark = |(x, y): (f64, f64)| {
+        x >= 0.0
+            && y >= 0.0
+            && (x as usize) < w
+            && (y as usize) < h
+            && bin[y as usize * w + x as usize] != 0
+    };
+    let mut n = 0;
+    for &(from, to) in spans {
+        let mut along = from;
+        while along <= to + 1e-9 && n < points.len() {
+            let mut previous = None;
+            let mut step = 0.0;
+            while step <= 3.0 {
+                let across = edge + outward * (1.5 - step);
+                let (u, v) = module_coords(along, across);
+                let p = apply(h0, u, v);
+                if dark(p) {
+                    if let Some(q) = previous {
+                        points[n] = midpoint(p, q);
+                        n += 1;
+                    }
+                    break;
+                }
+                previous = Some(p);
+                step += 0.1;
+            }
+            along += 0.5;
+        }
+    }
+    if n < 6 {
+        return None;
+    }
+    let first = Line::fit(&points[..n])?;
+    // Tolerance: a third of a module, measured along the edge's scale.
+    let (a, b) = (apply(h0, 0.0, 0.0), apply(h0, 7.0, 0.0));
+    let module = ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt() / 7.0;
+    let mut kept = 0;
+    for i in 0..n {
+        if first.distance(points[i]) <= 0.5 + module / 3.0 {
+            points[kept] = points[i];
+            kept += 1;
+        }
+    }
+    if kept < 6 {
+        return None;
+    }
+    Line::fit(&points[..kept])
+}
+
+fn midpoint(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
+    ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0)
 }
 
 /// Checks the run lengths of a b-w-b-w-b sequence against 1:1:3:1:1.
@@ -350,13 +564,14 @@ fn triple_score(a: &Candidate, b: &Candidate, c: &Candidate) -> Option<f32> {
     Some((l2 - l1) / l2 + right + (mx - mn) / mx)
 }
 
-/// Orders a triple as (top-left, top-right, bottom-left) and adds grid guesses.
-fn guesses_for(
+/// Orders a triple as (top-left, top-right, bottom-left) and plans its likely sizes,
+/// ranked by how well the timing patterns fit.
+fn plan_sizes(
     bin: &[u8],
     w: usize,
     h: usize,
     t: [Candidate; 3],
-    out: &mut Vec<GridGuess>,
+    plans: &mut Vec<SizePlan>,
     seeds: &mut Vec<NudgeSeed>,
 ) {
     let (d01, d12, d02) = (dist(&t[0], &t[1]), dist(&t[1], &t[2]), dist(&t[0], &t[2]));
@@ -398,6 +613,9 @@ fn guesses_for(
         }
     }
     sizes.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Perspective makes modules near the bottom-right like those of the top-right and
+    // bottom-left finders rather than the top-left one.
+    let m_br = ((tr.module + bl.module) / 2.0) as f64;
     for (rank, &(mismatch, v)) in sizes.iter().enumerate() {
         if !mismatch.is_finite() {
             continue;
@@ -413,24 +631,7 @@ fn guesses_for(
         let Some(h0) = homography(src4, [ptl, ptr, pbl, pbr]) else {
             continue;
         };
-        if v >= 2 {
-            let (ex, ey) = apply(&h0, s - 6.5, s - 6.5);
-            // Perspective makes modules near the bottom-right like those of the
-            // top-right and bottom-left finders rather than the top-left one.
-            let m_br = ((tr.module + bl.module) / 2.0) as f64;
-            if let Some(al) = find_alignment(bin, w, h, ex, ey, m_br) {
-                let src = [
-                    (3.5, 3.5),
-                    (s - 3.5, 3.5),
-                    (3.5, s - 3.5),
-                    (s - 6.5, s - 6.5),
-                ];
-                if let Some(h1) = homography(src, [ptl, ptr, pbl, al]) {
-                    out.push(GridGuess { size, h: h1 });
-                }
-            }
-        }
-        out.push(GridGuess { size, h: h0 });
+        plans.push(SizePlan { size, h0, m_br });
         // Perspective moves the true fourth corner off the parallelogram; if the plain
         // guesses fail, [`nudged`] moves it by whole modules along the grid axes, ranks
         // the nudges by how cleanly modules sample (an aligned grid reads module
