@@ -166,7 +166,7 @@ fn tilted_version_1_labels() {
         ("tilted-v1-blurred.png", "CXNK3DFC967A"),
         ("tilted-v1-upside-down.png", "ALCL316F688D"),
     ] {
-        let img = LumaImage::open(&fixtures.join(file)).unwrap();
+        let img = LumaImage::open(fixtures.join(file)).unwrap();
         let found = scanner.scan(&img.frame().unwrap());
         assert_eq!(found.ok(), Some(vec![want.to_owned()]), "{file}");
     }

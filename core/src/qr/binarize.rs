@@ -18,7 +18,10 @@ pub struct ThresholdMap {
     /// Blocks per row; 0 means one global threshold in `values[0]`.
     blocks_wide: usize,
     values: Vec<u8>,
-    /// Scratch for the window sums, kept so binarising allocates nothing per frame.
+    /// Scratch (block sums, minima and maxima of one block row; window sums), kept so
+    /// binarising allocates nothing per frame.
+    block_stats: Vec<(u32, u8, u8)>,
+    column_stats: ColumnStats,
     column_sums: Vec<u32>,
 }
 
@@ -32,6 +35,14 @@ impl ThresholdMap {
         let i = (y / BLOCK) * self.blocks_wide + x / BLOCK;
         self.values.get(i).copied().unwrap_or(127)
     }
+}
+
+/// Per-pixel-column sums, minima and maxima over one block row.
+#[derive(Debug, Default, Clone)]
+struct ColumnStats {
+    sums: Vec<u16>,
+    mins: Vec<u8>,
+    maxs: Vec<u8>,
 }
 
 /// Block size of the local-threshold binariser, in pixels.
@@ -61,18 +72,41 @@ pub fn local_threshold(
     map.values.resize(bw * bh, 0);
     blocks.clear();
     blocks.resize(bw * bh, 0);
+    // Block statistics, a block row at a time: per-column sums, minima and maxima
+    // over the block row's eight pixel rows first (element-wise over whole rows, which
+    // vectorises), then eight columns per block. The last block of a row or column is
+    // shifted inwards to stay whole when the size is not a multiple of 8.
+    let mut stats = std::mem::take(&mut map.block_stats);
+    let mut cols = std::mem::take(&mut map.column_stats);
     for by in 0..bh {
         let y0 = (by * BLOCK).min(h - BLOCK);
-        for bx in 0..bw {
-            let x0 = (bx * BLOCK).min(w - BLOCK);
-            let (mut sum, mut min, mut max) = (0u32, 255u8, 0u8);
-            for row in gray[y0 * w..].chunks(w).take(BLOCK) {
-                for &p in &row[x0..x0 + BLOCK] {
-                    sum += p as u32;
-                    min = min.min(p);
-                    max = max.max(p);
-                }
+        cols.sums.clear();
+        cols.sums.resize(w, 0);
+        cols.mins.clear();
+        cols.mins.resize(w, 255);
+        cols.maxs.clear();
+        cols.maxs.resize(w, 0);
+        for row in gray[y0 * w..].chunks(w).take(BLOCK) {
+            for (acc, &p) in cols.sums.iter_mut().zip(row) {
+                *acc += p as u16;
             }
+            for (acc, &p) in cols.mins.iter_mut().zip(row) {
+                *acc = (*acc).min(p);
+            }
+            for (acc, &p) in cols.maxs.iter_mut().zip(row) {
+                *acc = (*acc).max(p);
+            }
+        }
+        stats.clear();
+        stats.extend((0..bw).map(|bx| {
+            let x = (bx * BLOCK).min(w - BLOCK)..(bx * BLOCK).min(w - BLOCK) + BLOCK;
+            (
+                cols.sums[x.clone()].iter().map(|&v| v as u32).sum::<u32>(),
+                cols.mins[x.clone()].iter().copied().fold(255, u8::min),
+                cols.maxs[x].iter().copied().fold(0, u8::max),
+            )
+        }));
+        for (bx, &(sum, min, max)) in stats.iter().enumerate() {
             let mut avg = (sum / (BLOCK * BLOCK) as u32) as u8;
             if max - min <= MIN_CONTRAST {
                 // Flat: assume it is background (white) unless the neighbours say the
@@ -91,6 +125,8 @@ pub fn local_threshold(
             blocks[by * bw + bx] = avg;
         }
     }
+    map.block_stats = stats;
+    map.column_stats = cols;
     // Each block's threshold is the mean of the 5x5 blocks around it (the window is
     // shifted inwards at the edges). Column sums over the window rows first, then a
     // window over those, so each block costs a handful of additions.

@@ -413,6 +413,10 @@ fn find_candidates(bin: &[u8], w: usize, h: usize, cands: &mut Vec<Candidate>) {
         while x < w {
             let color = row[x];
             let start = x;
+            // Most of an image is long uniform runs: skip them eight pixels at a time.
+            while x + 8 <= w && row[x..x + 8] == [color; 8] {
+                x += 8;
+            }
             while x < w && row[x] == color {
                 x += 1;
             }
