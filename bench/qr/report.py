@@ -20,6 +20,14 @@ def stats(rows):
     return sum(1 for r in rows if r["ok"]), len(rows), statistics.median(ms), p90
 
 
+def decode_floor(rows):
+    """Median over the set of the time rqrr's grid decode alone took (0 where nothing
+    was decoded): what the core's median cannot go below, however fast the locator."""
+    if not any("decode_ms" in r for r in rows):
+        return None
+    return statistics.median((r.get("decode_ms") or 0.0) for r in rows)
+
+
 def main():
     core, zx = load(sys.argv[1]), load(sys.argv[2])
     print(f"{'set':<20} {'engine':<10} {'decoded':>9} {'median ms':>10} {'p90 ms':>9}")
@@ -30,6 +38,10 @@ def main():
         c, z = stats(core[s]), stats(zx.get(s, []))
         if z[2] and z[2] == z[2]:
             print(f"{'':<20} {'ratio':<10} {'':>9} {c[2] / z[2]:>9.1f}x")
+            floor = decode_floor(core[s])
+            if floor is not None:
+                print(f"{'':<20} {'rqrr only':<10} {'':>9} {floor:>10.2f} "
+                      f"({floor / z[2]:.2f}x zxing-cpp)")
     only_zx = [r["file"] for s in core for r, q in zip(core[s], zx.get(s, [])) if q["ok"] and not r["ok"]]
     if only_zx:
         print("\ndecoded by zxing-cpp only:", len(only_zx))

@@ -78,6 +78,7 @@ pub struct Scanner {
     thresholds: binarize::ThresholdMap,
     acc: Vec<u32>,
     bits: Vec<bool>,
+    last_decode: Option<Duration>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -103,8 +104,16 @@ impl Scanner {
             .collect())
     }
 
+    /// Time rqrr spent decoding the grid behind the last successful scan (format,
+    /// Reed-Solomon, payload), without locating or sampling it. The benchmark reports
+    /// it beside the whole scan's time: it is the floor any locator work sits on.
+    pub fn last_decode_time(&self) -> Option<Duration> {
+        self.last_decode
+    }
+
     /// Decodes the QR codes in a frame, with their raw bytes.
     pub fn scan_decoded(&mut self, frame: &Frame<'_>) -> Result<Vec<Decoded>, QrError> {
+        self.last_decode = None;
         let start = Instant::now();
         let deadline = start + self.config.budget;
         frame.copy_luma_into(&mut self.gray);
@@ -196,7 +205,12 @@ impl Scanner {
                     self.scaled = scaled;
                     r
                 }
-                Detector::Rqrr => guarded(|| rqrr_detect(&self.bin, sw, sh)),
+                Detector::Rqrr => {
+                    let mut decode_time = None;
+                    let r = guarded(|| rqrr_detect(&self.bin, sw, sh, &mut decode_time));
+                    self.last_decode = decode_time;
+                    r
+                }
             };
             match result {
                 Ok(found) => {
@@ -267,8 +281,12 @@ impl Scanner {
             }
             for &guess in &self.guesses {
                 let grid = finder::SampledGrid::new(guess, src).sample_into(&mut self.bits);
+                let started = Instant::now();
                 match guarded(|| decode_grid(&grid)) {
-                    Ok(d) => return Ok(vec![d]),
+                    Ok(d) => {
+                        self.last_decode = Some(started.elapsed());
+                        return Ok(vec![d]);
+                    }
                     Err(e) => last = prefer(last, e),
                 }
             }
@@ -342,14 +360,23 @@ impl<G: rqrr::BitGrid> rqrr::BitGrid for GridRef<'_, G> {
 }
 
 /// rqrr's detector over our binary image.
-fn rqrr_detect(bin: &[u8], w: usize, h: usize) -> Result<Vec<Decoded>, QrError> {
+fn rqrr_detect(
+    bin: &[u8],
+    w: usize,
+    h: usize,
+    decode_time: &mut Option<Duration>,
+) -> Result<Vec<Decoded>, QrError> {
     let mut img = rqrr::PreparedImage::prepare_from_bitmap(w, h, |x, y| bin[y * w + x] != 0);
     let grids = img.detect_grids();
     let mut out = Vec::new();
     let mut last = QrError::NotFound;
     for g in &grids {
+        let started = Instant::now();
         match decode_grid(&g.grid) {
-            Ok(d) => out.push(d),
+            Ok(d) => {
+                *decode_time.get_or_insert(Duration::ZERO) += started.elapsed();
+                out.push(d);
+            }
             Err(e) => last = e,
         }
     }
