@@ -171,3 +171,14 @@ fn tilted_version_1_labels() {
         assert_eq!(found.ok(), Some(vec![want.to_owned()]), "{file}");
     }
 }
+
+/// The budget stops new work on a frame, but the first guess is always tried, so a
+/// clear code is read even with no budget at all.
+#[test]
+fn a_clear_code_reads_with_a_zero_budget() {
+    let (img, want) = sample("qrcode-6/2.png");
+    let mut scanner = Scanner::new(ScannerConfig {
+        budget: Duration::ZERO,
+    });
+    assert_eq!(scanner.scan(&img.frame().unwrap()).unwrap(), vec![want]);
+}

@@ -170,6 +170,8 @@ impl Scanner {
         add(Threshold::Local, true, Detector::Rqrr);
         add(Threshold::Global, true, Detector::Rqrr);
         let mut current: Option<(Threshold, bool, usize)> = None;
+        // (factor, size) of what `self.scaled` holds for this frame; 0 = nothing yet.
+        let mut scaled_dims = (0usize, (0usize, 0usize));
         let (mut sw, mut sh) = (w, h);
         for (i, &(threshold, inverted, factor, detector)) in steps.iter().enumerate() {
             if i > 0 && Instant::now() > deadline {
@@ -182,8 +184,20 @@ impl Scanner {
             }
             if current != Some((threshold, inverted, factor)) {
                 (sw, sh) = if factor > 1 {
-                    let mut scaled = std::mem::take(&mut self.scaled);
-                    let dims = binarize::downscale(gray, w, h, factor, &mut scaled, &mut self.acc);
+                    // Steps alternate between scales; downscale once per frame.
+                    if scaled_dims.0 != factor {
+                        let dims = binarize::downscale(
+                            gray,
+                            w,
+                            h,
+                            factor,
+                            &mut self.scaled,
+                            &mut self.acc,
+                        );
+                        scaled_dims = (factor, dims);
+                    }
+                    let scaled = std::mem::take(&mut self.scaled);
+                    let dims = scaled_dims.1;
                     self.binarize(&scaled, dims.0, dims.1, threshold);
                     self.scaled = scaled;
                     dims
@@ -201,7 +215,7 @@ impl Scanner {
                 Detector::Finder => {
                     let scaled = std::mem::take(&mut self.scaled);
                     let src = if factor > 1 { &scaled[..] } else { gray };
-                    let r = self.attempt_finder(src, inverted, sw, sh);
+                    let r = self.attempt_finder(src, inverted, sw, sh, deadline);
                     self.scaled = scaled;
                     r
                 }
@@ -255,14 +269,21 @@ impl Scanner {
     }
 
     /// Our locator on the current binary image: plain guesses first, then nudged ones.
+    ///
+    /// A noisy frame with no code can yield dozens of finder-like triples, so guesses
+    /// whose sampled finder and timing patterns are not a symbol's are dropped before
+    /// the decoder (the costly part), and the deadline is checked before every guess
+    /// but the first (a step only starts within the budget, so each frame tries one).
     fn attempt_finder(
         &mut self,
         gray: &[u8],
         inverted: bool,
         w: usize,
         h: usize,
+        deadline: Instant,
     ) -> Result<Vec<Decoded>, QrError> {
         let mut last = QrError::NotFound;
+        let mut tried = false;
         let plans = finder::locate(&self.bin, w, h, &mut self.finder);
         let src = finder::Source {
             gray,
@@ -280,7 +301,18 @@ impl Scanner {
                 None => finder::nudged(&self.bin, w, h, &self.finder, &mut self.guesses),
             }
             for &guess in &self.guesses {
+                if tried && Instant::now() > deadline {
+                    return Err(last);
+                }
+                tried = true;
                 let grid = finder::SampledGrid::new(guess, src).sample_into(&mut self.bits);
+                if !grid.has_function_patterns() {
+                    last = prefer(last, QrError::Unreadable(NOT_A_SYMBOL.to_owned()));
+                    continue;
+                }
+                if let Some(i) = plan {
+                    self.finder.mark_plausible(i);
+                }
                 let started = Instant::now();
                 match guarded(|| decode_grid(&grid)) {
                     Ok(d) => {
@@ -294,6 +326,8 @@ impl Scanner {
         Err(last)
     }
 }
+
+const NOT_A_SYMBOL: &str = "the located finder and timing patterns are not a QR symbol's";
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Detector {
