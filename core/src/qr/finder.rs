@@ -450,18 +450,19 @@ fn finder_ratio(c: [u32; 5]) -> bool {
     if total < 7 {
         return false;
     }
-    let m = total as f32 / 7.0;
-    let v = m * 0.6;
-    (c[0] as f32 - m).abs() < v
-        && (c[1] as f32 - m).abs() < v
-        && (c[2] as f32 - 3.0 * m).abs() < 3.0 * v
-        && (c[3] as f32 - m).abs() < v
-        && (c[4] as f32 - m).abs() < v
+    // Each run within 60 % of its share (1/7, 3/7 for the centre), in integers:
+    // |7c - t| < 0.6 t  <=>  5 |7c - t| < 3 t.
+    let off = |run: u32, share: u32| (7 * run).abs_diff(share * total) * 5;
+    off(c[0], 1) < 3 * total
+        && off(c[1], 1) < 3 * total
+        && off(c[2], 3) < 9 * total
+        && off(c[3], 1) < 3 * total
+        && off(c[4], 1) < 3 * total
 }
 
 fn find_candidates(bin: &[u8], w: usize, h: usize, cands: &mut Vec<Candidate>) {
-    // Every row on small images; on large ones the finder spans many rows anyway.
-    let step = if h > 600 { 2 } else { 1 };
+    // Every row on small images; on larger ones a finder core spans several rows.
+    let step = if h > 240 { 2 } else { 1 };
     let mut y = 0;
     while y < h {
         let row = &bin[y * w..(y + 1) * w];
@@ -472,16 +473,9 @@ fn find_candidates(bin: &[u8], w: usize, h: usize, cands: &mut Vec<Candidate>) {
         while x < w {
             let color = row[x];
             let start = x;
-            // Most of an image is long uniform runs: skip them eight pixels at a time.
-            while x + 8 <= w && row[x..x + 8] == [color; 8] {
-                x += 8;
-            }
-            while x < w && row[x] == color {
-                x += 1;
-            }
+            x = run_end(row, x);
             let len = (x - start) as u32;
-            counts.rotate_left(1);
-            counts[4] = len;
+            counts = [counts[1], counts[2], counts[3], counts[4], len];
             nruns += 1;
             // The newest run must be black and the pattern complete (b w b w b).
             if color != 0 && nruns >= 5 && finder_ratio(counts) {
@@ -493,6 +487,27 @@ fn find_candidates(bin: &[u8], w: usize, h: usize, cands: &mut Vec<Candidate>) {
         }
         y += step;
     }
+}
+
+/// End (exclusive) of the run of equal pixels starting at `start`: eight pixels per
+/// step, the first differing byte found from the XOR of two words.
+fn run_end(row: &[u8], start: usize) -> usize {
+    let color = row[start];
+    let splat = u64::from_le_bytes([color; 8]);
+    let mut x = start + 1;
+    while let Some(chunk) = row.get(x..x + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let diff = u64::from_le_bytes(word) ^ splat;
+        if diff != 0 {
+            return x + (diff.trailing_zeros() / 8) as usize;
+        }
+        x += 8;
+    }
+    while x < row.len() && row[x] == color {
+        x += 1;
+    }
+    x
 }
 
 /// Cross-checks a row hit vertically, then horizontally, and records it.
@@ -991,6 +1006,23 @@ mod tests {
             bits[i * n + 6] = i % 2 == 0;
         }
         bits
+    }
+
+    #[test]
+    fn run_end_finds_the_first_different_pixel() {
+        let row = [1u8, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0];
+        assert_eq!(run_end(&row, 0), 3);
+        assert_eq!(run_end(&row, 3), 17);
+        assert_eq!(run_end(&row, 17), 18);
+        assert_eq!(run_end(&row, 18), 19);
+        let long = [0u8; 40];
+        assert_eq!(run_end(&long, 5), 40);
+        for start in 0..row.len() {
+            let slow = (start..row.len())
+                .find(|&i| row[i] != row[start])
+                .unwrap_or(row.len());
+            assert_eq!(run_end(&row, start), slow, "{start}");
+        }
     }
 
     #[test]
