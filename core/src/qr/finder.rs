@@ -270,14 +270,8 @@ pub fn expand(
     if size >= 25 {
         let (ex, ey) = apply(&h0, s - 6.5, s - 6.5);
         if let Some(al) = find_alignment(bin, w, h, ex, ey, plan.m_br) {
-            let [ptl, ptr, pbl] =
-                [(3.5, 3.5), (s - 3.5, 3.5), (3.5, s - 3.5)].map(|(u, v)| apply(&h0, u, v));
-            let src = [
-                (3.5, 3.5),
-                (s - 3.5, 3.5),
-                (3.5, s - 3.5),
-                (s - 6.5, s - 6.5),
-            ];
+            let [ptl, ptr, pbl] = finder_centres(s).map(|(u, v)| apply(&h0, u, v));
+            let src = with_fourth(s, (s - 6.5, s - 6.5));
             if let Some(h1) = homography(src, [ptl, ptr, pbl, al]) {
                 out.push(GridGuess { size, h: h1 });
             }
@@ -296,7 +290,7 @@ pub fn expand(
 /// where the parallelogram guess is off: the case of version 1 codes, which have no
 /// alignment pattern to pin the fourth corner, seen at an angle.
 fn outer_edges(bin: &[u8], w: usize, h: usize, h0: &[f64; 9], s: f64) -> Option<[f64; 9]> {
-    let mut points = [(0f64, 0f64); 24];
+    let mut points = [(0f64, 0f64); 32];
     let top = edge_line(bin, w, h, h0, Side::Top, s, &mut points)?;
     let left = edge_line(bin, w, h, h0, Side::Left, s, &mut points)?;
     let right = edge_line(bin, w, h, h0, Side::Right, s, &mut points)?;
@@ -375,7 +369,7 @@ fn edge_line(
     h0: &[f64; 9],
     side: Side,
     s: f64,
-    points: &mut [(f64, f64); 24],
+    points: &mut [(f64, f64); 32],
 ) -> Option<Line> {
     // Spans along the edge covered by finders, inset half a module from their corners.
     let spans: &[(f64, f64)] = match side {
@@ -680,13 +674,7 @@ fn plan_sizes(
             continue;
         }
         let s = (17 + 4 * v) as f64;
-        let src4 = [
-            (3.5, 3.5),
-            (s - 3.5, 3.5),
-            (3.5, s - 3.5),
-            (s - 3.5, s - 3.5),
-        ];
-        if let Some(h0) = homography(src4, [ptl, ptr, pbl, pbr]) {
+        if let Some(h0) = homography(with_fourth(s, (s - 3.5, s - 3.5)), [ptl, ptr, pbl, pbr]) {
             *slot = (timing_mismatch(bin, w, h, &h0, (17 + 4 * v) as usize), v);
         }
     }
@@ -700,12 +688,7 @@ fn plan_sizes(
         }
         let size = (17 + 4 * v) as usize;
         let s = size as f64;
-        let src4 = [
-            (3.5, 3.5),
-            (s - 3.5, 3.5),
-            (3.5, s - 3.5),
-            (s - 3.5, s - 3.5),
-        ];
+        let src4 = with_fourth(s, (s - 3.5, s - 3.5));
         let Some(h0) = homography(src4, [ptl, ptr, pbl, pbr]) else {
             continue;
         };
@@ -941,6 +924,18 @@ fn alignment_vertical(bin: &[u8], w: usize, h: usize, x: usize, y: usize, m: f64
         down[2] as f64,
     ];
     ring_ok(runs, m).then_some((y as f64 - up[0] as f64 + y as f64 + down[0] as f64) / 2.0 + 0.5)
+}
+
+/// Module coordinates of the finder centres (top-left, top-right, bottom-left) of a
+/// symbol `s` modules wide.
+fn finder_centres(s: f64) -> [(f64, f64); 3] {
+    [(3.5, 3.5), (s - 3.5, 3.5), (3.5, s - 3.5)]
+}
+
+/// The finder centres and a fourth point: the module-side corners of a homography.
+fn with_fourth(s: f64, fourth: (f64, f64)) -> [(f64, f64); 4] {
+    let [a, b, c] = finder_centres(s);
+    [a, b, c, fourth]
 }
 
 /// The homography taking the four `src` points to the four `dst` points.
