@@ -13,7 +13,7 @@ python3 -m pip install -q zxing-cpp qrcode pillow numpy
 cargo build -j2 --release -p jobpack
 python3 "$root/bench/qr/gen_frames.py" "$out" --count "$count" --seed 7
 
-sets=("$samples" "$out/frames-1280x720" "$out/frames-1920x1080")
+sets=("$samples" "$out/frames-1280x720" "$out/frames-1920x1080" "$out/no-code-1280x720")
 # One core for both engines, so the comparison is like for like.
 pin=(); command -v taskset >/dev/null && pin=(taskset -c 0)
 export OMP_NUM_THREADS=1 RAYON_NUM_THREADS=1

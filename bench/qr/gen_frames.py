@@ -6,7 +6,8 @@ glare, sensor noise, and JPEG loss at camera-like qualities. Each `NAME.jpg` com
 `NAME.txt` holding the exact payload. Deterministic for a given --seed.
 
     python3 gen_frames.py OUT_DIR --count 30 --seed 7
-writes OUT_DIR/frames-1280x720/ and OUT_DIR/frames-1920x1080/.
+writes OUT_DIR/frames-1280x720/ and OUT_DIR/frames-1920x1080/, and
+OUT_DIR/no-code-1280x720/ (labels with the code blanked: nothing may be read).
 """
 import argparse
 import os
@@ -34,13 +35,15 @@ def payload(rng):
     return '{"fsan":"%s","serial":"%s","mac":"%s"}' % (fsan, serial, mac)
 
 
-def label(rng, text):
+def label(rng, text, with_code=True):
     qr = qrcode.QRCode(error_correction=rng.choice([qrcode.constants.ERROR_CORRECT_M,
                                                      qrcode.constants.ERROR_CORRECT_L]),
                        box_size=8, border=4)
     qr.add_data(text)
     qr.make(fit=True)
     code = qr.make_image(fill_color="black", back_color="white").convert("L")
+    if not with_code:  # a label whose code is out of view or covered: blank, same size
+        code = Image.new("L", code.size, 245)
     cw = code.size[0]
     lab = Image.new("L", (cw + 220, cw + 40), 250)
     lab.paste(code, (10, 20))
@@ -60,8 +63,8 @@ def perspective_coeffs(src, dst):
     return np.linalg.solve(np.array(a, float), np.array(b, float)).tolist()
 
 
-def frame(rng, w, h, text):
-    lab = label(rng, text)
+def frame(rng, w, h, text, with_code=True):
+    lab = label(rng, text, with_code)
     # Code side in the frame: 18% to 55% of the frame height.
     target = rng.uniform(0.18, 0.55) * h
     scale = target / lab.size[1]
@@ -121,6 +124,16 @@ def main():
             img.save(name + ".jpg", quality=rng.randrange(45, 90))
             with open(name + ".txt", "w", encoding="utf-8") as f:
                 f.write(text)
+    # What the camera mostly sees while the engineer aims: the label, no readable code.
+    # Generated after the sets above so their frames do not change with this one.
+    d = os.path.join(args.out, "no-code-1280x720")
+    os.makedirs(d, exist_ok=True)
+    for i in range(max(1, args.count // 3)):
+        img = frame(rng, 1280, 720, payload(rng), with_code=False)
+        name = os.path.join(d, f"frame-{i:03d}")
+        img.save(name + ".jpg", quality=rng.randrange(45, 90))
+        with open(name + ".txt", "w", encoding="utf-8") as f:
+            f.write("")  # nothing to read: any decoded text is a false read
 
 
 if __name__ == "__main__":

@@ -34,12 +34,17 @@ def main():
     for s in core:
         for name, data in (("core", core), ("zxing-cpp", zx)):
             ok, n, med, p90 = stats(data.get(s, []))
+            if "no-code" in s:
+                # Nothing to decode: the count that matters is of false reads.
+                false = sum(1 for r in data.get(s, []) if r.get("decoded") is not None)
+                print(f"{s:<20} {name:<10} {false:>4} read {med:>7.2f} {p90:>9.2f}")
+                continue
             print(f"{s:<20} {name:<10} {ok:>4}/{n:<4} {med:>10.2f} {p90:>9.2f}")
         c, z = stats(core[s]), stats(zx.get(s, []))
         if z[2] and z[2] == z[2]:
             print(f"{'':<20} {'ratio':<10} {'':>9} {c[2] / z[2]:>9.1f}x")
             floor = decode_floor(core[s])
-            if floor is not None:
+            if floor is not None and "no-code" not in s:
                 print(f"{'':<20} {'rqrr only':<10} {'':>9} {floor:>10.2f} "
                       f"({floor / z[2]:.2f}x zxing-cpp)")
     only_zx = [r["file"] for s in core for r, q in zip(core[s], zx.get(s, [])) if q["ok"] and not r["ok"]]

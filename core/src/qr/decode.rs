@@ -160,15 +160,15 @@ impl Scanner {
             }
         };
         // Ordered by how often each step is the one that reads a code (measured on the
-        // reference samples and synthetic frames), cheapest first among equals.
+        // reference samples and synthetic frames), cheapest first among equals. rqrr's
+        // detector runs on the local-threshold image only: on the global and inverted
+        // images it read nothing our locator did not, and each run costs 1-1.5 ms on a
+        // 640 px frame, which every frame without a code pays.
         add(Threshold::Local, false, Detector::Finder);
         add(Threshold::Local, false, Detector::Rqrr);
         add(Threshold::Global, false, Detector::Finder);
-        add(Threshold::Global, false, Detector::Rqrr);
         add(Threshold::Local, true, Detector::Finder);
         add(Threshold::Global, true, Detector::Finder);
-        add(Threshold::Local, true, Detector::Rqrr);
-        add(Threshold::Global, true, Detector::Rqrr);
         let mut current: Option<(Threshold, bool, usize)> = None;
         // (factor, size) of what `self.scaled` holds for this frame; 0 = nothing yet.
         let mut scaled_dims = (0usize, (0usize, 0usize));
