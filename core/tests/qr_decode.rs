@@ -154,6 +154,20 @@ fn garbage_files_and_blank_frames_do_not_panic() {
     assert!(scanner().scan(&frame).is_err());
 }
 
+/// A label seen with its code covered (what the camera mostly sees while aiming): finder-
+/// like blobs in its print and the sensor noise must not read as a code, and the error
+/// says nothing was found rather than that a code could not be read.
+#[test]
+fn a_label_without_its_code_is_not_found() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qr/label-without-code.jpg");
+    let img = LumaImage::open(path).unwrap();
+    assert!(matches!(
+        scanner().scan(&img.frame().unwrap()),
+        Err(QrError::NotFound)
+    ));
+}
+
 /// Version 1 codes have no alignment pattern, so at a steep angle the parallelogram
 /// guess for the fourth corner misses by more than a module; the outer-edge guess reads
 /// them. Crops of the benchmark's synthetic camera frames (strong perspective, defocus,

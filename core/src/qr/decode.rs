@@ -307,7 +307,8 @@ impl Scanner {
                 tried = true;
                 let grid = finder::SampledGrid::new(guess, src).sample_into(&mut self.bits);
                 if !grid.has_function_patterns() {
-                    last = prefer(last, QrError::Unreadable(NOT_A_SYMBOL.to_owned()));
+                    // Not a symbol where it was looked for: as far as this guess goes,
+                    // no code was found.
                     continue;
                 }
                 if let Some(i) = plan {
@@ -326,8 +327,6 @@ impl Scanner {
         Err(last)
     }
 }
-
-const NOT_A_SYMBOL: &str = "the located finder and timing patterns are not a QR symbol's";
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Detector {
