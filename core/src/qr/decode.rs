@@ -305,12 +305,13 @@ impl Scanner {
                     return Err(last);
                 }
                 tried = true;
-                let grid = finder::SampledGrid::new(guess, src).sample_into(&mut self.bits);
-                if !grid.has_function_patterns() {
+                let sampler = finder::SampledGrid::new(guess, src);
+                if !sampler.has_function_patterns() {
                     // Not a symbol where it was looked for: as far as this guess goes,
                     // no code was found.
                     continue;
                 }
+                let grid = sampler.sample_into(&mut self.bits);
                 if let Some(i) = plan {
                     self.finder.mark_plausible(i);
                 }

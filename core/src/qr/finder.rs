@@ -164,40 +164,45 @@ const MIN_FINDER_FIT: f64 = 0.6;
 /// Least share of timing-pattern modules a guess must read as alternating.
 const MIN_TIMING_FIT: f64 = 0.7;
 
-impl CachedGrid<'_> {
-    /// Whether the sampled modules hold what every QR symbol holds: the three finder
-    /// patterns and the two timing patterns between them. A guess that fails this is
-    /// not worth a decoder call (rqrr's Reed-Solomon check costs 0.2-2 ms, twice when
-    /// it retries mirrored). Over the reference samples and synthetic frames, every
-    /// guess that decoded read at least 67 % of the finder modules and 88 % of the
-    /// timing modules as expected, while 90 % of the guesses that failed to decode fell
-    /// below the limits here; on noisy frames without a code that is most of the time.
+impl SampledGrid<'_> {
+    /// Whether the guess's modules hold what every QR symbol holds: the three finder
+    /// patterns and the two timing patterns between them. Only those modules are
+    /// sampled (a few hundred, against up to 31,000 for the whole grid), so a guess that
+    /// fails costs little; one that fails is not worth a decoder call either (rqrr's
+    /// Reed-Solomon check costs 0.2-2 ms, twice when it retries mirrored). Over the
+    /// reference samples and synthetic frames, every guess that decoded read at least
+    /// 67 % of the finder modules and 88 % of the timing modules as expected, while 90 %
+    /// of the guesses that failed to decode fell below the limits here; on noisy frames
+    /// without a code that is most of the time.
     pub fn has_function_patterns(&self) -> bool {
-        let n = self.size;
-        if n < 21 {
-            return false;
-        }
-        let bit = |y: usize, x: usize| self.bits.get(y * n + x).copied().unwrap_or(false);
-        let mut finder_fit = 0usize;
-        for (row, col) in [(0, 0), (0, n - 7), (n - 7, 0)] {
-            for dy in 0..7usize {
-                for dx in 0..7usize {
-                    // Dark: the outer ring (distance 3 from the centre) and the 3x3 core.
-                    let d = dy.abs_diff(3).max(dx.abs_diff(3));
-                    if bit(row + dy, col + dx) == (d == 3 || d <= 1) {
-                        finder_fit += 1;
-                    }
+        function_patterns_fit(self.guess.size, |y, x| self.module(y, x))
+    }
+}
+
+/// See [`SampledGrid::has_function_patterns`]; `bit(y, x)` reads a module (true: dark).
+fn function_patterns_fit(n: usize, bit: impl Fn(usize, usize) -> bool) -> bool {
+    if n < 21 {
+        return false;
+    }
+    let mut finder_fit = 0usize;
+    for (row, col) in [(0, 0), (0, n - 7), (n - 7, 0)] {
+        for dy in 0..7usize {
+            for dx in 0..7usize {
+                // Dark: the outer ring (distance 3 from the centre) and the 3x3 core.
+                let d = dy.abs_diff(3).max(dx.abs_diff(3));
+                if bit(row + dy, col + dx) == (d == 3 || d <= 1) {
+                    finder_fit += 1;
                 }
             }
         }
-        let mut timing_fit = 0usize;
-        for i in 8..n - 8 {
-            timing_fit += usize::from(bit(6, i) == (i % 2 == 0));
-            timing_fit += usize::from(bit(i, 6) == (i % 2 == 0));
-        }
-        finder_fit as f64 >= MIN_FINDER_FIT * 147.0
-            && timing_fit as f64 >= MIN_TIMING_FIT * (2 * (n - 16)) as f64
     }
+    let mut timing_fit = 0usize;
+    for i in 8..n - 8 {
+        timing_fit += usize::from(bit(6, i) == (i % 2 == 0));
+        timing_fit += usize::from(bit(i, 6) == (i % 2 == 0));
+    }
+    finder_fit as f64 >= MIN_FINDER_FIT * 147.0
+        && timing_fit as f64 >= MIN_TIMING_FIT * (2 * (n - 16)) as f64
 }
 
 impl rqrr::BitGrid for CachedGrid<'_> {
@@ -1020,32 +1025,22 @@ mod tests {
         }
     }
 
+    fn fits(n: usize, bits: &[bool]) -> bool {
+        function_patterns_fit(n, |y, x| bits[y * n + x])
+    }
+
     #[test]
     fn function_pattern_check_accepts_symbols_and_rejects_noise() {
         for n in [21, 25, 57] {
             let bits = function_patterns(n);
-            assert!(
-                CachedGrid {
-                    size: n,
-                    bits: &bits
-                }
-                .has_function_patterns(),
-                "{n}"
-            );
+            assert!(fits(n, &bits), "{n}");
 
             // A few misread modules (blur, glare) are tolerated...
             let mut damaged = bits.clone();
             for i in [0, 8, 2 * n + 2, 6 * n + 9] {
                 damaged[i] = !damaged[i];
             }
-            assert!(
-                CachedGrid {
-                    size: n,
-                    bits: &damaged
-                }
-                .has_function_patterns(),
-                "{n}"
-            );
+            assert!(fits(n, &damaged), "{n}");
 
             // ...timing patterns that do not alternate (a wrong size guess) are not.
             let mut wrong_size = bits.clone();
@@ -1053,30 +1048,11 @@ mod tests {
                 wrong_size[6 * n + i] = (i / 2) % 2 == 0;
                 wrong_size[i * n + 6] = (i / 2) % 2 == 0;
             }
-            assert!(
-                !CachedGrid {
-                    size: n,
-                    bits: &wrong_size
-                }
-                .has_function_patterns(),
-                "{n}"
-            );
+            assert!(!fits(n, &wrong_size), "{n}");
         }
         let blank = vec![false; 21 * 21];
-        assert!(
-            !CachedGrid {
-                size: 21,
-                bits: &blank
-            }
-            .has_function_patterns()
-        );
+        assert!(!fits(21, &blank));
         let tiny = vec![true; 9];
-        assert!(
-            !CachedGrid {
-                size: 3,
-                bits: &tiny
-            }
-            .has_function_patterns()
-        );
+        assert!(!fits(3, &tiny));
     }
 }
