@@ -9,12 +9,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use jobpack_sim::{FaultConfig, Pki, ProvisioningScript, SimConfig, Simulator, sample_job_pack};
+use jobpack_sim::{FaultConfig, ProvisioningScript, SimConfig, sample_job_pack};
+
+mod common;
 
 const KILLS: usize = 100;
 
@@ -50,7 +51,7 @@ fn spawn(db: &std::path::Path, url: &str, certs: &std::path::Path, seed: u64) ->
         .arg(certs)
         .args([
             "--engineer",
-            "E001",
+            common::ENGINEER,
             "--timeout",
             "1",
             "soak",
@@ -92,37 +93,27 @@ fn collect(child: &mut Child, acks: Arc<Mutex<Vec<Ack>>>) -> std::thread::JoinHa
 
 #[test]
 fn sigkill_at_random_moments_loses_nothing_acknowledged() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = common::runtime();
     let dir = tempfile::tempdir().unwrap();
-    let certs = dir.path().join("certs");
-    let engineers = vec!["E001".to_owned()];
-    let pki = Pki::generate(&engineers).unwrap();
-    pki.write_to_dir(&certs).unwrap();
-    let sim = runtime
-        .block_on(Simulator::start(
-            SimConfig {
-                listen: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
-                engineers,
-                faults: FaultConfig {
-                    rate: 0.1,
-                    seed: 11,
-                    delay: Duration::from_millis(1500),
-                    retry_after_secs: 1,
-                    ..FaultConfig::default()
-                },
-                provisioning: ProvisioningScript {
-                    seed: 3,
-                    ..ProvisioningScript::default()
-                },
-                retry_delay: Duration::from_millis(100),
+    let (sim, certs) = common::simulator(
+        &runtime,
+        dir.path(),
+        SimConfig {
+            faults: FaultConfig {
+                rate: 0.1,
+                seed: 11,
+                delay: Duration::from_millis(1500),
+                retry_after_secs: 1,
+                ..FaultConfig::default()
             },
-            pki,
-        ))
-        .unwrap();
+            provisioning: ProvisioningScript {
+                seed: 3,
+                ..ProvisioningScript::default()
+            },
+            retry_delay: Duration::from_millis(100),
+            ..SimConfig::default()
+        },
+    );
     let url = sim.urls()[0].clone();
     let db = dir.path().join("engineer.sqlite");
     let acks = Arc::new(Mutex::new(Vec::new()));
@@ -132,8 +123,12 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         for _ in 0..n {
             next_job += 1;
             let job_ref = format!("K{next_job:04}");
-            sim.create_job("E001", &job_ref, sample_job_pack(&job_ref).unwrap())
-                .unwrap();
+            sim.create_job(
+                common::ENGINEER,
+                &job_ref,
+                sample_job_pack(&job_ref).unwrap(),
+            )
+            .unwrap();
         }
     };
     add_jobs(4);

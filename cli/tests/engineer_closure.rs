@@ -3,14 +3,15 @@
 //! the close is refused until complete, and then the closeJob and its photos go out — to the
 //! simulator over mutual TLS and to the S3 stand-in.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use jobpack_sim::s3::{ACCESS_KEY_ID, S3StandIn, SECRET_ACCESS_KEY};
-use jobpack_sim::{Pki, SimConfig, Simulator, sample_job_pack};
+use jobpack_sim::{SimConfig, sample_job_pack};
 use serde_json::Value;
+
+mod common;
 
 const BUCKET: &str = "qa-evidence";
 
@@ -53,31 +54,20 @@ fn png(path: &Path, shade: u8) {
 
 #[test]
 fn qa_answers_photographs_and_closes_a_no_access_job_from_the_shell() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = common::runtime();
     let dir = tempfile::tempdir().unwrap();
-    let certs = dir.path().join("certs");
-    let engineers = vec!["E001".to_owned()];
-    let pki = Pki::generate(&engineers).unwrap();
-    pki.write_to_dir(&certs).unwrap();
-    let sim = runtime
-        .block_on(Simulator::start(
-            SimConfig {
-                listen: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
-                engineers,
-                retry_delay: Duration::from_millis(100),
-                ..SimConfig::default()
-            },
-            pki,
-        ))
-        .unwrap();
+    let (sim, certs) = common::simulator(
+        &runtime,
+        dir.path(),
+        SimConfig {
+            retry_delay: Duration::from_millis(100),
+            ..SimConfig::default()
+        },
+    );
     let s3 = runtime
         .block_on(S3StandIn::start(&[BUCKET]))
         .unwrap_or_else(|e| panic!("{e}"));
-    sim.create_job("E001", "QA1", sample_job_pack("QA1").unwrap())
+    sim.create_job(common::ENGINEER, "QA1", sample_job_pack("QA1").unwrap())
         .unwrap();
     let db = dir.path().join("qa.sqlite");
     let qa = Qa {
