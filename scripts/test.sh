@@ -44,9 +44,12 @@ cargo test --workspace 2>&1 | tee target/test-rust.log
 section "bindings"
 # The release phone library and its Kotlin, Swift and Python bindings (target/bindings/).
 bash scripts/bindings.sh
-# The foreign suites start the simulator through the CLI the Rust tests just built.
+# The foreign suites start the simulator through the CLI that `cargo test` just built
+# (its integration tests need the binary). `cargo build -p jobpack` here would compile
+# core, sim and CLI again for the package's own feature set, which differs from the
+# workspace's: a needless minute or more on CI.
 export JOBPACK_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/jobpack"
-cargo build -p jobpack
+test -x "$JOBPACK_BIN" || cargo build -p jobpack
 
 section "python bindings tests"
 PYTHONPATH="$PWD/target/bindings/python" "$JOBPACK_PYTHON" -m pytest -q -p no:cacheprovider \
