@@ -21,6 +21,12 @@ case "$(uname -s)" in
   *) lib_file=libjobpack_ffi.so ;;
 esac
 
+# `strip` (binutils) shrinks the shipped copies; the exact command is what is needed.
+if ! command -v strip >/dev/null; then
+  source scripts/install.sh
+  need_debs binutils
+fi
+
 cargo build -p jobpack-ffi --profile "$profile"
 # The generator in the dev profile: its speed does not matter, and `cargo test --workspace`
 # has usually built it already.

@@ -15,14 +15,17 @@ if ! command -v cargo >/dev/null; then
   echo "cargo is missing: this machine kind ships Rust by rustup" >&2
   exit 1
 fi
+# Format and lint are part of the test command, so their tools are required, not optional.
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
-cargo --version
-# The desktop camera feature (nokhwa) generates bindings with libclang.
-if ! ldconfig -p 2>/dev/null | grep -q 'libclang'; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq libclang-dev clang >/dev/null
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  echo "rustfmt and clippy are required: rustup component add rustfmt clippy failed" >&2
+  exit 1
 fi
+cargo --version
+source scripts/install.sh
+# The desktop camera feature (nokhwa) generates bindings with bindgen, which loads libclang.
+need_libclang
+echo "libclang for bindgen: $(libclang_path)"
 
 section "python tools"
 source scripts/python-env.sh
@@ -56,11 +59,14 @@ PYTHONPATH="$PWD/target/bindings/python" "$JOBPACK_PYTHON" -m pytest -q -p no:ca
   bindings/python/tests 2>&1 | tee target/test-python.log
 
 section "kotlin bindings tests"
-# A JDK and Maven, from Debian when the machine lacks them.
-if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq default-jdk-headless maven >/dev/null
+# Maven running on a JDK of at least 17 (the Kotlin target): from Debian when missing.
+maven_java_major() { mvn -B -v 2>/dev/null | sed -n 's/^Java version: \([0-9]*\).*/\1/p' | head -n 1; }
+if ! [ "$(maven_java_major)" -ge 17 ] 2>/dev/null; then
+  need_debs openjdk-17-jdk-headless maven
+  if ! [ "$(maven_java_major)" -ge 17 ] 2>/dev/null; then
+    echo "Maven does not run on a JDK >= 17 (mvn -v says: $(mvn -v 2>&1 | grep -m1 'Java version'))" >&2
+    exit 1
+  fi
 fi
 reports=target/kotlin-build/surefire-reports
 rm -rf "$reports"
