@@ -150,8 +150,15 @@ pub struct Question {
     pub answer_type: AnswerType,
     /// What a valid answer looks like, in words.
     pub expects: String,
+    /// True when it may be left unanswered now (skippable; never a gap).
+    pub optional: bool,
+    /// The photos it asks for now (photo rules of the matrix included).
     pub min_photos: u32,
+    /// The most photos it accepts now; `None` for no limit of its own.
+    pub max_photos: Option<u32>,
     pub photo_hint: Option<String>,
+    /// Why the photo counts apply, in words, when a photo rule of the matrix sets them.
+    pub photos_required_by: Option<String>,
     /// The current answer (canonical), if any.
     pub answer: Option<String>,
     pub answered_at: Option<SystemTime>,
@@ -166,8 +173,11 @@ impl From<CoreQuestionView> for Question {
             help: q.help,
             answer_type: q.answer_type.into(),
             expects: q.expects,
+            optional: q.optional,
             min_photos: q.min_photos,
+            max_photos: q.max_photos,
             photo_hint: q.photo_hint,
+            photos_required_by: q.photos_required_by,
             answer: q.answer,
             answered_at: q.answered_at.map(instant),
             photos: q.photos.into_iter().map(Photo::from).collect(),
@@ -208,6 +218,16 @@ pub enum Gap {
         required: u32,
         have: u32,
         hint: Option<String>,
+        /// The condition that asks for these photos, in words; `None` when always asked.
+        required_by: Option<String>,
+    },
+    /// More photos than the question accepts now (a changed answer lowered the maximum).
+    TooManyPhotos {
+        question_code: String,
+        text: String,
+        allowed: u32,
+        have: u32,
+        required_by: Option<String>,
     },
 }
 
@@ -251,12 +271,27 @@ impl From<CoreGap> for Gap {
                 required,
                 have,
                 hint,
+                required_by,
             } => Self::MissingPhotos {
                 question_code,
                 text,
                 required,
                 have,
                 hint,
+                required_by: required_by.map(|c| c.to_string()),
+            },
+            CoreGap::TooManyPhotos {
+                question_code,
+                text,
+                allowed,
+                have,
+                required_by,
+            } => Self::TooManyPhotos {
+                question_code,
+                text,
+                allowed,
+                have,
+                required_by: required_by.map(|c| c.to_string()),
             },
         }
     }
@@ -272,7 +307,9 @@ pub struct FlowView {
     /// True while the built-in default matrix is in use (CityFibre's file replaces it).
     pub default_matrix: bool,
     pub answered: Vec<Question>,
-    /// The question to ask now; `None` when the path is complete.
+    /// Unanswered questions on the path that may be skipped, in path order.
+    pub optional: Vec<Question>,
+    /// The question that must be answered now; `None` when the path is complete.
     pub next: Option<Question>,
     pub gaps: Vec<Gap>,
 }
@@ -286,6 +323,7 @@ impl From<CoreFlowView> for FlowView {
             secondary_code: v.secondary_code,
             default_matrix: v.default_matrix,
             answered: v.answered.into_iter().map(Question::from).collect(),
+            optional: v.optional.into_iter().map(Question::from).collect(),
             next: v.next.map(Question::from),
             gaps: v.gaps.into_iter().map(Gap::from).collect(),
         }

@@ -73,6 +73,9 @@ pub enum JobpackError {
     },
     #[error("no photo {photo_id} on this job")]
     UnknownPhoto { photo_id: i64 },
+    /// The question already carries the most photos the matrix allows it.
+    #[error("question {question_code} accepts at most {allowed} photo(s)")]
+    TooManyPhotos { question_code: String, allowed: u32 },
     /// The picture cannot be used (not an image, too large, corrupt) or kept.
     #[error("{reason}")]
     Photo { reason: String },
@@ -123,6 +126,13 @@ impl From<CoreError> for JobpackError {
                 reason: reason.to_string(),
             },
             CoreError::UnknownPhoto { photo_id } => Self::UnknownPhoto { photo_id },
+            CoreError::TooManyPhotos {
+                question_code,
+                allowed,
+            } => Self::TooManyPhotos {
+                question_code,
+                allowed,
+            },
             CoreError::Photo(e) => Self::Photo {
                 reason: e.to_string(),
             },

@@ -200,6 +200,7 @@ fn error_json(e: &Error) -> Value {
         Error::UnknownQuestion { .. } => "unknownQuestion",
         Error::Answer { .. } => "invalidAnswer",
         Error::UnknownPhoto { .. } => "unknownPhoto",
+        Error::TooManyPhotos { .. } => "tooManyPhotos",
         Error::Photo(_) => "photo",
         Error::Incomplete { .. } => "incomplete",
     };
@@ -230,8 +231,11 @@ fn question_json(q: &QuestionView) -> Value {
         "text": q.text,
         "help": q.help,
         "expects": q.expects,
+        "optional": q.optional,
         "minPhotos": q.min_photos,
+        "maxPhotos": q.max_photos,
         "photoHint": q.photo_hint,
+        "photosRequiredBy": q.photos_required_by,
         "answer": q.answer,
         "answeredAt": q.answered_at.map(|t| t.to_string()),
         "photos": q.photos.iter().map(photo_json).collect::<Vec<_>>(),
@@ -252,6 +256,7 @@ fn flow_json(view: &FlowView) -> Value {
                 Gap::UnansweredQuestion { .. } => "unansweredQuestion",
                 Gap::InvalidAnswer { .. } => "invalidAnswer",
                 Gap::MissingPhotos { .. } => "missingPhotos",
+                Gap::TooManyPhotos { .. } => "tooManyPhotos",
             };
             json!({"kind": kind, "message": gap.to_string()})
         })
@@ -263,6 +268,7 @@ fn flow_json(view: &FlowView) -> Value {
         "secondaryCode": view.secondary_code,
         "defaultMatrix": view.default_matrix,
         "answered": view.answered.iter().map(question_json).collect::<Vec<_>>(),
+        "optional": view.optional.iter().map(question_json).collect::<Vec<_>>(),
         "next": view.next.as_ref().map(question_json),
         "gaps": gaps,
         "ready": view.is_ready(),

@@ -7,6 +7,7 @@
 //! so a script can pipe them in; prompts go to standard error so that standard output is
 //! only the JSON.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -136,8 +137,21 @@ fn walk(args: &WalkArgs) -> Result<ExitCode, String> {
     let mut lines = stdin.lock().lines();
     let mut stderr = std::io::stderr().lock();
     let mut answers = Answers::new();
-    while let Some(question) = matrix.next_question(&context, &answers) {
-        prompt(&mut stderr, question);
+    // Optional questions are offered once, in path order, before the next required one;
+    // an empty line skips them.
+    let mut skipped: BTreeSet<String> = BTreeSet::new();
+    loop {
+        let walk = matrix.walk(&context, &answers);
+        let offered = walk
+            .optional
+            .iter()
+            .copied()
+            .find(|q| !skipped.contains(&q.code));
+        let Some(question) = offered.or(walk.next) else {
+            break;
+        };
+        let optional = offered.is_some();
+        prompt(&mut stderr, question, &context, &answers, optional);
         loop {
             let _ = write!(stderr, "> ");
             let _ = stderr.flush();
@@ -153,6 +167,10 @@ fn walk(args: &WalkArgs) -> Result<ExitCode, String> {
                     return Ok(ExitCode::FAILURE);
                 }
             };
+            if optional && line.trim().is_empty() {
+                skipped.insert(question.code.clone());
+                break;
+            }
             match question.validate(&line) {
                 Ok(answer) => {
                     answers.record(&question.code, answer, Timestamp::now());
@@ -166,7 +184,7 @@ fn walk(args: &WalkArgs) -> Result<ExitCode, String> {
     }
     let _ = writeln!(stderr, "all questions answered");
     for gap in matrix.checklist(&context, &answers, &Default::default(), &catalogue) {
-        if !matches!(gap, Gap::MissingPhotos { .. }) {
+        if !matches!(gap, Gap::MissingPhotos { .. } | Gap::TooManyPhotos { .. }) {
             let _ = writeln!(stderr, "checklist: {gap}");
         }
     }
@@ -233,22 +251,38 @@ fn context(args: &WalkArgs, catalogue: &Catalogue) -> Result<FlowContext, String
     })
 }
 
-fn prompt(out: &mut impl Write, question: &Question) {
+fn prompt(
+    out: &mut impl Write,
+    question: &Question,
+    context: &FlowContext,
+    answers: &Answers,
+    optional: bool,
+) {
     let _ = writeln!(out, "\n[{}] {}", question.code, question.text);
     let _ = writeln!(out, "  answer: {}", question.answer.describe());
+    if optional {
+        let _ = writeln!(out, "  optional: an empty line skips it");
+    }
     if let Some(help) = &question.help {
         let _ = writeln!(out, "  help: {help}");
     }
-    if question.min_photos > 0 {
-        let what = question
-            .photo_hint
+    let photos = question.photo_requirement(context, answers);
+    if photos.min > 0 {
+        let what = photos
+            .hint
             .as_deref()
             .map(|h| format!(": {h}"))
             .unwrap_or_default();
         let _ = writeln!(
             out,
             "  photos: the app will require {} photo(s){what} (attached in the app, not here)",
-            question.min_photos
+            photos.min
+        );
+    }
+    if !question.photo_rules.is_empty() {
+        let _ = writeln!(
+            out,
+            "  photos: the count may change with the answer (the matrix has photo rules)"
         );
     }
 }

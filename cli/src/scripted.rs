@@ -130,6 +130,20 @@ impl ScriptedEngineer {
                     let picture = picture(job_ref, question_code, *have);
                     engine.attach_photo(job_ref, journey, question_code, &picture)?;
                 }
+                Gap::TooManyPhotos { question_code, .. } => {
+                    let newest = view
+                        .answered
+                        .iter()
+                        .chain(&view.next)
+                        .filter(|q| &q.code == question_code)
+                        .flat_map(|q| &q.photos)
+                        .map(|p| p.id)
+                        .max();
+                    match newest {
+                        Some(id) => engine.remove_photo(job_ref, id)?,
+                        None => return Err(Error::Incomplete { gaps: view.gaps }),
+                    }
+                }
                 _ => return Err(Error::Incomplete { gaps: view.gaps }),
             }
         }

@@ -241,3 +241,22 @@ fn walk_refuses_what_it_cannot_walk_with_exit_2() {
         assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
     }
 }
+
+#[test]
+fn walk_offers_optional_questions_and_an_empty_line_skips_them() {
+    // No truck roll: 5400 (a choice) must be answered; 5410 (notes) is optional.
+    let skipped = jobpack(&["flow", "walk", "--closure", "NTR"], "1\n\n");
+    let sent = answers(&skipped);
+    let codes: Vec<&str> = sent
+        .iter()
+        .map(|qa| qa["question_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["5400"], "{}", stderr(&skipped));
+    assert!(stderr(&skipped).contains("optional: an empty line skips it"));
+
+    let noted = jobpack(&["flow", "walk", "--closure", "NTR"], "1\nGate code 1234\n");
+    let sent = answers(&noted);
+    assert_eq!(sent.len(), 2, "{}", stderr(&noted));
+    assert_eq!(sent[1]["question_code"], "5410");
+    assert_eq!(sent[1]["answer"], "Gate code 1234");
+}

@@ -361,3 +361,123 @@ async fn a_close_waits_for_its_photos_through_an_s3_outage_and_a_crash() {
     );
     assert_eq!(assert_files_in_s3(&moto, &close.questions_answers).await, 2);
 }
+
+/// A matrix with an optional question, a requirement for MDU properties only and photo rules
+/// (the contract's example), on a job flagged MDU: the engine's flow view, checklist and
+/// photo refusals follow the answers as they are edited, and survive a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditional_photos_and_requirements_follow_the_answers() {
+    let world = World::start(1, 1).await;
+    let moto = MotoServer::start(&[BUCKET]).await;
+    let mut config = closure_config(&world, "conditional.sqlite", &moto);
+    config.closure_matrix =
+        Some(include_str!("../../spec/examples/closure-matrix/valid/conditional.json").to_owned());
+    let engine = World::open(config.clone(), None);
+    let job = world.create_jobs("E001", "CND", 1).remove(0);
+    engine.sync_until_idle(IDLE).await.unwrap();
+    assert!(
+        engine
+            .job(&job)
+            .unwrap()
+            .pack
+            .property_flags
+            .contains(&"MDU".to_owned())
+    );
+    engine.accept(&job).unwrap();
+    engine.start_travel(&job, here(), None).unwrap();
+    engine.arrive(&job, here(), None).unwrap();
+    let flow = |engine: &Engine| engine.flow(&job, Journey::Visit, None, None).unwrap();
+
+    // "No": a photo of the obstruction, naming why.
+    engine
+        .answer_question(&job, Journey::Visit, "1100", "no", None)
+        .unwrap();
+    let view = flow(&engine);
+    let sponge = &view.answered[0];
+    assert_eq!((sponge.min_photos, sponge.max_photos), (1, Some(3)));
+    assert_eq!(
+        sponge.photos_required_by.as_deref(),
+        Some(r#"the answer to 1100 is "No""#)
+    );
+    assert!(
+        matches!(&view.gaps[0], Gap::MissingPhotos { question_code, required: 1, required_by: Some(_), .. } if question_code == "1100"),
+        "{:?}",
+        view.gaps
+    );
+    let mut ids = Vec::new();
+    for seed in 1..=3 {
+        ids.push(
+            engine
+                .attach_photo(&job, Journey::Visit, "1100", &camera_jpeg(seed))
+                .unwrap()
+                .id,
+        );
+    }
+    match engine.attach_photo(&job, Journey::Visit, "1100", &camera_jpeg(4)) {
+        Err(Error::TooManyPhotos {
+            question_code,
+            allowed: 3,
+        }) => assert_eq!(question_code, "1100"),
+        other => panic!("a fourth photo must be refused: {other:?}"),
+    }
+
+    // "Yes" after all: no photo is wanted, and the three taken must go.
+    engine
+        .answer_question(&job, Journey::Visit, "1100", "yes", None)
+        .unwrap();
+    let view = flow(&engine);
+    assert!(
+        matches!(
+            &view.gaps[0],
+            Gap::TooManyPhotos {
+                allowed: 0,
+                have: 3,
+                ..
+            }
+        ),
+        "{:?}",
+        view.gaps
+    );
+    for id in ids {
+        engine.remove_photo(&job, id).unwrap();
+    }
+
+    // MDU: two photos of the ONT position, then the riser reference is required.
+    engine
+        .answer_question(&job, Journey::Visit, "1210", "flat 4, hall cupboard", None)
+        .unwrap();
+    let view = flow(&engine);
+    assert!(
+        view.gaps.iter().any(|g| matches!(
+            g,
+            Gap::MissingPhotos { question_code, required: 2, required_by: Some(c), .. }
+                if question_code == "1210" && c.to_string() == "the job is flagged MDU"
+        )),
+        "{:?}",
+        view.gaps
+    );
+    assert_eq!(view.next.as_ref().map(|q| q.code.as_str()), Some("1220"));
+    assert!(
+        view.optional.is_empty(),
+        "required for MDU, so not optional"
+    );
+    for seed in 10..12 {
+        engine
+            .attach_photo(&job, Journey::Visit, "1210", &camera_jpeg(seed))
+            .unwrap();
+    }
+    engine
+        .answer_question(&job, Journey::Visit, "1220", "R-2", None)
+        .unwrap();
+    assert!(flow(&engine).is_ready(), "{:?}", flow(&engine).gaps);
+
+    // What was recorded is durable: a restarted core sees the same complete flow and sends it.
+    drop(engine);
+    let engine = World::open(config, None);
+    let view = flow(&engine);
+    assert!(view.is_ready(), "{:?}", view.gaps);
+    assert_eq!(view.answered.len(), 3);
+    assert_eq!(view.answered[1].photos.len(), 2);
+    engine.send_visit_answers(&job).unwrap();
+    engine.sync_until_idle(IDLE).await.unwrap();
+}

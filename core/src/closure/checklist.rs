@@ -4,7 +4,10 @@
 //! act on (jump to the question, open the camera, pick a secondary code). So each gap is a
 //! variant with what the screen needs, and the list is complete for what can be known now:
 //! the codes, the ONT, every answered question on the path whose answer or photos fall short,
-//! and the next unanswered question. Questions after that one depend on its answer, so they
+//! and the next unanswered question that must be answered. Optional questions left
+//! unanswered are never gaps. Photo counts are evaluated like the path, from the answers as
+//! they stand, so a photo asked for because of an answer ("No: photograph the obstruction")
+//! stops being a gap when the answer is changed, and the gap names the rule's condition. Questions after that one depend on its answer, so they
 //! cannot be listed yet; `more_may_follow` says whether there may be some.
 
 use std::collections::BTreeMap;
@@ -13,6 +16,7 @@ use std::fmt;
 use crate::codes::{Catalogue, CodeError, ProvisioningOutcome};
 
 use super::answer::AnswerError;
+use super::condition::Condition;
 use super::matrix::{Journey, Matrix, Question};
 use super::walk::{Answers, FlowContext};
 
@@ -52,6 +56,20 @@ pub enum Gap {
         required: u32,
         have: u32,
         hint: Option<String>,
+        /// The condition of the matrix's photo rule that asks for these photos (an answer,
+        /// a property flag, the codes, the ONT status); `None` when the question always
+        /// asks for them.
+        required_by: Option<Condition>,
+    },
+    /// A question on the path carries more photos than it accepts now (its answer changed
+    /// and a photo rule with a lower maximum applies): some must be removed.
+    TooManyPhotos {
+        question_code: String,
+        text: String,
+        allowed: u32,
+        have: u32,
+        /// The condition of the photo rule that sets the maximum, as for `MissingPhotos`.
+        required_by: Option<Condition>,
     },
 }
 
@@ -94,14 +112,34 @@ impl fmt::Display for Gap {
                 required,
                 have,
                 hint,
+                required_by,
                 ..
             } => {
                 write!(
                     f,
                     "question {question_code} needs {required} photo(s), {have} attached"
                 )?;
-                match hint {
-                    Some(h) => write!(f, " ({h})"),
+                if let Some(h) = hint {
+                    write!(f, " ({h})")?;
+                }
+                match required_by {
+                    Some(c) => write!(f, ", because {c}"),
+                    None => Ok(()),
+                }
+            }
+            Self::TooManyPhotos {
+                question_code,
+                allowed,
+                have,
+                required_by,
+                ..
+            } => {
+                write!(
+                    f,
+                    "question {question_code} accepts at most {allowed} photo(s), {have} attached"
+                )?;
+                match required_by {
+                    Some(c) => write!(f, ", because {c}"),
                     None => Ok(()),
                 }
             }
@@ -128,13 +166,26 @@ impl Matrix {
         let walk = self.walk(context, answers);
         let photo_gap = |q: &Question| {
             let have = photos.get(&q.code).copied().unwrap_or(0);
-            (have < q.min_photos).then(|| Gap::MissingPhotos {
-                question_code: q.code.clone(),
-                text: q.text.clone(),
-                required: q.min_photos,
-                have,
-                hint: q.photo_hint.clone(),
-            })
+            let wanted = q.photo_requirement(context, answers);
+            if have < wanted.min {
+                Some(Gap::MissingPhotos {
+                    question_code: q.code.clone(),
+                    text: q.text.clone(),
+                    required: wanted.min,
+                    have,
+                    hint: wanted.hint,
+                    required_by: wanted.required_by,
+                })
+            } else {
+                let allowed = wanted.max.filter(|&max| have > max)?;
+                Some(Gap::TooManyPhotos {
+                    question_code: q.code.clone(),
+                    text: q.text.clone(),
+                    allowed,
+                    have,
+                    required_by: wanted.required_by,
+                })
+            }
         };
         for question in &walk.answered {
             if let Some(recorded) = answers.latest(&question.code)

@@ -108,3 +108,61 @@ fn test_answer(test: &AnswerTest, multiple: bool, answer: &str) -> bool {
         }),
     }
 }
+
+/// In words, for a gap a screen shows ("because the answer to 1100 is \"No\"").
+impl std::fmt::Display for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |codes: &[String]| match codes {
+            [one] => one.clone(),
+            many => format!("one of {}", many.join(", ")),
+        };
+        match self {
+            Self::Answer { question, test, .. } => match test {
+                AnswerTest::Answered => write!(f, "question {question} is answered"),
+                AnswerTest::Equals(v) => write!(f, "the answer to {question} is {v:?}"),
+                AnswerTest::AnyOf(vs) => {
+                    let quoted: Vec<String> = vs.iter().map(|v| format!("{v:?}")).collect();
+                    write!(
+                        f,
+                        "the answer to {question} is one of {}",
+                        quoted.join(", ")
+                    )
+                }
+                AnswerTest::Range { min, max } => match (min, max) {
+                    (Some(lo), Some(hi)) => {
+                        write!(f, "the answer to {question} is between {lo} and {hi}")
+                    }
+                    (Some(lo), None) => write!(f, "the answer to {question} is at least {lo}"),
+                    (None, Some(hi)) => write!(f, "the answer to {question} is at most {hi}"),
+                    (None, None) => write!(f, "the answer to {question} is a number"),
+                },
+            },
+            Self::ClosureCode(codes) => write!(f, "the closure code is {}", list(codes)),
+            Self::SecondaryCode(codes) => write!(f, "the secondary code is {}", list(codes)),
+            Self::Flag(flag) => write!(f, "the job is flagged {flag}"),
+            Self::OntStatus(ids) => {
+                let ids: Vec<String> = ids.iter().map(u8::to_string).collect();
+                write!(f, "the ONT provisioning status is {}", list(&ids))
+            }
+            Self::All(all) => join(f, all, " and "),
+            Self::Any(any) => join(f, any, " or "),
+            Self::Not(inner) => match inner.as_ref() {
+                Self::All(_) | Self::Any(_) => write!(f, "not ({inner})"),
+                _ => write!(f, "not: {inner}"),
+            },
+        }
+    }
+}
+
+fn join(f: &mut std::fmt::Formatter<'_>, parts: &[Condition], with: &str) -> std::fmt::Result {
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            f.write_str(with)?;
+        }
+        match part {
+            Condition::All(_) | Condition::Any(_) => write!(f, "({part})")?,
+            _ => write!(f, "{part}")?,
+        }
+    }
+    Ok(())
+}

@@ -22,7 +22,9 @@ use crate::codes::Catalogue;
 
 use super::answer::{AnswerError, AnswerType, MAX_DECIMALS};
 use super::condition::{AnswerTest, Condition};
-use super::matrix::{Flow, Journey, Matrix, MatrixInfo, Question, Rule, Step, Target};
+use super::matrix::{
+    Flow, Journey, Matrix, MatrixInfo, PhotoRule, Question, Requirement, Rule, Step, Target,
+};
 
 /// Longest free-text answer a matrix may allow.
 pub const MAX_TEXT_LENGTH: u64 = 10_000;
@@ -129,6 +131,17 @@ pub enum ProblemKind {
     AnswerNotYetGiven(String),
     #[error("a condition has exactly one of: {0}")]
     BadCondition(&'static str),
+    #[error("this condition can never hold: {0}")]
+    NeverHolds(String),
+    #[error("at most {max} photo(s) but at least {min} required")]
+    PhotoMaximumBelowMinimum { min: u32, max: u32 },
+    #[error(
+        "an optional question cannot always require {0} photo(s): make the photos depend on \
+         a condition (photoRules) or the question required"
+    )]
+    OptionalWithPhotos(u32),
+    #[error("a question is either optional or requiredWhen a condition, not both")]
+    OptionalAndRequiredWhen,
 }
 
 /// Every problem of a matrix file that could not be loaded.
@@ -191,6 +204,16 @@ struct Loader<'c> {
     flow_closures: Vec<String>,
 }
 
+/// A condition of a question (`requiredWhen`, a photo rule's `when`), with its place, for
+/// the checks that need the flows asking the question.
+struct QuestionCondition {
+    question: String,
+    place: String,
+    condition: Condition,
+    /// True when it is read once the question itself is answered (photo rules).
+    after_own_answer: bool,
+}
+
 /// A flow as read, with the places of its parts for the whole-flow checks.
 struct ReadFlow {
     flow: Flow,
@@ -237,12 +260,14 @@ impl Loader<'_> {
         }
 
         let mut questions = Vec::new();
+        let mut question_objects = Vec::new();
         let mut defined: BTreeMap<String, String> = BTreeMap::new();
         if let Some(list) = self.required_array(obj, "questions", "") {
             for (i, q) in list.iter().enumerate() {
                 let place = format!("/questions/{i}");
-                if let Some(q) = self.question(q, &place, &mut defined) {
-                    questions.push(q);
+                if let Some(question) = self.question(q, &place, &mut defined) {
+                    questions.push(question);
+                    question_objects.push((q, place));
                 }
             }
         }
@@ -252,6 +277,18 @@ impl Loader<'_> {
             .map(|(i, q)| (q.code.clone(), i))
             .collect();
         let lookup = |code: &str| by_code.get(code).map(|&i| &questions[i]);
+
+        let mut question_conditions = Vec::new();
+        let mut conditional = Vec::new();
+        for (i, (value, place)) in question_objects.iter().enumerate() {
+            let Some(qobj) = value.as_object() else {
+                continue;
+            };
+            let (required_when, rules, held) =
+                self.question_conditions(qobj, &questions[i], place, &lookup);
+            question_conditions.extend(held);
+            conditional.push((i, required_when, rules));
+        }
 
         let mut flows = Vec::new();
         if let Some(list) = self.required_array(obj, "flows", "") {
@@ -275,6 +312,7 @@ impl Loader<'_> {
             }
         }
         self.check_flows(&flows);
+        self.check_question_conditions(&flows, &question_conditions);
         let asked: BTreeSet<&str> = flows
             .iter()
             .flat_map(|f| f.flow.steps.iter().map(|s| s.question.as_str()))
@@ -283,6 +321,12 @@ impl Loader<'_> {
             if !asked.contains(code.as_str()) {
                 self.problem(place, ProblemKind::UnusedQuestion(code.clone()));
             }
+        }
+        for (i, required_when, rules) in conditional {
+            if let Some(condition) = required_when {
+                questions[i].requirement = Requirement::When(condition);
+            }
+            questions[i].photo_rules = rules;
         }
         Some(Matrix {
             info: MatrixInfo {
@@ -307,7 +351,18 @@ impl Loader<'_> {
         let obj = self.object(
             value,
             place,
-            &["code", "text", "help", "answer", "minPhotos", "photoHint"],
+            &[
+                "code",
+                "text",
+                "help",
+                "answer",
+                "optional",
+                "requiredWhen",
+                "minPhotos",
+                "maxPhotos",
+                "photoHint",
+                "photoRules",
+            ],
         )?;
         let code = self.required_string(obj, "code", place).and_then(|code| {
             let code_place = format!("{place}/code");
@@ -345,6 +400,43 @@ impl Loader<'_> {
                 .bounded_uint(v, &format!("{place}/minPhotos"), 0, MAX_PHOTOS)
                 .map(|n| n as u32),
         };
+        let max_photos = match obj.get("maxPhotos") {
+            None => Some(None),
+            Some(v) => self
+                .bounded_uint(v, &format!("{place}/maxPhotos"), 0, MAX_PHOTOS)
+                .map(|n| Some(n as u32)),
+        };
+        if let (Some(min), Some(Some(max))) = (min_photos, max_photos)
+            && max < min
+        {
+            self.problem(
+                &format!("{place}/maxPhotos"),
+                ProblemKind::PhotoMaximumBelowMinimum { min, max },
+            );
+        }
+        let optional = match obj.get("optional") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                self.problem(
+                    &format!("{place}/optional"),
+                    ProblemKind::WrongType("true or false"),
+                );
+                false
+            }
+        };
+        if optional && obj.contains_key("requiredWhen") {
+            self.problem(
+                &format!("{place}/requiredWhen"),
+                ProblemKind::OptionalAndRequiredWhen,
+            );
+        }
+        if optional && let Some(min) = min_photos.filter(|&m| m > 0) {
+            self.problem(
+                &format!("{place}/minPhotos"),
+                ProblemKind::OptionalWithPhotos(min),
+            );
+        }
         let photo_hint = obj
             .get("photoHint")
             .and_then(|h| self.string(h, &format!("{place}/photoHint")));
@@ -353,9 +445,109 @@ impl Loader<'_> {
             text: text?,
             help,
             answer: answer?,
+            // `requiredWhen` and `photoRules` hold conditions, which may read other
+            // questions: they are read once every question is known (`question_conditions`).
+            requirement: if optional {
+                Requirement::Optional
+            } else {
+                Requirement::Always
+            },
             min_photos: min_photos?,
+            max_photos: max_photos?,
             photo_hint,
+            photo_rules: Vec::new(),
         })
+    }
+
+    /// Reads a question's `requiredWhen` and `photoRules`, whose conditions need every
+    /// question defined. Returns the requirement, the rules and every condition with its
+    /// place, for the checks that need the flows.
+    fn question_conditions<'q>(
+        &mut self,
+        obj: &Map<String, Value>,
+        question: &Question,
+        place: &str,
+        lookup: &impl Fn(&str) -> Option<&'q Question>,
+    ) -> (Option<Condition>, Vec<PhotoRule>, Vec<QuestionCondition>) {
+        let mut held = Vec::new();
+        let required_when = obj.get("requiredWhen").and_then(|c| {
+            let cplace = format!("{place}/requiredWhen");
+            let condition = self.condition(c, &cplace, lookup)?;
+            held.push(QuestionCondition {
+                question: question.code.clone(),
+                place: cplace,
+                condition: condition.clone(),
+                after_own_answer: false,
+            });
+            Some(condition)
+        });
+        let mut rules = Vec::new();
+        if let Some(list) = obj.get("photoRules") {
+            let rules_place = format!("{place}/photoRules");
+            let Some(list) = list.as_array() else {
+                self.problem(&rules_place, ProblemKind::WrongType("an array"));
+                return (required_when, rules, held);
+            };
+            for (i, rule) in list.iter().enumerate() {
+                let rplace = format!("{rules_place}/{i}");
+                let Some(robj) = self.object(
+                    rule,
+                    &rplace,
+                    &["when", "minPhotos", "maxPhotos", "photoHint"],
+                ) else {
+                    continue;
+                };
+                let when = match robj.get("when") {
+                    None => {
+                        self.problem(&rplace, ProblemKind::MissingField("when"));
+                        None
+                    }
+                    Some(c) => self.condition(c, &format!("{rplace}/when"), lookup),
+                };
+                let min = match robj.get("minPhotos") {
+                    None => Some(question.min_photos),
+                    Some(v) => self
+                        .bounded_uint(v, &format!("{rplace}/minPhotos"), 0, MAX_PHOTOS)
+                        .map(|n| n as u32),
+                };
+                let max = match robj.get("maxPhotos") {
+                    None => Some(None),
+                    Some(v) => self
+                        .bounded_uint(v, &format!("{rplace}/maxPhotos"), 0, MAX_PHOTOS)
+                        .map(|n| Some(n as u32)),
+                };
+                let hint = robj
+                    .get("photoHint")
+                    .and_then(|h| self.string(h, &format!("{rplace}/photoHint")));
+                let (Some(when), Some(min), Some(max)) = (when, min, max) else {
+                    continue;
+                };
+                if let Some(effective_max) = max.or(question.max_photos)
+                    && effective_max < min
+                {
+                    self.problem(
+                        &rplace,
+                        ProblemKind::PhotoMaximumBelowMinimum {
+                            min,
+                            max: effective_max,
+                        },
+                    );
+                }
+                held.push(QuestionCondition {
+                    question: question.code.clone(),
+                    place: format!("{rplace}/when"),
+                    condition: when.clone(),
+                    after_own_answer: true,
+                });
+                rules.push(PhotoRule {
+                    when,
+                    min_photos: min,
+                    max_photos: max,
+                    photo_hint: hint,
+                });
+            }
+        }
+        (required_when, rules, held)
     }
 
     fn answer_type(&mut self, value: &Value, place: &str) -> Option<AnswerType> {
@@ -946,6 +1138,25 @@ impl Loader<'_> {
                 );
                 return None;
             }
+            if let AnswerType::Number {
+                min: limit_lo,
+                max: limit_hi,
+                ..
+            } = &question.answer
+            {
+                let above = min.zip(*limit_hi).filter(|(lo, hi)| lo > hi);
+                let below = max.zip(*limit_lo).filter(|(hi, lo)| hi < lo);
+                if above.is_some() || below.is_some() {
+                    self.problem(
+                        place,
+                        ProblemKind::NeverHolds(format!(
+                            "question {code} only accepts answers {}",
+                            question.answer.describe()
+                        )),
+                    );
+                    return None;
+                }
+            }
             AnswerTest::Range { min, max }
         };
         Some(Condition::Answer {
@@ -1009,22 +1220,7 @@ impl Loader<'_> {
 
     fn check_graph(&mut self, read: &ReadFlow, visit_questions: &BTreeSet<&str>) {
         let flow = &read.flow;
-        let n = flow.steps.len();
-        let edges: Vec<Vec<usize>> = flow
-            .steps
-            .iter()
-            .map(|s| {
-                s.targets()
-                    .filter_map(|t| match t {
-                        Target::Step(i) => Some(i),
-                        Target::End => None,
-                    })
-                    .collect()
-            })
-            .collect();
-
-        // Reachability from each step (small graphs: a search per step is fine).
-        let reach: Vec<Vec<bool>> = (0..n).map(|s| reachable(&edges, s)).collect();
+        let (edges, reach) = step_graph(flow);
 
         // Cycles: the fall-through only goes forward, so every cycle contains a jump to the
         // same or an earlier step; such a jump closes a cycle when it can lead back to itself.
@@ -1056,24 +1252,63 @@ impl Loader<'_> {
         }
 
         // Answers read by conditions must have been asked before the condition is evaluated.
-        let position: BTreeMap<&str, usize> = flow
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.question.as_str(), i))
-            .collect();
         for (i, held) in read.conditions.iter().enumerate() {
             for (place, condition, after_own_answer) in held {
-                for q in condition.questions_read() {
-                    let asked_before = match position.get(q) {
-                        Some(&j) if j == i => *after_own_answer,
-                        Some(&j) => reach[j][i],
-                        None => flow.journey == Journey::Closure && visit_questions.contains(q),
-                    };
-                    if !asked_before {
-                        self.problem(place, ProblemKind::AnswerNotYetGiven(q.to_owned()));
-                    }
+                for q in unasked_answers(
+                    flow,
+                    &reach,
+                    i,
+                    condition,
+                    *after_own_answer,
+                    visit_questions,
+                ) {
+                    self.problem(place, ProblemKind::AnswerNotYetGiven(q.to_owned()));
                 }
+                if let Some(why) = never_holds(condition, flow) {
+                    self.problem(place, ProblemKind::NeverHolds(why));
+                }
+            }
+        }
+    }
+
+    /// The checks of the questions' own conditions, which apply wherever a flow asks the
+    /// question: the answers they read must be given before (before the question itself
+    /// for `requiredWhen`; a photo rule may read its own question's answer), and each must
+    /// be able to hold in at least one flow that asks the question.
+    fn check_question_conditions(&mut self, flows: &[ReadFlow], held: &[QuestionCondition]) {
+        let visit_questions: BTreeSet<&str> = flows
+            .iter()
+            .filter(|f| f.flow.journey == Journey::Visit)
+            .flat_map(|f| f.flow.steps.iter().map(|s| s.question.as_str()))
+            .collect();
+        let graphs: Vec<Vec<Vec<bool>>> = flows.iter().map(|f| step_graph(&f.flow).1).collect();
+        for qc in held {
+            let mut unasked: BTreeSet<&str> = BTreeSet::new();
+            let mut asking = 0;
+            let mut never = Vec::new();
+            for (read, reach) in flows.iter().zip(&graphs) {
+                let flow = &read.flow;
+                let Some(at) = flow.steps.iter().position(|s| s.question == qc.question) else {
+                    continue;
+                };
+                asking += 1;
+                unasked.extend(unasked_answers(
+                    flow,
+                    reach,
+                    at,
+                    &qc.condition,
+                    qc.after_own_answer,
+                    &visit_questions,
+                ));
+                if let Some(why) = never_holds(&qc.condition, flow) {
+                    never.push(format!("in flow {}: {why}", flow.id));
+                }
+            }
+            for q in unasked {
+                self.problem(&qc.place, ProblemKind::AnswerNotYetGiven(q.to_owned()));
+            }
+            if asking > 0 && never.len() == asking {
+                self.problem(&qc.place, ProblemKind::NeverHolds(never.join("; ")));
             }
         }
     }
@@ -1234,6 +1469,129 @@ fn is_question_code(code: &str) -> bool {
 
 fn pointer_escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
+}
+
+/// The jumps out of each step of a flow, and which steps each step can reach (small
+/// graphs: a search per step is fine).
+fn step_graph(flow: &Flow) -> (Vec<Vec<usize>>, Vec<Vec<bool>>) {
+    let edges: Vec<Vec<usize>> = flow
+        .steps
+        .iter()
+        .map(|s| {
+            s.targets()
+                .filter_map(|t| match t {
+                    Target::Step(i) => Some(i),
+                    Target::End => None,
+                })
+                .collect()
+        })
+        .collect();
+    let reach = (0..flow.steps.len())
+        .map(|s| reachable(&edges, s))
+        .collect();
+    (edges, reach)
+}
+
+/// The questions whose answers `condition` reads at step `at` of `flow` although they
+/// cannot have been asked by then. A closure flow may read answers given during the visit.
+fn unasked_answers<'c>(
+    flow: &Flow,
+    reach: &[Vec<bool>],
+    at: usize,
+    condition: &'c Condition,
+    after_own_answer: bool,
+    visit_questions: &BTreeSet<&str>,
+) -> Vec<&'c str> {
+    condition
+        .questions_read()
+        .into_iter()
+        .filter(|q| {
+            let asked_before = match flow.steps.iter().position(|s| s.question == *q) {
+                Some(j) if j == at => after_own_answer,
+                Some(j) => reach[j][at],
+                None => flow.journey == Journey::Closure && visit_questions.contains(q),
+            };
+            !asked_before
+        })
+        .collect()
+}
+
+/// Why `condition` can never hold where `flow` evaluates it, if it provably cannot: codes
+/// the flow is not for, a condition together with its negation, one answer required to be
+/// two different values. (A full satisfiability check is not needed to catch the mistakes
+/// people make when editing a matrix; these are those.)
+fn never_holds(condition: &Condition, flow: &Flow) -> Option<String> {
+    let outside = |codes: &[String], allowed: &[String]| {
+        !allowed.is_empty() && codes.iter().all(|c| !allowed.contains(c))
+    };
+    match condition {
+        Condition::ClosureCode(codes)
+            if flow.journey == Journey::Closure && outside(codes, &flow.closure_codes) =>
+        {
+            Some(format!(
+                "the flow is only for closure codes {}",
+                flow.closure_codes.join(", ")
+            ))
+        }
+        Condition::SecondaryCode(codes) if outside(codes, &flow.secondary_codes) => Some(format!(
+            "the flow is only for secondary codes {}",
+            flow.secondary_codes.join(", ")
+        )),
+        Condition::All(parts) => {
+            if let Some(why) = parts.iter().find_map(|p| never_holds(p, flow)) {
+                return Some(why);
+            }
+            for (i, a) in parts.iter().enumerate() {
+                for b in &parts[i + 1..] {
+                    if let Some(why) = contradict(a, b) {
+                        return Some(why);
+                    }
+                }
+            }
+            None
+        }
+        Condition::Any(parts) => {
+            let reasons: Option<Vec<String>> = parts.iter().map(|p| never_holds(p, flow)).collect();
+            reasons.map(|r| r.join("; "))
+        }
+        _ => None,
+    }
+}
+
+/// Why `a` and `b` cannot both hold, if they plainly cannot.
+fn contradict(a: &Condition, b: &Condition) -> Option<String> {
+    match (a, b) {
+        (Condition::Not(inner), other) | (other, Condition::Not(inner))
+            if inner.as_ref() == other =>
+        {
+            Some(format!("it requires both {other} and its opposite"))
+        }
+        (
+            Condition::Answer {
+                question: qa,
+                multiple: false,
+                test: AnswerTest::Equals(va),
+            },
+            Condition::Answer {
+                question: qb,
+                test: AnswerTest::Equals(vb),
+                ..
+            },
+        ) if qa == qb && va != vb => Some(format!(
+            "the answer to {qa} cannot be both {va:?} and {vb:?}"
+        )),
+        (Condition::ClosureCode(x), Condition::ClosureCode(y))
+        | (Condition::SecondaryCode(x), Condition::SecondaryCode(y))
+            if x.iter().all(|c| !y.contains(c)) =>
+        {
+            Some(format!(
+                "no code is both one of {} and one of {}",
+                x.join(", "),
+                y.join(", ")
+            ))
+        }
+        _ => None,
+    }
 }
 
 fn reachable(edges: &[Vec<usize>], from: usize) -> Vec<bool> {

@@ -15,6 +15,7 @@ use crate::protocol::Source;
 use super::answer::{AnswerError, AnswerType};
 use super::condition::Condition;
 use super::load::{self, MatrixProblems};
+use super::walk::{Answers, FlowContext};
 
 /// The matrix shipped with Jobpack, replaced at run time by the partner's copy of CityFibre's
 /// Question Based Closure Matrix.
@@ -73,16 +74,99 @@ pub struct Question {
     pub text: String,
     pub help: Option<String>,
     pub answer: AnswerType,
-    /// Photos the engineer must attach to the answer.
+    /// Whether the engineer must answer it when it is on the path.
+    pub requirement: Requirement,
+    /// Photos the engineer must attach to the answer when no photo rule applies.
     pub min_photos: u32,
+    /// Most photos the answer may carry when no photo rule applies (`None`: no limit of its
+    /// own; the matrix format caps every count at 20).
+    pub max_photos: Option<u32>,
     /// What the photos must show.
     pub photo_hint: Option<String>,
+    /// Photo counts that depend on the answer or the job; the first rule that holds applies.
+    pub photo_rules: Vec<PhotoRule>,
+}
+
+/// When a question on the path must be answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Requirement {
+    /// Always (the matrix format's default).
+    Always,
+    /// Never: asked, skippable, never a gap (`"optional": true`).
+    Optional,
+    /// Only while the condition holds; optional otherwise (`"requiredWhen"`).
+    When(Condition),
+}
+
+/// A photo count that applies while its condition holds (`"photoRules"`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhotoRule {
+    pub when: Condition,
+    pub min_photos: u32,
+    pub max_photos: Option<u32>,
+    /// Replaces the question's hint while the rule applies.
+    pub photo_hint: Option<String>,
+}
+
+/// The photos a question asks for now, given the job and the answers so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhotoRequirement {
+    pub min: u32,
+    pub max: Option<u32>,
+    pub hint: Option<String>,
+    /// The condition of the photo rule that set these counts; `None` for the question's own.
+    pub required_by: Option<Condition>,
 }
 
 impl Question {
     /// Turns raw input into this question's canonical answer string.
     pub fn validate(&self, raw: &str) -> Result<String, AnswerError> {
         self.answer.canonical(raw)
+    }
+
+    /// Whether the question must be answered when it is on the path, now.
+    pub fn is_required(&self, context: &FlowContext, answers: &Answers) -> bool {
+        match &self.requirement {
+            Requirement::Always => true,
+            Requirement::Optional => false,
+            Requirement::When(condition) => condition.holds(context, answers),
+        }
+    }
+
+    /// The photos asked for now: the first photo rule that holds, else the question's own
+    /// counts. A rule may read the question's own answer ("if No, photograph the
+    /// obstruction"), so the requirement follows the answer as it is edited.
+    pub fn photo_requirement(&self, context: &FlowContext, answers: &Answers) -> PhotoRequirement {
+        match self
+            .photo_rules
+            .iter()
+            .find(|r| r.when.holds(context, answers))
+        {
+            Some(rule) => PhotoRequirement {
+                min: rule.min_photos,
+                max: rule.max_photos.or(self.max_photos),
+                hint: rule.photo_hint.clone().or_else(|| self.photo_hint.clone()),
+                required_by: Some(rule.when.clone()),
+            },
+            None => PhotoRequirement {
+                min: self.min_photos,
+                max: self.max_photos,
+                hint: self.photo_hint.clone(),
+                required_by: None,
+            },
+        }
+    }
+
+    /// The most photos the question can ever accept, whatever the answers (`None`: no limit
+    /// of its own). Attaching is refused beyond it; a smaller current maximum is a gap.
+    pub fn max_photos_ever(&self) -> Option<u32> {
+        let own = self.max_photos?;
+        Some(
+            self.photo_rules
+                .iter()
+                .map(|r| r.max_photos.unwrap_or(own))
+                .fold(own, u32::max),
+        )
     }
 }
 

@@ -33,9 +33,12 @@ pub use checklist::Gap;
 pub use condition::{AnswerTest, Condition};
 pub use load::{MatrixProblem, MatrixProblems, ProblemKind};
 pub use matrix::{
-    DEFAULT_MATRIX_JSON, Flow, Journey, Matrix, MatrixInfo, Question, Rule, Step, Target,
+    DEFAULT_MATRIX_JSON, Flow, Journey, Matrix, MatrixInfo, PhotoRequirement, PhotoRule, Question,
+    Requirement, Rule, Step, Target,
 };
 pub use walk::{Answers, FlowContext, RecordedAnswer, Walk};
 
+#[cfg(test)]
+mod conditional_tests;
 #[cfg(test)]
 mod tests;

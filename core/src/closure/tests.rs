@@ -7,7 +7,7 @@ use super::*;
 use crate::codes::Catalogue;
 use crate::protocol::{FileReference, Source, Timestamp};
 
-fn catalogue() -> Catalogue {
+pub(super) fn catalogue() -> Catalogue {
     Catalogue::embedded()
 }
 
@@ -15,7 +15,7 @@ fn default_matrix() -> Matrix {
     Matrix::default_for(&catalogue()).unwrap_or_else(|p| panic!("{p}"))
 }
 
-fn at(minute: i64) -> Timestamp {
+pub(super) fn at(minute: i64) -> Timestamp {
     Timestamp::from_unix_millis(1_717_232_400_000 + minute * 60_000).expect("a valid time")
 }
 
@@ -73,7 +73,7 @@ fn photos_for(matrix: &Matrix, context: &FlowContext, answers: &Answers) -> BTre
         .walk(context, answers)
         .answered
         .iter()
-        .map(|q| (q.code.clone(), q.min_photos))
+        .map(|q| (q.code.clone(), q.photo_requirement(context, answers).min))
         .collect()
 }
 
@@ -95,7 +95,7 @@ fn codes_on_path(matrix: &Matrix, context: &FlowContext, answers: &Answers) -> V
         .collect()
 }
 
-fn answer(matrix: &Matrix, answers: &mut Answers, code: &str, raw: &str, minute: i64) {
+pub(super) fn answer(matrix: &Matrix, answers: &mut Answers, code: &str, raw: &str, minute: i64) {
     let canonical = matrix
         .validate_answer(code, raw)
         .unwrap_or_else(|e| panic!("{code}: {e}"));
@@ -192,7 +192,8 @@ fn every_closure_and_secondary_code_can_be_completed() {
                     assert_eq!(qa.source, Source::CloseJob);
                     let question = matrix.question(&qa.question_code).unwrap();
                     assert_eq!(qa.question, question.text);
-                    assert_eq!(qa.files.len(), question.min_photos as usize);
+                    let wanted = question.photo_requirement(&context, &answers);
+                    assert_eq!(qa.files.len(), wanted.min as usize);
                 }
                 cases += 1;
             }
@@ -751,6 +752,7 @@ fn the_checklist_names_each_missing_thing() {
             required: 2,
             have: 1,
             hint: Some("the phone's call log, and the door or front of the house".into()),
+            required_by: None,
         }
     );
     assert!(gaps[0].to_string().contains("needs 2 photo(s), 1 attached"));
@@ -797,14 +799,18 @@ fn an_answer_the_replaced_matrix_no_longer_accepts_is_a_gap() {
 
 // ------------------------------------------------------------------ malformed matrices
 
-fn problems(json: &str) -> Vec<MatrixProblem> {
+pub(super) fn problems(json: &str) -> Vec<MatrixProblem> {
     match Matrix::from_json(json, &catalogue()) {
         Ok(_) => panic!("the matrix loaded"),
         Err(p) => p.0,
     }
 }
 
-fn has(problems: &[MatrixProblem], place: &str, pred: impl Fn(&ProblemKind) -> bool) -> bool {
+pub(super) fn has(
+    problems: &[MatrixProblem],
+    place: &str,
+    pred: impl Fn(&ProblemKind) -> bool,
+) -> bool {
     problems.iter().any(|p| p.place == place && pred(&p.kind))
 }
 

@@ -1,6 +1,12 @@
 //! Walking a flow: the path through it that the answers so far select, and the next
 //! question.
 //!
+//! An unanswered question that need not be answered now (optional, or required only under a
+//! condition that does not hold) does not stop the walk: it is listed as optional and the
+//! walk goes on as if its answer were not given, so the engineer can skip it and the
+//! checklist never reports it. Answering it later puts it on the answered path like any
+//! other answer (and its branches apply from then on).
+//!
 //! The path is never stored. It is recomputed from the flow, the context and the recorded
 //! answers each time it is needed, so when an engineer changes an earlier answer the path
 //! follows at once, and answers to questions that are no longer on it simply stop being
@@ -107,7 +113,12 @@ pub struct Walk<'m> {
     pub flow: Option<&'m Flow>,
     /// The answered questions on the current path, in path order.
     pub answered: Vec<&'m Question>,
-    /// The first unanswered question on the path; `None` when the path is complete.
+    /// Unanswered questions on the path that need no answer now (optional, or required only
+    /// under a condition that does not hold), in path order. The walk passes over them as
+    /// if they were answered with nothing: a branch on their answer does not hold.
+    pub optional: Vec<&'m Question>,
+    /// The first unanswered question on the path that must be answered; `None` when the
+    /// path is complete.
     pub next: Option<&'m Question>,
     /// True when `next` is not the flow's last possible question.
     pub more_may_follow: bool,
@@ -130,6 +141,7 @@ impl Matrix {
         let mut walk = Walk {
             flow,
             answered: Vec::new(),
+            optional: Vec::new(),
             next: None,
             more_may_follow: false,
         };
@@ -149,12 +161,15 @@ impl Matrix {
                 let Some(question) = self.question(&step.question) else {
                     break;
                 };
-                if answers.latest(&step.question).is_none() {
+                if answers.latest(&step.question).is_some() {
+                    walk.answered.push(question);
+                } else if question.is_required(context, answers) {
                     walk.next = Some(question);
                     walk.more_may_follow = step.targets().any(|t| t != Target::End);
                     return walk;
+                } else {
+                    walk.optional.push(question);
                 }
-                walk.answered.push(question);
             }
             at = step.next(holds);
         }

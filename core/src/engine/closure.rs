@@ -39,8 +39,16 @@ pub struct QuestionView {
     pub answer_type: AnswerType,
     /// What a valid answer looks like, in words (for the input's hint).
     pub expects: String,
+    /// True when the engineer may leave it unanswered now (optional in the matrix, or
+    /// required only under a condition that does not hold).
+    pub optional: bool,
+    /// The photos it asks for now, given the job and the answers (photo rules included).
     pub min_photos: u32,
+    /// The most photos it accepts now (`None`: no limit of its own).
+    pub max_photos: Option<u32>,
     pub photo_hint: Option<String>,
+    /// The condition of the photo rule that sets the counts, in words, when one applies.
+    pub photos_required_by: Option<String>,
     /// The current answer, canonical.
     pub answer: Option<String>,
     pub answered_at: Option<Timestamp>,
@@ -71,7 +79,9 @@ pub struct FlowView {
     pub default_matrix: bool,
     /// The answered questions on the current path, in path order.
     pub answered: Vec<QuestionView>,
-    /// The question to ask now; `None` when the path is complete.
+    /// Unanswered questions on the path the engineer may skip, in path order.
+    pub optional: Vec<QuestionView>,
+    /// The question that must be answered now; `None` when the path is complete.
     pub next: Option<QuestionView>,
     /// Everything missing before these answers can be sent.
     pub gaps: Vec<Gap>,
@@ -190,16 +200,20 @@ impl Recorded {
     }
 }
 
-fn question_view(question: &Question, recorded: &Recorded) -> QuestionView {
+fn question_view(question: &Question, recorded: &Recorded, context: &FlowContext) -> QuestionView {
     let answer = recorded.answers.latest(&question.code);
+    let photos = question.photo_requirement(context, &recorded.answers);
     QuestionView {
         code: question.code.clone(),
         text: question.text.clone(),
         help: question.help.clone(),
         answer_type: question.answer.clone(),
         expects: question.answer.describe(),
-        min_photos: question.min_photos,
-        photo_hint: question.photo_hint.clone(),
+        optional: !question.is_required(context, &recorded.answers),
+        min_photos: photos.min,
+        max_photos: photos.max,
+        photo_hint: photos.hint,
+        photos_required_by: photos.required_by.map(|c| c.to_string()),
         answer: answer.map(|a| a.answer.clone()),
         answered_at: answer.map(|a| a.answered_at),
         photos: recorded
@@ -263,9 +277,14 @@ impl Engine {
             answered: walk
                 .answered
                 .iter()
-                .map(|q| question_view(q, &recorded))
+                .map(|q| question_view(q, &recorded, &context))
                 .collect(),
-            next: walk.next.map(|q| question_view(q, &recorded)),
+            optional: walk
+                .optional
+                .iter()
+                .map(|q| question_view(q, &recorded, &context))
+                .collect(),
+            next: walk.next.map(|q| question_view(q, &recorded, &context)),
             gaps,
         })
     }
@@ -343,11 +362,12 @@ impl Engine {
         question_code: &str,
         image: &[u8],
     ) -> Result<PhotoView, Error> {
-        if self.shared.matrix.question(question_code).is_none() {
+        let Some(question) = self.shared.matrix.question(question_code) else {
             return Err(Error::UnknownQuestion {
                 question_code: question_code.to_owned(),
             });
-        }
+        };
+        let most = question.max_photos_ever();
         // The slow part (decode, resize, encode, fsync the file) runs before the store is
         // locked; the file is content-addressed, so a photo never recorded is harmless.
         let attached = photos::attach(
@@ -376,6 +396,20 @@ impl Engine {
             if let Some(existing) = store::find_photo(tx, job_ref, journey, question_code, &sha256)?
             {
                 return Ok(Ok((existing, None)));
+            }
+            // The answer may still change which photo rule applies, so only the most any
+            // rule allows is enforced here; a lower current maximum is a checklist gap.
+            if let Some(most) = most {
+                let have = store::current_photos(tx, job_ref, journey)?
+                    .iter()
+                    .filter(|p| p.question_code == question_code)
+                    .count();
+                if have >= most as usize {
+                    return Ok(Err(Error::TooManyPhotos {
+                        question_code: question_code.to_owned(),
+                        allowed: most,
+                    }));
+                }
             }
             let seq = enqueue_upload_item(
                 tx,

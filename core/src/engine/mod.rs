@@ -126,6 +126,8 @@ pub enum Error {
     Matrix { problems: Vec<String> },
     #[error("question {question_code} is not in the closure matrix")]
     UnknownQuestion { question_code: String },
+    #[error("question {question_code} accepts at most {allowed} photo(s)")]
+    TooManyPhotos { question_code: String, allowed: u32 },
     #[error("answer to question {question_code}: {reason}")]
     Answer {
         question_code: String,
