@@ -65,8 +65,17 @@ impl From<CoreState> for JobState {
 /// Something the engineer must see now (property flags at the moment they matter).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum Warning {
-    PropertyFlag { code: String, description: String },
-    UnknownPropertyFlag { code: String },
+    PropertyFlag {
+        code: String,
+        description: String,
+    },
+    UnknownPropertyFlag {
+        code: String,
+    },
+    /// The phone's clock was set back: the action kept the job's previous time.
+    ClockSetBack {
+        set_back_ms: i64,
+    },
 }
 
 impl From<CoreWarning> for Warning {
@@ -76,6 +85,7 @@ impl From<CoreWarning> for Warning {
                 Self::PropertyFlag { code, description }
             }
             CoreWarning::UnknownPropertyFlag { code } => Self::UnknownPropertyFlag { code },
+            CoreWarning::ClockSetBack { set_back_ms } => Self::ClockSetBack { set_back_ms },
         }
     }
 }

@@ -70,6 +70,13 @@ pub struct OutboxItem {
     pub sent_at: Option<SystemTime>,
     /// Items this one waits for.
     pub depends_on: Vec<i64>,
+    /// What the phone's clock said when the engineer acted, when recorded.
+    pub device_acted_at: Option<SystemTime>,
+    /// How `acted_at` was decided: "unchecked" (the phone's clock was never checked),
+    /// "checked", "corrected" (a wrong phone clock) or "clamped" (the clock was set back).
+    pub time_source: Option<String>,
+    /// How far `acted_at` was moved from the phone's time, in milliseconds.
+    pub time_correction_ms: i64,
 }
 
 impl From<CoreItem> for OutboxItem {
@@ -94,6 +101,9 @@ impl From<CoreItem> for OutboxItem {
             maybe_delivered: i.maybe_delivered,
             sent_at: i.sent_at.map(instant),
             depends_on: i.depends_on,
+            device_acted_at: i.device_acted_at.map(instant),
+            time_source: i.time_source,
+            time_correction_ms: i.time_correction_ms,
         }
     }
 }

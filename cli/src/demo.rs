@@ -54,6 +54,10 @@ pub struct DemoArgs {
     /// Print the single-job walk (every message of one lifecycle) instead.
     #[arg(long)]
     walk: bool,
+    /// Skew CityFibre's clock by this many seconds (its `Date` headers): the phones' clocks
+    /// then look wrong by the opposite amount and the core corrects their action times.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    clock_skew_secs: i64,
 }
 
 pub fn run(args: &DemoArgs) -> ExitCode {
@@ -111,6 +115,10 @@ struct Report {
     photos_verified: usize,
     cancelled: usize,
     outages: usize,
+    /// Messages whose action time was corrected for the phone's clock (or clamped).
+    times_corrected: usize,
+    /// Messages whose action time rests on a clock that was never checked.
+    times_unchecked: usize,
     wall: Duration,
 }
 
@@ -138,6 +146,10 @@ impl Report {
         ));
         line(format!("  lost messages            {}", self.lost));
         line(format!("  parked for the engineer  {}", self.parked));
+        line(format!(
+            "  action times corrected   {} (clock never checked: {})",
+            self.times_corrected, self.times_unchecked
+        ));
         line(format!(
             "  photos uploaded to S3    {} ({} read back and verified)",
             self.photos_uploaded, self.photos_verified
@@ -257,6 +269,7 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
                 ..ProvisioningScript::default()
             },
             retry_delay: Duration::from_millis(300),
+            clock_skew_ms: args.clock_skew_secs.saturating_mul(1000),
         },
         pki,
     )
@@ -444,6 +457,8 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
         photos_verified: 0,
         cancelled: 0,
         outages,
+        times_corrected: 0,
+        times_unchecked: 0,
         wall: Duration::ZERO,
     };
     for phone in &phones {
@@ -469,6 +484,11 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
         }
         for item in items.iter().filter(|i| i.kind == ItemKind::Rpc) {
             report.made += 1;
+            match item.time_source.as_deref() {
+                Some("corrected" | "clamped") => report.times_corrected += 1,
+                Some("unchecked") => report.times_unchecked += 1,
+                _ => {}
+            }
             report.retries += u64::from(item.attempts.saturating_sub(1));
             if all_delivered.contains(&item.idempotency_key) {
                 report.delivered += 1;

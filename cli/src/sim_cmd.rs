@@ -51,6 +51,10 @@ pub struct SimArgs {
     /// Every message for these jobs is rejected for good (HTTP 422).
     #[arg(long, value_delimiter = ',')]
     pub reject_jobs: Vec<String>,
+    /// Answer with a clock this many seconds off (in every `Date` header), so the phones'
+    /// clocks look wrong by the opposite amount.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub clock_skew_secs: i64,
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -112,6 +116,7 @@ fn config(args: &SimArgs) -> SimConfig {
             seed: args.seed,
             ..ProvisioningScript::default()
         },
+        clock_skew_ms: args.clock_skew_secs.saturating_mul(1000),
         ..SimConfig::default()
     }
 }

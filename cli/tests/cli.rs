@@ -128,6 +128,9 @@ fn the_demo_plays_a_day_and_reports_nothing_lost() {
         "0.3",
         "--seed",
         "5",
+        // CityFibre's clock two hours ahead: the phones' times are corrected, in order.
+        "--clock-skew-secs",
+        "7200",
     ]);
     let text = stdout(&out);
     assert!(
@@ -144,6 +147,13 @@ fn the_demo_plays_a_day_and_reports_nothing_lost() {
     ] {
         assert!(text.contains(needle), "{needle} missing:\n{text}");
     }
+    let corrected: usize = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("action times corrected"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no corrected count:\n{text}"));
+    assert!(corrected > 0, "{text}");
 }
 
 #[test]

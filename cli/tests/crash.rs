@@ -111,6 +111,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
                 ..ProvisioningScript::default()
             },
             retry_delay: Duration::from_millis(100),
+            clock_skew_ms: 0,
             ..SimConfig::default()
         },
     );

@@ -11,7 +11,9 @@
 //! * [`qr`] — camera frames to a confirmed ONT identity (FSAN, serial number, MAC).
 //! * [`store`], [`outbox`], [`transport`], [`sync`], [`engine`] — the offline-first machinery:
 //!   SQLite, the durable outbox, mutual-TLS HTTPS, the sync loop and the façade apps call.
+//! * [`clock`] — trusted action times: the device clock checked against the servers' `Date`.
 
+pub mod clock;
 pub mod closure;
 pub mod codes;
 pub mod engine;

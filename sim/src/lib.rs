@@ -51,6 +51,10 @@ pub struct SimConfig {
     pub provisioning: ProvisioningScript,
     /// How long after a status 4 ("retrying in 5 minutes") the follow-up status 1 is queued.
     pub retry_delay: Duration,
+    /// Milliseconds added to the time in every response's `Date` header: a skewed server
+    /// clock makes the phones' clocks look wrong by the opposite amount, which is how tests
+    /// and the demo exercise the core's time correction.
+    pub clock_skew_ms: i64,
 }
 
 impl Default for SimConfig {
@@ -62,6 +66,7 @@ impl Default for SimConfig {
             faults: FaultConfig::default(),
             provisioning: ProvisioningScript::default(),
             retry_delay: Duration::from_millis(200),
+            clock_skew_ms: 0,
         }
     }
 }

@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -22,9 +23,11 @@ use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use jobpack_core::clock::format_http_date;
 use jobpack_core::codes::Catalogue;
 use jobpack_core::protocol::{
-    JobEvent, JobPack, OutboundCall, PullRequest, PullResponse, PullResult, parse_outbound,
+    JobEvent, JobPack, OutboundCall, PullRequest, PullResponse, PullResult, Timestamp,
+    parse_outbound,
 };
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
@@ -66,6 +69,8 @@ struct Shared {
     shutdown: watch::Receiver<bool>,
     /// One "down" flag per gateway.
     gateways_down: Vec<watch::Sender<bool>>,
+    /// Added to the time in every response's `Date` header (`SimConfig::clock_skew_ms`).
+    clock_skew_ms: AtomicI64,
 }
 
 impl Shared {
@@ -133,6 +138,7 @@ impl Simulator {
             retry_delay: config.retry_delay,
             shutdown: shutdown_rx,
             gateways_down: bound.iter().map(|_| watch::channel(false).0).collect(),
+            clock_skew_ms: AtomicI64::new(config.clock_skew_ms),
         });
 
         let urls = bound.iter().map(|(_, local)| url_of(*local)).collect();
@@ -197,6 +203,11 @@ impl Simulator {
 
     /// While down, that listener accepts TCP and closes it at once, and open connections to
     /// it are cut. An index with no gateway is ignored.
+    /// Skews the time the gateways put in their `Date` headers by `ms` from now on.
+    pub fn set_clock_skew(&self, ms: i64) {
+        self.shared.clock_skew_ms.store(ms, Ordering::Relaxed);
+    }
+
     pub fn set_gateway_down(&self, index: usize, down: bool) {
         if let Some(flag) = self.shared.gateways_down.get(index) {
             flag.send_replace(down);
@@ -286,12 +297,15 @@ async fn serve_connection(
     };
     let service_shared = Arc::clone(&shared);
     let service = service_fn(move |request| {
-        handle(
-            Arc::clone(&service_shared),
-            gateway,
-            engineer.clone(),
-            request,
-        )
+        let shared = Arc::clone(&service_shared);
+        let engineer = engineer.clone();
+        async move {
+            let mut answer = handle(Arc::clone(&shared), gateway, engineer, request).await;
+            if let Ok(response) = &mut answer {
+                stamp_date(&shared, response);
+            }
+            answer
+        }
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -300,6 +314,18 @@ async fn serve_connection(
         _ = connection => {}
         _ = shutdown.changed() => {}
         _ = down.wait_for(|down| *down) => {}
+    }
+}
+
+/// Every answer carries the gateway's time, skewed as configured (hyper would add an
+/// unskewed one otherwise); the phones learn their clock's offset from it.
+fn stamp_date(shared: &Shared, response: &mut Response<Full<Bytes>>) {
+    let skew = shared.clock_skew_ms.load(Ordering::Relaxed);
+    let now = Timestamp::now().unix_millis().saturating_add(skew);
+    if let Some(at) = Timestamp::from_unix_millis(now)
+        && let Ok(value) = HeaderValue::from_str(&format_http_date(at))
+    {
+        response.headers_mut().insert(hyper::header::DATE, value);
     }
 }
 

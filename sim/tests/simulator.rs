@@ -398,6 +398,7 @@ async fn ont_scanned_is_answered_through_pull_and_status_4_is_followed_by_1() ->
     let sim = start(SimConfig {
         provisioning: ProvisioningScript::always(4),
         retry_delay: Duration::from_millis(50),
+        clock_skew_ms: 0,
         ..SimConfig::default()
     })
     .await?;

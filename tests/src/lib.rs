@@ -49,6 +49,7 @@ impl World {
             },
             provisioning: ProvisioningScript::always(provisioning_status),
             retry_delay: Duration::from_millis(100),
+            clock_skew_ms: 0,
         };
         let sim = Simulator::start(config, pki)
             .await

@@ -300,7 +300,6 @@ impl Engine {
         raw_answer: &str,
         at: Option<Timestamp>,
     ) -> Result<String, Error> {
-        let at = at.unwrap_or_else(Timestamp::now);
         let canonical = self
             .shared
             .matrix
@@ -318,7 +317,19 @@ impl Engine {
             if let Err(e) = writable(&stored.job, "answer a question") {
                 return Ok(Err(e));
             }
-            store::record_answer(tx, job_ref, journey.name(), question_code, &canonical, at)?;
+            // `response_received` is the answer's time, corrected like any action's.
+            let (time, _) = self.shared.action_time(tx, job_ref, at)?;
+            let journey = journey.name();
+            if store::record_answer(
+                tx,
+                job_ref,
+                journey,
+                question_code,
+                &canonical,
+                time.corrected,
+            )? {
+                store::set_answer_time(tx, job_ref, journey, question_code, &time)?;
+            }
             Ok(Ok(()))
         })??;
         self.shared.emit(Event::JobChanged {
@@ -564,6 +575,7 @@ pub(super) fn enqueue_upload_item(
             body: descriptor,
             acted_at: now,
             depends_on: &[],
+            time: None,
         },
         now,
     )

@@ -25,9 +25,10 @@ use tokio::sync::{Notify, broadcast, watch};
 pub use closure::{FlowView, PhotoView, QuestionView};
 pub use view::{ActionReceipt, JobView, QuarantinedMessage};
 
+use crate::clock::{ActionTime, ClockCheck, TimeSource, TrustedClock};
 use crate::closure::{AnswerError, Gap, Matrix, MatrixProblems};
 use crate::codes::{Catalogue, CatalogueError};
-use crate::lifecycle::{Action, JobState, LifecycleError};
+use crate::lifecycle::{Action, JobState, LifecycleError, Warning};
 use crate::outbox::{self, ItemKind, ItemState, NewItem, OutboxError, OutboxItem};
 use crate::photos::{IngestConfig, PhotoError, PhotoStore, S3Config, S3Uploader};
 use crate::protocol::{
@@ -201,6 +202,9 @@ pub(crate) struct PhotoSetup {
 }
 
 /// State shared by the engine's API and its sync task.
+/// The `sync_state` key of the last clock check, kept so a restart offline still corrects.
+const CLOCK_CHECK_KEY: &str = "clock_check";
+
 pub(crate) struct Shared {
     store: Mutex<Store>,
     pub(crate) catalogue: Catalogue,
@@ -214,9 +218,36 @@ pub(crate) struct Shared {
     pub(crate) photos: PhotoSetup,
     /// Outbox items claimed by the sync loop and not yet recorded (shown as `sending`).
     in_flight: Mutex<HashSet<i64>>,
+    /// The device clock checked against the servers' (`crate::clock`).
+    pub(crate) clock: Arc<TrustedClock>,
+    /// The clock check last written to the database, so an unchanged one is not rewritten.
+    kept_clock_check: Mutex<Option<ClockCheck>>,
 }
 
 impl Shared {
+    /// The time of an action the device puts at `device` (now when `None`), corrected by the
+    /// last clock check and kept from coming before the job's latest recorded time. Runs in
+    /// the action's transaction, which also keeps a new clock check for the next start.
+    pub(crate) fn action_time(
+        &self,
+        tx: &Connection,
+        job_ref: &str,
+        device: Option<Timestamp>,
+    ) -> Result<(ActionTime, bool), StoreError> {
+        let stamped = self.clock.stamp(device.unwrap_or_else(Timestamp::now));
+        let latest = store::latest_time_of_job(tx, job_ref)?;
+        let check = self.clock.last_check();
+        let mut kept = self
+            .kept_clock_check
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(check) = check.filter(|c| Some(*c) != *kept) {
+            store::set_sync_value(tx, CLOCK_CHECK_KEY, &check.to_record())?;
+            *kept = Some(check);
+        }
+        Ok(stamped.not_before(latest))
+    }
+
     pub(crate) fn lock_in_flight(&self) -> MutexGuard<'_, HashSet<i64>> {
         self.in_flight
             .lock()
@@ -360,14 +391,18 @@ impl Engine {
             (None, None) => None,
         };
         let (store, report) = Store::open(&config.database)?;
+        let kept_check = store
+            .sync_value(CLOCK_CHECK_KEY)?
+            .as_deref()
+            .and_then(ClockCheck::from_record);
+        let clock = Arc::new(TrustedClock::new(kept_check));
         let transport = if config.endpoints.is_empty() {
             None
         } else {
-            Some(Transport::new(
-                config.endpoints.clone(),
-                &config.tls,
-                config.timeouts,
-            )?)
+            Some(
+                Transport::new(config.endpoints.clone(), &config.tls, config.timeouts)?
+                    .with_clock(clock.clone()),
+            )
         };
         let (events, _) = broadcast::channel(1024);
         let shared = Arc::new(Shared {
@@ -389,6 +424,8 @@ impl Engine {
                 bucket: config.photos.bucket,
             },
             in_flight: Mutex::new(HashSet::new()),
+            clock,
+            kept_clock_check: Mutex::new(kept_check),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let has_endpoints = transport.is_some();
@@ -506,7 +543,6 @@ impl Engine {
         at: Option<Timestamp>,
         build: impl FnOnce(&Transaction<'_>, &StoredJob) -> Result<(Action, Vec<i64>), Error>,
     ) -> Result<ActionReceipt, Error> {
-        let at = at.unwrap_or_else(Timestamp::now);
         let catalogue = &self.shared.catalogue;
         let receipt = self.shared.with_store_tx(|tx| {
             let Some(mut stored) = store::load_job(tx, job_ref)? else {
@@ -514,6 +550,8 @@ impl Engine {
                     job_ref: job_ref.to_owned(),
                 }));
             };
+            let (time, clamped) = self.shared.action_time(tx, job_ref, at)?;
+            let at = time.corrected;
             let (action, depends_on) = match build(tx, &stored) {
                 Ok(built) => built,
                 Err(e) => return Ok(Err(e)),
@@ -526,16 +564,20 @@ impl Engine {
             };
             store::save_job(tx, &stored.job, Timestamp::now())?;
             store::record_action(tx, &stored.job.header.job_ref, name, at, outcome.state)?;
+            let mut warnings = outcome.warnings;
+            if clamped && let TimeSource::Clamped { set_back_ms } = time.source {
+                warnings.push(Warning::ClockSetBack { set_back_ms });
+            }
             let mut receipt = ActionReceipt {
                 job_ref: job_ref.to_owned(),
                 state: outcome.state,
-                warnings: outcome.warnings,
+                warnings,
                 outbox_seq: None,
                 idempotency_key: None,
                 rpc_id: None,
             };
             if let Some(call) = outcome.message {
-                let (seq, key, id) = enqueue_call(tx, job_ref, &label, call, at, &depends_on)?;
+                let (seq, key, id) = enqueue_call(tx, job_ref, &label, call, time, &depends_on)?;
                 receipt.outbox_seq = Some(seq);
                 receipt.idempotency_key = Some(key);
                 receipt.rpc_id = Some(id);
@@ -796,7 +838,7 @@ fn enqueue_call(
     job_ref: &str,
     label: &str,
     call: OutboundCall,
-    at: Timestamp,
+    time: ActionTime,
     depends_on: &[i64],
 ) -> Result<(i64, String, u64), StoreError> {
     let (id, key) = new_message_identity();
@@ -812,8 +854,9 @@ fn enqueue_call(
             rpc_id: id.get(),
             idempotency_key: &key,
             body: &body,
-            acted_at: at,
+            acted_at: time.corrected,
             depends_on,
+            time: Some(time),
         },
         Timestamp::now(),
     )?;

@@ -189,6 +189,9 @@ pub enum Warning {
     PropertyFlag { code: String, description: String },
     /// A flag the catalogue does not know; shown so nothing CityFibre says is hidden.
     UnknownPropertyFlag { code: String },
+    /// The phone's clock put this action before the job's previous one (it was set back):
+    /// the action keeps the previous one's time so the job's messages stay in order.
+    ClockSetBack { set_back_ms: i64 },
 }
 
 impl fmt::Display for Warning {
@@ -198,6 +201,12 @@ impl fmt::Display for Warning {
             Self::UnknownPropertyFlag { code } => {
                 write!(f, "{code}: property flag not in the catalogue")
             }
+            Self::ClockSetBack { set_back_ms } => write!(
+                f,
+                "the phone's clock is {} s behind the job's previous action: this action was \
+                 given that action's time; check the phone's date and time settings",
+                set_back_ms / 1000
+            ),
         }
     }
 }

@@ -457,6 +457,7 @@ fn property_flags_warn_when_they_matter() {
                 Warning::PropertyFlag { code, .. } | Warning::UnknownPropertyFlag { code } => {
                     code.clone()
                 }
+                Warning::ClockSetBack { .. } => "clock".to_owned(),
             })
             .collect()
     };

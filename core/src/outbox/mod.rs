@@ -23,6 +23,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
+use crate::clock::ActionTime;
 use crate::protocol::Timestamp;
 use crate::store::StoreError;
 
@@ -90,6 +91,16 @@ pub struct OutboxItem {
     pub sent_at: Option<Timestamp>,
     /// Items this one waits for.
     pub depends_on: Vec<i64>,
+    /// What the device's clock said when the engineer acted (`None` for items made before
+    /// action times were recorded, and for uploads).
+    pub device_acted_at: Option<Timestamp>,
+    /// How `acted_at` was decided: `unchecked`, `checked`, `corrected` (a wrong phone clock,
+    /// by `time_correction_ms`) or `clamped` (the clock was set back); `None` when unrecorded.
+    pub time_source: Option<String>,
+    /// `acted_at` minus the device's time: how far the time sent was moved.
+    pub time_correction_ms: i64,
+    /// Age of the clock check the time relied on, by the device's clock.
+    pub clock_check_age_ms: Option<i64>,
 }
 
 /// An item to enqueue.
@@ -104,6 +115,9 @@ pub struct NewItem<'a> {
     pub body: &'a [u8],
     pub acted_at: Timestamp,
     pub depends_on: &'a [i64],
+    /// The action's time as the clock module decided it (`acted_at` is its corrected time);
+    /// `None` for items that are not an engineer's action (uploads).
+    pub time: Option<ActionTime>,
 }
 
 /// An item ready to be sent now.
@@ -144,8 +158,9 @@ fn kind_sql(kind: ItemKind) -> &'static str {
 pub fn enqueue(conn: &Connection, item: &NewItem<'_>, now: Timestamp) -> Result<i64, StoreError> {
     conn.prepare_cached(
         "INSERT INTO outbox (job_ref, kind, method, label, rpc_id, idempotency_key, body,
-                             acted_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                             acted_at, created_at, device_acted_at, time_source,
+                             clock_check_age_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         item.job_ref,
@@ -157,6 +172,9 @@ pub fn enqueue(conn: &Connection, item: &NewItem<'_>, now: Timestamp) -> Result<
         item.body,
         item.acted_at.unix_millis(),
         now.unix_millis(),
+        item.time.map(|t| t.device.unix_millis()),
+        item.time.map(|t| t.source.name()),
+        item.time.and_then(|t| t.source.check_age_ms()),
     ])?;
     let seq = conn.last_insert_rowid();
     for dep in item.depends_on {
@@ -367,13 +385,15 @@ pub fn discard(
 
 const ITEM_COLUMNS: &str = "seq, job_ref, kind, method, label, rpc_id, idempotency_key, acted_at,
     created_at, state, attempts, next_attempt_at, last_error, parked_reason, maybe_delivered,
-    sent_at";
+    sent_at, device_acted_at, time_source, clock_check_age_ms";
 
 fn item_from_row(r: &Row<'_>) -> Result<OutboxItem, StoreError> {
     let time = |v: Option<i64>| v.and_then(Timestamp::from_unix_millis);
     let required = |v: i64| {
         Timestamp::from_unix_millis(v).ok_or_else(|| StoreError::corrupt("time out of range"))
     };
+    let acted_at = required(r.get(7)?)?;
+    let device_acted_at = time(r.get(16)?);
     Ok(OutboxItem {
         seq: r.get(0)?,
         job_ref: r.get(1)?,
@@ -386,7 +406,7 @@ fn item_from_row(r: &Row<'_>) -> Result<OutboxItem, StoreError> {
         label: r.get(4)?,
         rpc_id: r.get::<_, i64>(5)? as u64,
         idempotency_key: r.get(6)?,
-        acted_at: required(r.get(7)?)?,
+        acted_at,
         created_at: required(r.get(8)?)?,
         state: ItemState::from_sql(&r.get::<_, String>(9)?)?,
         attempts: r.get::<_, i64>(10)?.clamp(0, u32::MAX as i64) as u32,
@@ -396,6 +416,10 @@ fn item_from_row(r: &Row<'_>) -> Result<OutboxItem, StoreError> {
         maybe_delivered: r.get(14)?,
         sent_at: time(r.get(15)?),
         depends_on: Vec::new(),
+        device_acted_at,
+        time_source: r.get(17)?,
+        time_correction_ms: device_acted_at.map_or(0, |d| acted_at.unix_millis() - d.unix_millis()),
+        clock_check_age_ms: r.get(18)?,
     })
 }
 

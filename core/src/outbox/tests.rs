@@ -36,6 +36,7 @@ fn add_kind(store: &Store, job: &str, key: &str, deps: &[i64], kind: ItemKind) -
             body: key.as_bytes(),
             acted_at: t(0),
             depends_on: deps,
+            time: None,
         },
         t(0),
     )

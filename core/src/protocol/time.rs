@@ -41,6 +41,13 @@ impl Timestamp {
         DateTime::<Utc>::from_timestamp_millis(millis).map(|t| Self(t.fixed_offset()))
     }
 
+    /// The same instant without its sub-millisecond part, in the same offset: what the
+    /// store keeps, so a time read back compares equal to the one a message carried.
+    pub fn truncated_to_millis(&self) -> Self {
+        DateTime::<Utc>::from_timestamp_millis(self.unix_millis())
+            .map_or(*self, |t| Self(t.with_timezone(self.0.offset())))
+    }
+
     /// The chrono value.
     pub fn as_datetime(&self) -> DateTime<FixedOffset> {
         self.0

@@ -98,6 +98,46 @@ pub fn record_answer(
     Ok(true)
 }
 
+/// Records how the current answer's time was decided (`crate::clock`): the device's own
+/// time and the source name, beside the `answered_at` that is sent.
+pub fn set_answer_time(
+    conn: &Connection,
+    job_ref: &str,
+    journey: &str,
+    question_code: &str,
+    time: &crate::clock::ActionTime,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE answers SET device_answered_at = ?4, time_source = ?5
+         WHERE job_ref = ?1 AND journey = ?2 AND question_code = ?3 AND superseded_at IS NULL",
+    )?
+    .execute(params![
+        job_ref,
+        journey,
+        question_code,
+        time.device.unix_millis(),
+        time.source.name()
+    ])?;
+    Ok(())
+}
+
+/// The latest time recorded for a job, by an action or an answer: a later action must not
+/// come before it (`crate::clock::ActionTime::not_before`).
+pub fn latest_time_of_job(
+    conn: &Connection,
+    job_ref: &str,
+) -> Result<Option<Timestamp>, StoreError> {
+    let millis: Option<i64> = conn
+        .prepare_cached(
+            "SELECT MAX(t) FROM (
+                 SELECT MAX(acted_at) AS t FROM actions WHERE job_ref = ?1
+                 UNION ALL
+                 SELECT MAX(answered_at) FROM answers WHERE job_ref = ?1)",
+        )?
+        .query_row([job_ref], |r| r.get(0))?;
+    Ok(millis.and_then(Timestamp::from_unix_millis))
+}
+
 /// Marks the current answer to a question superseded without a new one (the engineer
 /// cleared it). Returns whether there was one.
 pub fn withdraw_answer(

@@ -7,12 +7,13 @@ use rusqlite::Connection;
 
 use super::StoreError;
 
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     include_str!("migrations/0001_jobs_and_outbox.sql"),
     include_str!("migrations/0002_inbox_and_sync_state.sql"),
     include_str!("migrations/0003_outbox_dependencies.sql"),
     include_str!("migrations/0004_outbox_lane_index.sql"),
     include_str!("migrations/0005_answers_and_photos.sql"),
+    include_str!("migrations/0006_action_times.sql"),
 ];
 
 /// The schema version this build writes.

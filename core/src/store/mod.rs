@@ -26,7 +26,8 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use closure::{
     AnswerRecord, NewPhoto, StoredAnswer, StoredPhoto, add_photo, answer_history, current_answers,
-    current_photos, find_photo, record_answer, remove_photo, withdraw_answer,
+    current_photos, find_photo, latest_time_of_job, record_answer, remove_photo, set_answer_time,
+    withdraw_answer,
 };
 pub use jobs::{StoredJob, insert_job, list_jobs, load_job, record_action, save_job};
 pub(crate) use migrations::{LATEST_VERSION, migrate_to};

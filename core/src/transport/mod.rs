@@ -20,7 +20,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::Value;
 
-use crate::protocol::{Acknowledgement, parse_acknowledgement};
+use crate::clock::TrustedClock;
+use crate::protocol::{Acknowledgement, Timestamp, parse_acknowledgement};
 
 /// Certificates for the link, as PEM text.
 #[derive(Clone, Default)]
@@ -158,6 +159,8 @@ impl TransportError {
 pub struct Transport {
     client: reqwest::Client,
     endpoints: Vec<String>,
+    /// Learns the servers' time from every response's `Date` header, when set.
+    clock: Option<Arc<TrustedClock>>,
 }
 
 impl Transport {
@@ -179,7 +182,18 @@ impl Transport {
             .into_iter()
             .map(|e| e.trim_end_matches('/').to_owned())
             .collect();
-        Ok(Self { client, endpoints })
+        Ok(Self {
+            client,
+            endpoints,
+            clock: None,
+        })
+    }
+
+    /// Every response's `Date` header (errors and refusals included: the server's clock is
+    /// right either way) teaches `clock` the offset between the device's time and the server's.
+    pub fn with_clock(mut self, clock: Arc<TrustedClock>) -> Self {
+        self.clock = Some(clock);
+        self
     }
 
     pub fn endpoints(&self) -> &[String] {
@@ -211,6 +225,12 @@ impl Transport {
             .send()
             .await
             .map_err(|e| classify_send_error(endpoint, &e))?;
+        if let Some(clock) = &self.clock
+            && let Some(date) = response.headers().get("date")
+            && let Ok(date) = date.to_str()
+        {
+            clock.observe_date_header(date, Timestamp::now());
+        }
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
