@@ -48,12 +48,21 @@ pub struct Config {
     /// Where closure photos are uploaded; without it they are kept and their uploads wait.
     #[uniffi(default = None)]
     pub photo_storage: Option<PhotoStorage>,
+    /// QA only: accept `http://` endpoints (upstream and photo storage) on a loopback
+    /// address, for local stand-ins without TLS. Everything else must be `https://`.
+    #[uniffi(default = false)]
+    pub allow_plain_http_loopback: bool,
+    /// How long delivered work is kept before the core prunes it (hourly); 30 days each
+    /// when `None`. Unsent work is never pruned.
+    #[uniffi(default = None)]
+    pub retention: Option<crate::retention::Retention>,
 }
 
 /// CityFibre's S3 bucket for closure photos.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct PhotoStorage {
-    /// `https://` (or, in tests, `http://`) base URL of the S3-compatible endpoint.
+    /// `https://` base URL of the S3-compatible endpoint (`http://` on loopback only, with
+    /// `Config.allow_plain_http_loopback`).
     pub endpoint: String,
     pub region: String,
     pub bucket: String,
@@ -101,14 +110,24 @@ impl From<Config> for engine::Config {
                 client_cert_pem: c.client_certificate_pem,
                 client_key_pem: c.client_key_pem,
                 trust_anchors_pem: c.trust_anchors_pem,
+                allow_plain_http_loopback: c.allow_plain_http_loopback,
             },
             timeouts,
             engineer: c.engineer.into(),
             partner_catalogue: c.partner_catalogue_json,
-            sync: SyncPolicy::default(),
+            sync: SyncPolicy {
+                retention: c.retention.map(Into::into).unwrap_or_default(),
+                ..SyncPolicy::default()
+            },
             start_online: c.start_online,
             closure_matrix: c.closure_matrix_json,
-            photos: c.photo_storage.map(PhotoConfig::from).unwrap_or_default(),
+            photos: {
+                let mut photos = c.photo_storage.map(PhotoConfig::from).unwrap_or_default();
+                if let Some(s3) = photos.s3.as_mut() {
+                    s3.allow_plain_http_loopback = c.allow_plain_http_loopback;
+                }
+                photos
+            },
         }
     }
 }

@@ -169,6 +169,16 @@ impl PhotoStore {
         Ok(out)
     }
 
+    /// Removes the local copy of one photo (retention); `false` when it was not there.
+    pub fn remove(&self, sha256: &PhotoHash) -> Result<bool, StorageError> {
+        let path = self.path_of(sha256);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_error(&path, &e)),
+        }
+    }
+
     /// Removes every photo not in `keep` (the ones the database still references, whose
     /// uploads are pending or that a job still shows). Returns how many were removed.
     pub fn remove_unreferenced(&self, keep: &HashSet<PhotoHash>) -> Result<usize, StorageError> {
