@@ -3,8 +3,8 @@
 //! Each function takes arbitrary bytes and must return without panicking, whatever they are;
 //! where a parser accepts, the function checks a property of the result. The libFuzzer
 //! binaries in `fuzz_targets/` (nightly, `cargo fuzz run NAME`) call these, and so does the
-//! stable test `core/tests/fuzz_corpus.rs`, which replays every file of `fuzz/corpus/NAME/`
-//! through its function on every `cargo test`: a crash found by fuzzing becomes a corpus file
+//! stable test `core/tests/fuzz_corpus.rs`, which replays every file of `fuzz/seeds/NAME/`
+//! through its function on every `cargo test`: a crash found by fuzzing becomes a seed file
 //! and so a test.
 
 #![allow(dead_code)]

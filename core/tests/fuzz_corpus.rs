@@ -1,4 +1,4 @@
-//! Replays the fuzzers' checked-in corpus on stable Rust: every file of `fuzz/corpus/NAME/`
+//! Replays the fuzzers' checked-in corpus on stable Rust: every file of `fuzz/seeds/NAME/`
 //! goes through fuzz target NAME's function (`fuzz/targets.rs`), which must not panic. Seeds
 //! are real payloads and edge cases; a crash that `cargo fuzz` finds is added here as a file,
 //! so it stays a test forever.
@@ -10,7 +10,7 @@ use std::path::Path;
 
 #[test]
 fn every_fuzz_target_runs_its_whole_corpus_without_panicking() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
     let mut total = 0;
     for (name, target) in targets::TARGETS {
         let dir = root.join(name);
