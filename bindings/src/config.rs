@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jobpack_core::engine::{self, Engine, PhotoConfig};
-use jobpack_core::photos::{IngestConfig, S3Config};
+use jobpack_core::photos::{IngestConfig, PhotoKey, S3Config};
 use jobpack_core::protocol::EngineerDetails;
 use jobpack_core::sync::SyncPolicy;
 use jobpack_core::transport::{Timeouts, TlsMaterial};
@@ -56,6 +56,11 @@ pub struct Config {
     /// when `None`. Unsent work is never pruned.
     #[uniffi(default = None)]
     pub retention: Option<crate::retention::Retention>,
+    /// 32 bytes from the platform keystore: photo files are sealed with it at rest
+    /// (AES-256-GCM). Keep it for the life of the installation: without it (or with another)
+    /// sealed photos cannot be read or uploaded.
+    #[uniffi(default = None)]
+    pub storage_key: Option<Vec<u8>>,
 }
 
 /// CityFibre's S3 bucket for closure photos.
@@ -97,13 +102,21 @@ impl From<Engineer> for EngineerDetails {
     }
 }
 
-impl From<Config> for engine::Config {
-    fn from(c: Config) -> Self {
+impl TryFrom<Config> for engine::Config {
+    type Error = JobpackError;
+
+    fn try_from(c: Config) -> Result<Self> {
+        let key = c
+            .storage_key
+            .as_deref()
+            .map(PhotoKey::new)
+            .transpose()
+            .map_err(|reason| JobpackError::Config { reason })?;
         let timeouts = Timeouts {
             request: Duration::from_secs(c.request_timeout_secs.max(1).into()),
             ..Timeouts::default()
         };
-        engine::Config {
+        Ok(engine::Config {
             database: PathBuf::from(c.database_path),
             endpoints: c.endpoints,
             tls: TlsMaterial {
@@ -126,9 +139,10 @@ impl From<Config> for engine::Config {
                 if let Some(s3) = photos.s3.as_mut() {
                     s3.allow_plain_http_loopback = c.allow_plain_http_loopback;
                 }
+                photos.key = key;
                 photos
             },
-        }
+        })
     }
 }
 
@@ -173,7 +187,7 @@ impl Jobpack {
     /// database from a newer app.
     #[uniffi::constructor]
     pub fn open(config: Config) -> Result<Arc<Self>> {
-        let engine = Engine::open(config.into())?;
+        let engine = Engine::open(config.try_into()?)?;
         let runtime = engine
             .runtime_handle()
             .ok_or_else(|| JobpackError::Config {

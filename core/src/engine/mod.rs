@@ -29,7 +29,7 @@ use crate::closure::{AnswerError, Gap, Matrix, MatrixProblems};
 use crate::codes::{Catalogue, CatalogueError};
 use crate::lifecycle::{Action, JobState, LifecycleError};
 use crate::outbox::{self, ItemKind, ItemState, NewItem, OutboxError, OutboxItem};
-use crate::photos::{IngestConfig, PhotoError, PhotoStore, S3Config, S3Uploader};
+use crate::photos::{IngestConfig, PhotoError, PhotoKey, PhotoStore, S3Config, S3Uploader};
 use crate::protocol::{
     EngineerDetails, Location, OntDevice, OutboundCall, OutboundRequest, ProtocolError, RpcId,
     Timestamp,
@@ -70,6 +70,8 @@ pub struct PhotoConfig {
     pub ingest: IngestConfig,
     /// Where uploads go; without it photo uploads wait (and say so) until one is configured.
     pub s3: Option<S3Config>,
+    /// Seals photo files at rest (AES-256-GCM) when set; from the platform keystore.
+    pub key: Option<PhotoKey>,
 }
 
 impl Default for PhotoConfig {
@@ -79,6 +81,7 @@ impl Default for PhotoConfig {
             directory: None,
             ingest: IngestConfig::default(),
             s3: None,
+            key: None,
         }
     }
 }
@@ -432,9 +435,12 @@ impl Engine {
             .directory
             .clone()
             .unwrap_or_else(|| PhotoStore::dir_beside_database(&config.database));
-        let photo_store = PhotoStore::open(photo_dir).map_err(|e| Error::Config {
+        let mut photo_store = PhotoStore::open(photo_dir).map_err(|e| Error::Config {
             reason: format!("photo storage: {e}"),
         })?;
+        if let Some(key) = config.photos.key.clone() {
+            photo_store = photo_store.with_key(key);
+        }
         let uploader = match (uploader, config.photos.s3.clone()) {
             (Some(given), _) => Some(given),
             (None, Some(s3)) => {

@@ -177,7 +177,10 @@ impl S3Uploader {
             .store
             .read_verified(&item.sha256)
             .map_err(|e| match e {
-                StorageError::Io { .. } => TransportError::Config(e.to_string()),
+                // The device's storage or key: nothing the item can fix, the settings can.
+                StorageError::Io { .. } | StorageError::WrongKey { .. } => {
+                    TransportError::Config(e.to_string())
+                }
                 other => TransportError::Unsendable(other.to_string()),
             })?;
         if jpeg.len() as u64 != item.size {
