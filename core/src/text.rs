@@ -29,4 +29,18 @@ mod tests {
         let cut = prefix(&long, 5);
         assert_eq!(cut, "éé… (1996 more bytes)");
     }
+
+    #[test]
+    fn protocol_errors_quote_a_prefix_of_a_huge_value() {
+        let huge = "m".repeat(1_000_000);
+        let body = serde_json::json!({"id": 1, "jsonrpc": "2.0", "method": huge, "params": {}});
+        let err = crate::protocol::parse_outbound(body.to_string().as_bytes()).unwrap_err();
+        assert!(
+            err.to_string().len() < 400,
+            "{} bytes",
+            err.to_string().len()
+        );
+        let stamp = crate::protocol::Timestamp::parse_lenient(&huge).unwrap_err();
+        assert!(stamp.to_string().len() < 400);
+    }
 }
