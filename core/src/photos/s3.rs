@@ -119,7 +119,10 @@ pub struct S3Uploader {
 impl S3Uploader {
     pub fn new(config: S3Config, store: PhotoStore) -> Result<Self, TransportError> {
         crate::transport::check_endpoint(&config.endpoint, config.allow_plain_http_loopback)
-            .map_err(|e| TransportError::Config(format!("S3: {e}")))?;
+            .map_err(|e| match e {
+                TransportError::Config(reason) => TransportError::Config(format!("S3 {reason}")),
+                other => other,
+            })?;
         let endpoint: reqwest::Url = config.endpoint.parse().map_err(|e| {
             TransportError::Config(format!(
                 "S3 endpoint {:?}: {e}",
