@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jobpack_core::engine::{self, Engine, PhotoConfig};
-use jobpack_core::photos::{IngestConfig, S3Config};
+use jobpack_core::photos::{IngestConfig, PhotoKey, S3Config};
 use jobpack_core::protocol::EngineerDetails;
 use jobpack_core::sync::SyncPolicy;
 use jobpack_core::transport::{Timeouts, TlsMaterial};
@@ -48,12 +48,26 @@ pub struct Config {
     /// Where closure photos are uploaded; without it they are kept and their uploads wait.
     #[uniffi(default = None)]
     pub photo_storage: Option<PhotoStorage>,
+    /// QA only: accept `http://` endpoints (upstream and photo storage) on a loopback
+    /// address, for local stand-ins without TLS. Everything else must be `https://`.
+    #[uniffi(default = false)]
+    pub allow_plain_http_loopback: bool,
+    /// How long delivered work is kept before the core prunes it (hourly); 30 days each
+    /// when `None`. Unsent work is never pruned.
+    #[uniffi(default = None)]
+    pub retention: Option<crate::retention::Retention>,
+    /// 32 bytes from the platform keystore: photo files are sealed with it at rest
+    /// (AES-256-GCM). Keep it for the life of the installation: without it (or with another)
+    /// sealed photos cannot be read or uploaded.
+    #[uniffi(default = None)]
+    pub storage_key: Option<Vec<u8>>,
 }
 
 /// CityFibre's S3 bucket for closure photos.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct PhotoStorage {
-    /// `https://` (or, in tests, `http://`) base URL of the S3-compatible endpoint.
+    /// `https://` base URL of the S3-compatible endpoint (`http://` on loopback only, with
+    /// `Config.allow_plain_http_loopback`).
     pub endpoint: String,
     pub region: String,
     pub bucket: String,
@@ -88,28 +102,47 @@ impl From<Engineer> for EngineerDetails {
     }
 }
 
-impl From<Config> for engine::Config {
-    fn from(c: Config) -> Self {
+impl TryFrom<Config> for engine::Config {
+    type Error = JobpackError;
+
+    fn try_from(c: Config) -> Result<Self> {
+        let key = c
+            .storage_key
+            .as_deref()
+            .map(PhotoKey::new)
+            .transpose()
+            .map_err(|reason| JobpackError::Config { reason })?;
         let timeouts = Timeouts {
             request: Duration::from_secs(c.request_timeout_secs.max(1).into()),
             ..Timeouts::default()
         };
-        engine::Config {
+        Ok(engine::Config {
             database: PathBuf::from(c.database_path),
             endpoints: c.endpoints,
             tls: TlsMaterial {
                 client_cert_pem: c.client_certificate_pem,
                 client_key_pem: c.client_key_pem,
                 trust_anchors_pem: c.trust_anchors_pem,
+                allow_plain_http_loopback: c.allow_plain_http_loopback,
             },
             timeouts,
             engineer: c.engineer.into(),
             partner_catalogue: c.partner_catalogue_json,
-            sync: SyncPolicy::default(),
+            sync: SyncPolicy {
+                retention: c.retention.map(Into::into).unwrap_or_default(),
+                ..SyncPolicy::default()
+            },
             start_online: c.start_online,
             closure_matrix: c.closure_matrix_json,
-            photos: c.photo_storage.map(PhotoConfig::from).unwrap_or_default(),
-        }
+            photos: {
+                let mut photos = c.photo_storage.map(PhotoConfig::from).unwrap_or_default();
+                if let Some(s3) = photos.s3.as_mut() {
+                    s3.allow_plain_http_loopback = c.allow_plain_http_loopback;
+                }
+                photos.key = key;
+                photos
+            },
+        })
     }
 }
 
@@ -154,7 +187,7 @@ impl Jobpack {
     /// database from a newer app.
     #[uniffi::constructor]
     pub fn open(config: Config) -> Result<Arc<Self>> {
-        let engine = Engine::open(config.into())?;
+        let engine = Engine::open(config.try_into()?)?;
         let runtime = engine
             .runtime_handle()
             .ok_or_else(|| JobpackError::Config {

@@ -45,6 +45,13 @@ pub enum JobpackError {
     /// The database belongs to a newer app version; the app must be updated.
     #[error("the database was written by a newer app (schema {found}, supported {supported})")]
     NewerDatabase { found: i64, supported: i64 },
+    /// The database file cannot be used as it is (locked, read-only, not a database file,
+    /// another app's database); it was left untouched. `Busy` is worth retrying.
+    #[error("{reason}")]
+    DatabaseUnavailable {
+        problem: DatabaseProblem,
+        reason: String,
+    },
     /// The configuration cannot be used (certificates, catalogue, endpoints, runtime).
     #[error("configuration: {reason}")]
     Config { reason: String },
@@ -57,6 +64,9 @@ pub enum JobpackError {
     },
     #[error("this core has no endpoints to sync with")]
     NoEndpoints,
+    /// An explicit sync cycle ran and failed; `reason` is the cycle's error.
+    #[error("the sync cycle failed: {reason}")]
+    SyncFailed { pending: u64, reason: String },
     /// The handle was closed.
     #[error("the core was closed")]
     Closed,
@@ -82,6 +92,37 @@ pub enum JobpackError {
     /// Visit answers or the closure cannot be sent yet: every gap, for the checklist screen.
     #[error("{} thing(s) missing", .gaps.len())]
     Incomplete { gaps: Vec<Gap> },
+    /// Signing out or wiping would lose `items` unsent items; sync first or force.
+    #[error("{items} unsent item(s) would be lost")]
+    UnsentWork { items: u64 },
+}
+
+/// Why the database was refused at open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DatabaseProblem {
+    /// Another process held its lock past the wait: try again.
+    Busy,
+    /// The file (or its folder) cannot be written.
+    ReadOnly,
+    /// The path is a directory, a device or another special file.
+    NotARegularFile,
+    /// Another application's SQLite database.
+    ForeignDatabase,
+    /// Not a database, or unreadable and not marked as this app's.
+    NotADatabase,
+}
+
+impl From<jobpack_core::engine::DatabaseProblem> for DatabaseProblem {
+    fn from(p: jobpack_core::engine::DatabaseProblem) -> Self {
+        use jobpack_core::engine::DatabaseProblem as Core;
+        match p {
+            Core::Busy => Self::Busy,
+            Core::ReadOnly => Self::ReadOnly,
+            Core::NotARegularFile => Self::NotARegularFile,
+            Core::ForeignDatabase => Self::ForeignDatabase,
+            Core::NotADatabase => Self::NotADatabase,
+        }
+    }
 }
 
 pub type Result<T, E = JobpackError> = std::result::Result<T, E>;
@@ -106,6 +147,10 @@ impl From<CoreError> for JobpackError {
             CoreError::NewerDatabase { found, supported } => {
                 Self::NewerDatabase { found, supported }
             }
+            CoreError::DatabaseUnavailable { problem, reason } => Self::DatabaseUnavailable {
+                problem: problem.into(),
+                reason,
+            },
             CoreError::Config { reason } => Self::Config { reason },
             CoreError::Offline => Self::Offline,
             CoreError::SyncTimeout {
@@ -116,6 +161,7 @@ impl From<CoreError> for JobpackError {
                 last_error,
             },
             CoreError::NoEndpoints => Self::NoEndpoints,
+            CoreError::SyncFailed { pending, reason } => Self::SyncFailed { pending, reason },
             CoreError::Matrix { problems } => Self::Matrix { problems },
             CoreError::UnknownQuestion { question_code } => Self::UnknownQuestion { question_code },
             CoreError::Answer {
@@ -139,6 +185,7 @@ impl From<CoreError> for JobpackError {
             CoreError::Incomplete { gaps } => Self::Incomplete {
                 gaps: gaps.into_iter().map(Gap::from).collect(),
             },
+            CoreError::UnsentWork { items } => Self::UnsentWork { items },
         }
     }
 }

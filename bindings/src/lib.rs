@@ -28,6 +28,7 @@ pub mod errors;
 pub mod events;
 pub mod jobs;
 pub mod outbox;
+pub mod retention;
 pub mod scan;
 pub mod sync;
 mod time;

@@ -36,7 +36,7 @@ pub fn load(partner: Option<&std::path::Path>) -> Result<Catalogue, String> {
     match partner {
         None => Ok(Catalogue::embedded()),
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = crate::input::read_text(path, crate::input::MAX_DOCUMENT_BYTES)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             Catalogue::with_partner_file(&text).map_err(|e| format!("{}: {e}", path.display()))
         }

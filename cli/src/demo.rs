@@ -214,6 +214,7 @@ fn config(
             client_cert_pem: Some(identity.cert_pem.clone()),
             client_key_pem: Some(identity.key_pem.clone()),
             trust_anchors_pem: pki.ca_cert_pem.clone(),
+            allow_plain_http_loopback: false,
         },
         timeouts: Timeouts {
             connect: Duration::from_millis(800),
@@ -235,6 +236,7 @@ fn config(
             max_in_flight: 4,
             pull_interval: Duration::from_millis(400),
             pull_limit: 100,
+            ..SyncPolicy::default()
         },
         start_online: true,
         closure_matrix: None,

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use jobpack_core::closure::{Gap, Journey};
-use jobpack_core::engine::{Config, Engine, Error, FlowView, PhotoConfig, PhotoView, QuestionView};
+use jobpack_core::engine::{
+    Config, DatabaseProblem, Engine, Error, FlowView, PhotoConfig, PhotoView, QuestionView,
+};
 use jobpack_core::photos::S3Config;
 use jobpack_core::protocol::{EngineerDetails, Location, OntDevice, Timestamp};
 use jobpack_core::sync::SyncPolicy;
@@ -49,14 +51,22 @@ pub struct EngineerArgs {
     s3_bucket: String,
     #[arg(long, default_value = "us-east-1")]
     s3_region: String,
+    /// QA only: accept `http://` upstream and S3 endpoints on a loopback address (local
+    /// stand-ins without TLS). Without it every endpoint must be `https://`.
+    #[arg(long)]
+    allow_plain_http_loopback: bool,
     #[command(subcommand)]
     command: EngineerCommand,
 }
 
 #[derive(Subcommand)]
 enum EngineerCommand {
-    /// Fetch the inbox (a full sync cycle) and print the jobs.
-    Pull,
+    /// Fetch the inbox (one sync cycle) and print the jobs; fails when the cycle failed.
+    Pull {
+        /// Most seconds to wait for the cycle.
+        #[arg(long, default_value_t = 60)]
+        wait: u64,
+    },
     /// Print every job with its state and warnings.
     Jobs,
     /// Print one job.
@@ -130,11 +140,24 @@ enum EngineerCommand {
     },
     /// Print quarantined inbox messages.
     Quarantine,
-    /// Run a sync cycle; with --until-idle wait until nothing is left to deliver.
+    /// Prune delivered work older than DAYS: sent messages, applied inbox bodies, local
+    /// copies of uploaded photos whose messages are sent. Unsent work is never pruned.
+    Prune {
+        #[arg(long, default_value_t = 30)]
+        days: u64,
+    },
+    /// Delete this engineer's database and photos (sign-out). Refused (`unsentWork`, with the
+    /// count) while anything is unsent, unless --force.
+    Wipe {
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run one sync cycle, retrying every waiting item at once; exits 1 when the cycle
+    /// failed. With --until-idle, wait until nothing is left to deliver.
     Sync {
         #[arg(long)]
         until_idle: bool,
-        /// Seconds to wait with --until-idle.
+        /// Most seconds to wait (for the cycle, or with --until-idle for idle).
         #[arg(long, default_value_t = 60)]
         wait: u64,
     },
@@ -146,6 +169,9 @@ enum EngineerCommand {
         /// Stop after this many seconds even if work remains.
         #[arg(long, default_value_t = 120)]
         limit: u64,
+        /// Most seconds to wait for the outbox to drain at the end.
+        #[arg(long, default_value_t = 30)]
+        wait: u64,
     },
 }
 
@@ -166,7 +192,7 @@ struct PlaceArgs {
 /// Reads the CA and this engineer's client identity from a certificate directory.
 pub fn tls_from_dir(dir: &Path, engineer: &str) -> Result<TlsMaterial, String> {
     let read = |name: &str| {
-        std::fs::read_to_string(dir.join(name))
+        crate::input::read_text(&dir.join(name), crate::input::MAX_DOCUMENT_BYTES)
             .map_err(|e| format!("{}: {e}", dir.join(name).display()))
     };
     let (cert, key) = if dir.join(format!("client-{engineer}.pem")).exists() {
@@ -181,6 +207,7 @@ pub fn tls_from_dir(dir: &Path, engineer: &str) -> Result<TlsMaterial, String> {
         client_cert_pem: Some(cert),
         client_key_pem: Some(key),
         trust_anchors_pem: read("ca.pem")?,
+        allow_plain_http_loopback: false,
     })
 }
 
@@ -192,10 +219,18 @@ fn error_json(e: &Error) -> Value {
         Error::Protocol(_) => "invalidInput",
         Error::Storage { .. } => "storage",
         Error::NewerDatabase { .. } => "newerDatabase",
+        Error::DatabaseUnavailable { problem, .. } => match problem {
+            DatabaseProblem::Busy => "databaseBusy",
+            DatabaseProblem::ReadOnly => "databaseReadOnly",
+            DatabaseProblem::NotARegularFile => "databaseNotAFile",
+            DatabaseProblem::ForeignDatabase => "foreignDatabase",
+            DatabaseProblem::NotADatabase => "notADatabase",
+        },
         Error::Config { .. } => "config",
         Error::Offline => "offline",
         Error::SyncTimeout { .. } => "syncTimeout",
         Error::NoEndpoints => "noEndpoints",
+        Error::SyncFailed { .. } => "syncFailed",
         Error::Matrix { .. } => "matrix",
         Error::UnknownQuestion { .. } => "unknownQuestion",
         Error::Answer { .. } => "invalidAnswer",
@@ -203,6 +238,7 @@ fn error_json(e: &Error) -> Value {
         Error::TooManyPhotos { .. } => "tooManyPhotos",
         Error::Photo(_) => "photo",
         Error::Incomplete { .. } => "incomplete",
+        Error::UnsentWork { .. } => "unsentWork",
     };
     json!({"error": {"kind": kind, "message": e.to_string()}})
 }
@@ -287,6 +323,23 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
 }
 
 pub fn run(args: &EngineerArgs) -> ExitCode {
+    if let EngineerCommand::Wipe { force } = &args.command {
+        // No engine: the database must not be open while it is removed.
+        return match Engine::wipe(&args.db, None, *force) {
+            Ok(report) => {
+                print(&to_json(&report));
+                ExitCode::SUCCESS
+            }
+            Err(e @ Error::UnsentWork { .. }) => {
+                print(&error_json(&e));
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                print(&error_json(&e));
+                ExitCode::from(2)
+            }
+        };
+    }
     let tls = match &args.certs {
         Some(dir) => match tls_from_dir(dir, &args.engineer) {
             Ok(t) => t,
@@ -297,10 +350,14 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
         },
         None => TlsMaterial::default(),
     };
+    let tls = TlsMaterial {
+        allow_plain_http_loopback: args.allow_plain_http_loopback,
+        ..tls
+    };
     let closure_matrix = match args
         .matrix
         .as_deref()
-        .map(std::fs::read_to_string)
+        .map(|path| crate::input::read_text(path, crate::input::MAX_DOCUMENT_BYTES))
         .transpose()
     {
         Ok(m) => m,
@@ -314,7 +371,7 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
     // so a command never exits in the middle of a request it started on its own.
     let syncs = matches!(
         args.command,
-        EngineerCommand::Pull | EngineerCommand::Sync { .. } | EngineerCommand::Soak { .. }
+        EngineerCommand::Pull { .. } | EngineerCommand::Sync { .. } | EngineerCommand::Soak { .. }
     );
     let config = Config {
         database: args.db.clone(),
@@ -346,13 +403,15 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
             bucket: args.s3_bucket.clone(),
             s3: args.s3_endpoint.as_ref().map(|endpoint| {
                 let key = |name| std::env::var(name).unwrap_or_default();
-                S3Config::new(
+                let mut s3 = S3Config::new(
                     endpoint.clone(),
                     args.s3_region.clone(),
                     args.s3_bucket.clone(),
                     key("JOBPACK_S3_ACCESS_KEY_ID"),
                     key("JOBPACK_S3_SECRET_ACCESS_KEY"),
-                )
+                );
+                s3.allow_plain_http_loopback = args.allow_plain_http_loopback;
+                s3
             }),
             ..PhotoConfig::default()
         },
@@ -375,7 +434,10 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
     }
     let wait = |secs: u64| engine.sync_until_idle_blocking(Duration::from_secs(secs));
     let result: Result<Value, Error> = match &args.command {
-        EngineerCommand::Pull => wait(60).and_then(|_| engine.jobs()).map(|j| to_json(&j)),
+        EngineerCommand::Pull { wait: secs } => engine
+            .sync_once_blocking(Duration::from_secs(*secs))
+            .and_then(|_| engine.jobs())
+            .map(|j| to_json(&j)),
         EngineerCommand::Jobs => engine.jobs().map(|j| to_json(&j)),
         EngineerCommand::Job { job } => engine.job(job).map(|j| to_json(&j)),
         EngineerCommand::Accept { job } => engine.accept(job).map(|r| to_json(&r)),
@@ -410,15 +472,18 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
             question,
             file,
             journey,
-        } => std::fs::read(file)
-            .map_err(|e| Error::Config {
-                reason: format!("cannot read {}: {e}", file.display()),
-            })
-            .and_then(|bytes| {
-                let j = journey_named(journey)?;
-                engine.attach_photo(job, j, question, &bytes)
-            })
-            .map(|photo| photo_json(&photo)),
+        } => crate::input::read_bytes(
+            file,
+            jobpack_core::photos::IngestConfig::default().max_input_bytes as u64,
+        )
+        .map_err(|e| Error::Config {
+            reason: format!("cannot read {}: {e}", file.display()),
+        })
+        .and_then(|bytes| {
+            let j = journey_named(journey)?;
+            engine.attach_photo(job, j, question, &bytes)
+        })
+        .map(|photo| photo_json(&photo)),
         EngineerCommand::SendAnswers { job } => engine.send_visit_answers(job).map(|r| to_json(&r)),
         EngineerCommand::Close {
             job,
@@ -434,6 +499,18 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
             .discard(*seq, confirm)
             .map(|()| json!({"discarded": seq})),
         EngineerCommand::Quarantine => engine.quarantine().map(|q| to_json(&q)),
+        EngineerCommand::Prune { days } => {
+            let age = Some(Duration::from_secs(days.saturating_mul(24 * 3600)));
+            let retention = jobpack_core::store::Retention {
+                sent_messages: age,
+                applied_inbox: age,
+                uploaded_photos: age,
+            };
+            engine.prune(&retention).map(|r| to_json(&r))
+        }
+        EngineerCommand::Wipe { .. } => Err(Error::Config {
+            reason: "wipe runs without an engine".into(),
+        }),
         EngineerCommand::Sync {
             until_idle,
             wait: secs,
@@ -441,16 +518,17 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
             if *until_idle {
                 wait(*secs).map(|s| to_json(&s))
             } else {
-                engine.sync_now();
-                wait(*secs.min(&10))
-                    .or_else(|e| match e {
-                        Error::SyncTimeout { .. } => Ok(engine.status()),
-                        other => Err(other),
-                    })
+                engine
+                    .sync_once_blocking(Duration::from_secs(*secs))
                     .map(|s| to_json(&s))
             }
         }
-        EngineerCommand::Soak { seed, limit } => soak(&engine, *seed, Duration::from_secs(*limit)),
+        EngineerCommand::Soak { seed, limit, wait } => soak(
+            &engine,
+            *seed,
+            Duration::from_secs(*limit),
+            Duration::from_secs(*wait),
+        ),
     };
     match result {
         Ok(value) => {
@@ -472,7 +550,7 @@ fn place(p: &PlaceArgs) -> Result<(Location, Option<Timestamp>), Error> {
 
 /// Works every job to its end, printing `{"ack": KEY, ...}` after each committed action, so
 /// a test that kills this process knows exactly which actions the "UI" was told were saved.
-fn soak(engine: &Engine, seed: u64, limit: Duration) -> Result<Value, Error> {
+fn soak(engine: &Engine, seed: u64, limit: Duration, wait: Duration) -> Result<Value, Error> {
     let mut driver = ScriptedEngineer::new(seed);
     let started = std::time::Instant::now();
     let mut acked = 0u64;
@@ -497,6 +575,6 @@ fn soak(engine: &Engine, seed: u64, limit: Duration) -> Result<Value, Error> {
         }
         std::thread::sleep(Duration::from_millis(if progressed { 5 } else { 50 }));
     }
-    let status = engine.sync_until_idle_blocking(Duration::from_secs(30))?;
+    let status = engine.sync_until_idle_blocking(wait)?;
     Ok(json!({"done": true, "acked": acked, "status": status}))
 }

@@ -82,13 +82,7 @@ pub fn run(args: &FlowArgs) -> ExitCode {
 }
 
 fn read(file: &Path) -> std::io::Result<String> {
-    if file.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
-        Ok(text)
-    } else {
-        std::fs::read_to_string(file)
-    }
+    crate::input::read_text(file, crate::input::MAX_DOCUMENT_BYTES)
 }
 
 fn check(file: &Path, partner: Option<&Path>) -> ExitCode {

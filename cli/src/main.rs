@@ -14,6 +14,7 @@ mod codes_cmd;
 mod demo;
 mod engineer;
 mod flow_cmd;
+mod input;
 mod scan;
 mod scripted;
 mod sim_cmd;

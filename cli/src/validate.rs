@@ -4,7 +4,6 @@
 //! its JSON path) and by the core's model and catalogue rules (what the simulator and the
 //! phone apply). Both must accept it for `ok`.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -50,18 +49,22 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
     }
 }
 
-fn read(file: &PathBuf) -> std::io::Result<String> {
-    if file.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text)?;
-        Ok(text)
-    } else {
-        std::fs::read_to_string(file)
-    }
+/// A payload is a few kilobytes (photos travel as S3 references); far more is refused.
+const MAX_PAYLOAD_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Longest error line printed: schema errors quote the offending value, which may be huge.
+const MAX_LINE: usize = 300;
+
+fn read(file: &std::path::Path) -> std::io::Result<String> {
+    crate::input::read_text(file, MAX_PAYLOAD_BYTES)
 }
 
 /// The report for one file; it ends with `ok` exactly when the file is valid.
-fn check_file(file: &PathBuf, spec: &Spec, catalogue: &jobpack_core::codes::Catalogue) -> String {
+fn check_file(
+    file: &std::path::Path,
+    spec: &Spec,
+    catalogue: &jobpack_core::codes::Catalogue,
+) -> String {
     let name = file.display();
     let text = match read(file) {
         Ok(t) => t,
@@ -98,7 +101,7 @@ fn check_file(file: &PathBuf, spec: &Spec, catalogue: &jobpack_core::codes::Cata
     } else {
         for e in errors {
             out.push_str("  ");
-            out.push_str(&e);
+            out.push_str(&jobpack_core::text::prefix(&e, MAX_LINE));
             out.push('\n');
         }
     }

@@ -24,4 +24,5 @@ pub mod protocol;
 pub mod qr;
 pub mod store;
 pub mod sync;
+pub mod text;
 pub mod transport;

@@ -68,6 +68,7 @@ impl World {
             client_cert_pem: Some(identity.cert_pem.clone()),
             client_key_pem: Some(identity.key_pem.clone()),
             trust_anchors_pem: pki.ca_cert_pem.clone(),
+            allow_plain_http_loopback: false,
         }
     }
 
@@ -103,6 +104,7 @@ impl World {
                 max_in_flight: 4,
                 pull_interval: Duration::from_secs(30),
                 pull_limit: 50,
+                ..SyncPolicy::default()
             },
             start_online: true,
             closure_matrix: Some(TRANSPORT_MATRIX.into()),

@@ -46,9 +46,18 @@ impl fmt::Display for MatrixProblem {
         } else {
             &self.place
         };
-        write!(f, "{place}: {}", self.kind)
+        // Problems quote the file's values; a line quotes at most a prefix of one.
+        let line = format!("{place}: {}", self.kind);
+        f.write_str(&crate::text::prefix(&line, MAX_PROBLEM_LINE))
     }
 }
+
+/// Longest problem line: values from the file are quoted, and a file may hold huge ones.
+pub const MAX_PROBLEM_LINE: usize = 400;
+
+/// Problems listed one by one; the rest are counted in one last `MoreProblems` line, so a
+/// file with thousands of copies of one mistake gets a readable report of bounded size.
+pub const MAX_LISTED_PROBLEMS: usize = 200;
 
 /// What is wrong at a place.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -142,6 +151,8 @@ pub enum ProblemKind {
     OptionalWithPhotos(u32),
     #[error("a question is either optional or requiredWhen a condition, not both")]
     OptionalAndRequiredWhen,
+    #[error("and {0} more problem(s) not listed; fix the ones above and check again")]
+    MoreProblems(usize),
 }
 
 /// Every problem of a matrix file that could not be loaded.
@@ -187,12 +198,19 @@ pub(crate) fn load(json: &str, catalogue: &Catalogue) -> Result<Matrix, MatrixPr
     let mut loader = Loader {
         catalogue,
         problems: Vec::new(),
+        omitted: 0,
         flow_closures: Vec::new(),
     };
     let matrix = loader.matrix(&value);
     if loader.problems.is_empty() {
         matrix.ok_or_else(|| MatrixProblems(Vec::new()))
     } else {
+        if loader.omitted > 0 {
+            loader.problems.push(MatrixProblem {
+                place: String::new(),
+                kind: ProblemKind::MoreProblems(loader.omitted),
+            });
+        }
         Err(MatrixProblems(loader.problems))
     }
 }
@@ -200,6 +218,8 @@ pub(crate) fn load(json: &str, catalogue: &Catalogue) -> Result<Matrix, MatrixPr
 struct Loader<'c> {
     catalogue: &'c Catalogue,
     problems: Vec<MatrixProblem>,
+    /// Problems found beyond [`MAX_LISTED_PROBLEMS`].
+    omitted: usize,
     /// The closure codes of the flow being read (empty: any), for secondary-code conditions.
     flow_closures: Vec<String>,
 }
@@ -225,6 +245,10 @@ struct ReadFlow {
 
 impl Loader<'_> {
     fn problem(&mut self, place: &str, kind: ProblemKind) {
+        if self.problems.len() >= MAX_LISTED_PROBLEMS {
+            self.omitted += 1;
+            return;
+        }
         self.problems.push(MatrixProblem {
             place: place.to_owned(),
             kind,
@@ -1203,17 +1227,20 @@ impl Loader<'_> {
         for read in flows {
             self.check_graph(read, &visit_questions);
         }
+        // Each flow is reported once, against the first earlier flow it overlaps: n copies of
+        // one flow are n - 1 problems, not n² / 2.
         for (b, later) in flows.iter().enumerate() {
-            for earlier in &flows[..b] {
-                if let Some(case) = overlap(&earlier.flow, &later.flow) {
-                    self.problem(
-                        &later.place,
-                        ProblemKind::OverlappingFlows {
-                            other: format!("{} ({})", earlier.flow.id, earlier.place),
-                            case,
-                        },
-                    );
-                }
+            let first = flows[..b]
+                .iter()
+                .find_map(|earlier| overlap(&earlier.flow, &later.flow).map(|c| (earlier, c)));
+            if let Some((earlier, case)) = first {
+                self.problem(
+                    &later.place,
+                    ProblemKind::OverlappingFlows {
+                        other: format!("{} ({})", earlier.flow.id, earlier.place),
+                        case,
+                    },
+                );
             }
         }
     }

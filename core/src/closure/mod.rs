@@ -31,7 +31,7 @@ mod walk;
 pub use answer::{AnswerError, AnswerType, CHOICE_SEPARATOR, split_choices};
 pub use checklist::Gap;
 pub use condition::{AnswerTest, Condition};
-pub use load::{MatrixProblem, MatrixProblems, ProblemKind};
+pub use load::{MAX_LISTED_PROBLEMS, MAX_PROBLEM_LINE, MatrixProblem, MatrixProblems, ProblemKind};
 pub use matrix::{
     DEFAULT_MATRIX_JSON, Flow, Journey, Matrix, MatrixInfo, PhotoRequirement, PhotoRule, Question,
     Requirement, Rule, Step, Target,

@@ -1273,3 +1273,29 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn thousands_of_copies_of_one_flow_give_a_bounded_summarised_report() {
+    let mut value: serde_json::Value = serde_json::from_str(DEFAULT_MATRIX_JSON).unwrap();
+    let flow = value["flows"][0].clone();
+    let flows = value["flows"].as_array_mut().unwrap();
+    for i in 0..3_000 {
+        let mut copy = flow.clone();
+        copy["id"] = serde_json::json!(format!("copy-{i}"));
+        flows.push(copy);
+    }
+    let huge_code = "X".repeat(1_000_000);
+    value["questions"][0]["code"] = serde_json::json!(huge_code);
+    let problems = Matrix::from_json(&value.to_string(), &catalogue()).unwrap_err();
+    assert_eq!(problems.len(), MAX_LISTED_PROBLEMS + 1);
+    let last = problems.iter().last().unwrap();
+    assert!(
+        matches!(last.kind, ProblemKind::MoreProblems(n) if n > 2_000),
+        "{last}"
+    );
+    let printed: usize = problems.iter().map(|p| p.to_string().len()).sum();
+    assert!(
+        printed < (MAX_LISTED_PROBLEMS + 1) * (MAX_PROBLEM_LINE + 40),
+        "every line is bounded, the huge value quoted by a prefix only ({printed} bytes)"
+    );
+}

@@ -14,7 +14,7 @@ mod closure;
 mod view;
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -30,12 +30,12 @@ use crate::closure::{AnswerError, Gap, Matrix, MatrixProblems};
 use crate::codes::{Catalogue, CatalogueError};
 use crate::lifecycle::{Action, JobState, LifecycleError, Warning};
 use crate::outbox::{self, ItemKind, ItemState, NewItem, OutboxError, OutboxItem};
-use crate::photos::{IngestConfig, PhotoError, PhotoStore, S3Config, S3Uploader};
+use crate::photos::{IngestConfig, PhotoError, PhotoKey, PhotoStore, S3Config, S3Uploader};
 use crate::protocol::{
     EngineerDetails, Location, OntDevice, OutboundCall, OutboundRequest, ProtocolError, RpcId,
     Timestamp,
 };
-use crate::store::{self, OpenReport, Store, StoreError, StoredJob};
+use crate::store::{self, OpenReport, PruneReport, Retention, Store, StoreError, StoredJob};
 use crate::sync::inbox::PageOutcome;
 use crate::sync::{SyncLoop, SyncPolicy, SyncStatus, Uploader};
 use crate::transport::{Timeouts, TlsMaterial, Transport, TransportError};
@@ -71,6 +71,8 @@ pub struct PhotoConfig {
     pub ingest: IngestConfig,
     /// Where uploads go; without it photo uploads wait (and say so) until one is configured.
     pub s3: Option<S3Config>,
+    /// Seals photo files at rest (AES-256-GCM) when set; from the platform keystore.
+    pub key: Option<PhotoKey>,
 }
 
 impl Default for PhotoConfig {
@@ -80,6 +82,7 @@ impl Default for PhotoConfig {
             directory: None,
             ingest: IngestConfig::default(),
             s3: None,
+            key: None,
         }
     }
 }
@@ -112,6 +115,12 @@ pub enum Error {
         "the database was written by a newer version of the app (schema {found}, this build knows up to {supported}); update the app"
     )]
     NewerDatabase { found: i64, supported: i64 },
+    /// The database file cannot be used as it is; it was left untouched.
+    #[error("{reason}")]
+    DatabaseUnavailable {
+        problem: DatabaseProblem,
+        reason: String,
+    },
     #[error("configuration: {reason}")]
     Config { reason: String },
     #[error("the device is offline")]
@@ -123,6 +132,9 @@ pub enum Error {
     },
     #[error("this engine has no endpoints to sync with")]
     NoEndpoints,
+    /// An explicit sync cycle ran and failed (the endpoint unreachable, refusing TLS...).
+    #[error("the sync cycle failed ({pending} items still to deliver): {reason}")]
+    SyncFailed { pending: u64, reason: String },
     #[error("the closure matrix has {} problem(s): {}", .problems.len(), .problems.join("; "))]
     Matrix { problems: Vec<String> },
     #[error("question {question_code} is not in the closure matrix")]
@@ -140,6 +152,11 @@ pub enum Error {
     Photo(#[from] PhotoError),
     #[error("cannot send yet, {} thing(s) missing: {}", .gaps.len(), .gaps.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Incomplete { gaps: Vec<Gap> },
+    /// Signing out or wiping would lose work that has not reached CityFibre.
+    #[error(
+        "{items} item(s) have not been sent and would be lost; sync first, or force to lose them"
+    )]
+    UnsentWork { items: u64 },
 }
 
 impl From<MatrixProblems> for Error {
@@ -150,11 +167,47 @@ impl From<MatrixProblems> for Error {
     }
 }
 
+/// Why the database file was refused at open (see [`Error::DatabaseUnavailable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DatabaseProblem {
+    /// Another process held its lock past the wait: try again.
+    Busy,
+    /// The file (or its folder) cannot be written.
+    ReadOnly,
+    /// The path is a directory, a device or another special file.
+    NotARegularFile,
+    /// Another application's SQLite database.
+    ForeignDatabase,
+    /// Not a database, or unreadable and not marked as ours.
+    NotADatabase,
+}
+
+impl Error {
+    fn unavailable(problem: DatabaseProblem, e: &StoreError) -> Self {
+        Self::DatabaseUnavailable {
+            problem,
+            reason: e.to_string(),
+        }
+    }
+}
+
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NewerSchema { found, supported } => {
                 Self::NewerDatabase { found, supported }
+            }
+            StoreError::Busy { .. } => Self::unavailable(DatabaseProblem::Busy, &e),
+            StoreError::ReadOnly { .. } => Self::unavailable(DatabaseProblem::ReadOnly, &e),
+            StoreError::NotARegularFile { .. } => {
+                Self::unavailable(DatabaseProblem::NotARegularFile, &e)
+            }
+            StoreError::ForeignDatabase { .. } => {
+                Self::unavailable(DatabaseProblem::ForeignDatabase, &e)
+            }
+            StoreError::NotADatabase { .. } | StoreError::Unreadable { .. } => {
+                Self::unavailable(DatabaseProblem::NotADatabase, &e)
             }
             other => Self::Storage {
                 reason: other.to_string(),
@@ -222,6 +275,9 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<TrustedClock>,
     /// The clock check last written to the database, so an unchanged one is not rewritten.
     kept_clock_check: Mutex<Option<ClockCheck>>,
+    /// Set by an explicit request ("sync now", connectivity back): the next cycle retries
+    /// every waiting item at once instead of waiting out its backoff.
+    pub(crate) retry_waiting_now: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -318,6 +374,36 @@ impl Shared {
     }
 }
 
+/// What a wipe removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WipeReport {
+    pub files_removed: u64,
+    /// Unsent outbox items that were in the database (only non-zero when forced).
+    pub unsent_items_lost: u64,
+}
+
+/// One retention pass: the database part in one transaction, then the photo files.
+pub(crate) fn prune_with(shared: &Shared, retention: &Retention) -> Result<PruneReport, Error> {
+    let now = Timestamp::now().unix_millis();
+    let pruned = shared.with_store_tx(|tx| store::prune(tx, retention, now))?;
+    let mut report = pruned.report;
+    for hash in &pruned.photo_files {
+        let Ok(hash) = crate::photos::PhotoHash::parse(hash) else {
+            continue;
+        };
+        if shared
+            .photos
+            .store
+            .remove(&hash)
+            .map_err(|e| Error::Photo(e.into()))?
+        {
+            report.photo_files += 1;
+        }
+    }
+    Ok(report)
+}
+
 /// The running core of one engineer's device.
 pub struct Engine {
     shared: Arc<Shared>,
@@ -375,14 +461,19 @@ impl Engine {
             Some(json) => Matrix::from_json(json, &catalogue)?,
             None => Matrix::default_for(&catalogue)?,
         };
+        // The database first: a file that is refused must not get a photo folder beside it.
+        let (store, report) = Store::open(&config.database)?;
         let photo_dir = config
             .photos
             .directory
             .clone()
             .unwrap_or_else(|| PhotoStore::dir_beside_database(&config.database));
-        let photo_store = PhotoStore::open(photo_dir).map_err(|e| Error::Config {
+        let mut photo_store = PhotoStore::open(photo_dir).map_err(|e| Error::Config {
             reason: format!("photo storage: {e}"),
         })?;
+        if let Some(key) = config.photos.key.clone() {
+            photo_store = photo_store.with_key(key);
+        }
         let uploader = match (uploader, config.photos.s3.clone()) {
             (Some(given), _) => Some(given),
             (None, Some(s3)) => {
@@ -390,7 +481,6 @@ impl Engine {
             }
             (None, None) => None,
         };
-        let (store, report) = Store::open(&config.database)?;
         let kept_check = store
             .sync_value(CLOCK_CHECK_KEY)?
             .as_deref()
@@ -426,6 +516,7 @@ impl Engine {
             in_flight: Mutex::new(HashSet::new()),
             clock,
             kept_clock_check: Mutex::new(kept_check),
+            retry_waiting_now: std::sync::atomic::AtomicBool::new(false),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let has_endpoints = transport.is_some();
@@ -750,19 +841,151 @@ impl Engine {
         Ok(outcome)
     }
 
+    // ------------------------------------------------------------------ retention
+
+    /// Prunes delivered work older than `retention` now (the sync loop also does it hourly
+    /// with its policy's retention). Unsent work is never pruned.
+    pub fn prune(&self, retention: &Retention) -> Result<PruneReport, Error> {
+        prune_with(&self.shared, retention)
+    }
+
+    /// Outbox items not yet delivered (queued, retrying, parked): what a sign-out would lose.
+    pub fn unsent_items(&self) -> Result<u64, Error> {
+        Ok(self.shared.with_store(|s| store::unsent_items(s.conn()))?)
+    }
+
+    /// Deletes this device's data for the engineer — the database with its WAL files and the
+    /// photo folder (`photos`, or the one beside the database) — for a sign-out. Refuses with
+    /// [`Error::UnsentWork`] (saying how many items would be lost) while anything is unsent,
+    /// unless `force`. No engine may have the database open.
+    pub fn wipe(database: &Path, photos: Option<&Path>, force: bool) -> Result<WipeReport, Error> {
+        let mut report = WipeReport::default();
+        match std::fs::symlink_metadata(database) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            _ => {
+                let (store, _) = Store::open(database)?;
+                report.unsent_items_lost = store::unsent_items(store.conn())?;
+                if report.unsent_items_lost > 0 && !force {
+                    return Err(Error::UnsentWork {
+                        items: report.unsent_items_lost,
+                    });
+                }
+                drop(store);
+            }
+        }
+        let remove = |path: &Path| -> Result<bool, Error> {
+            match std::fs::remove_file(path) {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(Error::Storage {
+                    reason: format!("cannot remove {}: {e}", path.display()),
+                }),
+            }
+        };
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let path = PathBuf::from(format!("{}{suffix}", database.display()));
+            report.files_removed += u64::from(remove(&path)?);
+        }
+        let dir = photos
+            .map(Path::to_owned)
+            .unwrap_or_else(|| PhotoStore::dir_beside_database(database));
+        if dir.is_dir() {
+            for entry in std::fs::read_dir(&dir).map_err(|e| Error::Storage {
+                reason: format!("cannot list {}: {e}", dir.display()),
+            })? {
+                let entry = entry.map_err(|e| Error::Storage {
+                    reason: format!("cannot list {}: {e}", dir.display()),
+                })?;
+                if entry.file_type().is_ok_and(|t| t.is_file()) {
+                    report.files_removed += u64::from(remove(&entry.path())?);
+                }
+            }
+            let _ = std::fs::remove_dir(&dir);
+        }
+        Ok(report)
+    }
+
     // ------------------------------------------------------------------ sync control
 
-    /// The shell reports connectivity; coming online starts a sync at once.
+    /// The shell reports connectivity; coming online starts a sync at once, retrying every
+    /// waiting item without its backoff (the backoff was about the outage that just ended).
     pub fn set_online(&self, online: bool) {
-        self.shared.online.send_replace(online);
+        let was_online = self.shared.online.send_replace(online);
         if online {
+            if !was_online {
+                self.request_explicit_retry();
+            }
             self.shared.wake.notify_one();
         }
     }
 
-    /// Starts a sync cycle now.
+    /// Starts a sync cycle now ("sync now"): every waiting item is retried at once; the
+    /// backoff applies between automatic retries only.
     pub fn sync_now(&self) {
+        self.request_explicit_retry();
         self.shared.wake.notify_one();
+    }
+
+    fn request_explicit_retry(&self) {
+        self.shared
+            .retry_waiting_now
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Runs one explicit sync cycle (every waiting item retried at once, then a pull) and
+    /// waits at most `timeout` for it: the status when it worked, [`Error::SyncFailed`] with
+    /// the cycle's error when it did not, [`Error::SyncTimeout`] when it took longer. Unlike
+    /// [`Engine::sync_until_idle`] it never waits for a later cycle, so a dead endpoint is
+    /// reported as soon as the attempt fails.
+    pub async fn sync_once(&self, timeout: Duration) -> Result<SyncStatus, Error> {
+        if !self.has_endpoints {
+            return Err(Error::NoEndpoints);
+        }
+        if !*self.shared.online.borrow() {
+            return Err(Error::Offline);
+        }
+        let mut status = self.shared.status.subscribe();
+        let started_before = status.borrow_and_update().cycles_started;
+        self.sync_now();
+        let wait = async {
+            loop {
+                {
+                    let s = status.borrow_and_update();
+                    if s.cycles > started_before {
+                        return match &s.last_error {
+                            None => Ok(s.clone()),
+                            Some(reason) => Err(Error::SyncFailed {
+                                pending: s.pending,
+                                reason: reason.clone(),
+                            }),
+                        };
+                    }
+                }
+                if status.changed().await.is_err() {
+                    return Err(Error::Offline);
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(result) => result,
+            Err(_) => {
+                let s = self.status();
+                Err(Error::SyncTimeout {
+                    pending: s.pending,
+                    last_error: s.last_error,
+                })
+            }
+        }
+    }
+
+    /// [`Engine::sync_once`] for callers without a runtime (the CLI).
+    pub fn sync_once_blocking(&self, timeout: Duration) -> Result<SyncStatus, Error> {
+        match &self.runtime {
+            Some(rt) => rt.block_on(self.sync_once(timeout)),
+            None => Err(Error::Config {
+                reason: "this engine runs on a caller's runtime; use sync_once".into(),
+            }),
+        }
     }
 
     /// Starts a sync cycle and waits until a cycle that started after this call has completed
@@ -777,7 +1000,7 @@ impl Engine {
         }
         let mut status = self.shared.status.subscribe();
         let started_before = status.borrow_and_update().cycles_started;
-        self.shared.wake.notify_one();
+        self.sync_now();
         let wait = async {
             loop {
                 {

@@ -234,6 +234,18 @@ pub fn ready(
     Ok(out)
 }
 
+/// Makes every item waiting for a retry due at `now`: the engineer asked to sync now, or
+/// connectivity came back, so nobody waits out a backoff that was about the old outage.
+/// Returns how many items were brought forward.
+pub fn make_waiting_due(conn: &Connection, now: Timestamp) -> Result<usize, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE outbox SET next_attempt_at = ?1
+             WHERE state = 'retrying' AND (next_attempt_at IS NULL OR next_attempt_at > ?1)",
+        )?
+        .execute([now.unix_millis()])?)
+}
+
 /// When the next retry falls due, if any item is waiting for one at the head of its lane.
 pub fn next_due(conn: &Connection) -> Result<Option<Timestamp>, StoreError> {
     let millis: Option<i64> = conn

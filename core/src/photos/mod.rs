@@ -30,7 +30,7 @@ pub use hash::{InvalidHash, PhotoHash};
 pub use ingest::{IngestConfig, IngestError, PreparedPhoto, prepare};
 pub use naming::{MAX_SEGMENT_BYTES, NamingError, PHOTO_CONTENT_TYPE, PhotoObject};
 pub use s3::{S3Config, S3Uploader};
-pub use storage::{PhotoStore, StorageError};
+pub use storage::{PhotoKey, PhotoStore, StorageError};
 
 /// Why a photo could not be attached.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

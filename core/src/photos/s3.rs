@@ -45,7 +45,8 @@ const MAX_ERROR_BODY: usize = 16 * 1024;
 /// Where and as whom photos are uploaded.
 #[derive(Clone)]
 pub struct S3Config {
-    /// `http://` or `https://` base URL of the S3-compatible endpoint.
+    /// `https://` base URL of the S3-compatible endpoint (`http://` only on loopback, with
+    /// `allow_plain_http_loopback`).
     pub endpoint: String,
     pub region: String,
     /// The bucket new photos are named in (`object_path`); an upload item keeps its own.
@@ -59,6 +60,8 @@ pub struct S3Config {
     /// roots: the shell passes the ones it trusts for the store (for AWS, Amazon's roots).
     pub trust_anchors_pem: Option<String>,
     pub timeouts: Timeouts,
+    /// QA only: accept an `http://` endpoint on a loopback address (a local S3 stand-in).
+    pub allow_plain_http_loopback: bool,
 }
 
 impl S3Config {
@@ -78,6 +81,7 @@ impl S3Config {
             secret_access_key: secret_access_key.into(),
             path_style: true,
             trust_anchors_pem: None,
+            allow_plain_http_loopback: false,
             timeouts: Timeouts {
                 connect: Duration::from_secs(10),
                 // A 1 MB photo on a poor 3G link.
@@ -114,8 +118,16 @@ pub struct S3Uploader {
 
 impl S3Uploader {
     pub fn new(config: S3Config, store: PhotoStore) -> Result<Self, TransportError> {
+        crate::transport::check_endpoint(&config.endpoint, config.allow_plain_http_loopback)
+            .map_err(|e| match e {
+                TransportError::Config(reason) => TransportError::Config(format!("S3 {reason}")),
+                other => other,
+            })?;
         let endpoint: reqwest::Url = config.endpoint.parse().map_err(|e| {
-            TransportError::Config(format!("S3 endpoint {:?}: {e}", config.endpoint))
+            TransportError::Config(format!(
+                "S3 endpoint {:?}: {e}",
+                crate::text::prefix(&config.endpoint, 200)
+            ))
         })?;
         let https = match endpoint.scheme() {
             "https" => true,
@@ -168,7 +180,10 @@ impl S3Uploader {
             .store
             .read_verified(&item.sha256)
             .map_err(|e| match e {
-                StorageError::Io { .. } => TransportError::Config(e.to_string()),
+                // The device's storage or key: nothing the item can fix, the settings can.
+                StorageError::Io { .. } | StorageError::WrongKey { .. } => {
+                    TransportError::Config(e.to_string())
+                }
                 other => TransportError::Unsendable(other.to_string()),
             })?;
         if jpeg.len() as u64 != item.size {
@@ -403,7 +418,19 @@ mod tests {
         assert!(S3Uploader::new(config("not a url"), store.clone()).is_err());
         // https without anchors: the core trusts nothing by default.
         assert!(S3Uploader::new(config("https://s3.example"), store.clone()).is_err());
-        assert!(S3Uploader::new(config("http://127.0.0.1:9"), store).is_ok());
+        assert!(
+            S3Uploader::new(config("http://127.0.0.1:9"), store.clone()).is_err(),
+            "plain http needs the QA flag"
+        );
+        let mut qa = config("http://127.0.0.1:9");
+        qa.allow_plain_http_loopback = true;
+        assert!(S3Uploader::new(qa, store.clone()).is_ok());
+        let mut remote = config("http://s3.example");
+        remote.allow_plain_http_loopback = true;
+        assert!(
+            S3Uploader::new(remote, store).is_err(),
+            "never plain http off the machine"
+        );
         let debug = format!("{:?}", config("http://x"));
         assert!(
             debug.contains("<redacted>") && !debug.contains("\"s\""),

@@ -7,6 +7,12 @@
 //! addressing makes attaching the same photo twice a no-op and lets the uploader check, by
 //! hashing, that the file is still exactly the photo named in its upload item.
 //!
+//! With a key ([`PhotoStore::with_key`], from the shell's keystore) every file is sealed with
+//! AES-256-GCM (ring, the library rustls already uses): `JPKENC1\0`, a random 96-bit nonce,
+//! then the ciphertext and its tag, the photo's hash as associated data so a file cannot be
+//! passed off under another photo's name. Files written before a key was given stay readable
+//! and are sealed the next time they are stored. Files are created 0600 in a 0700 folder.
+//!
 //! The directory belongs to one database: [`PhotoStore::beside_database`] puts it next to the
 //! SQLite file and names it after it, so removing unreferenced files never touches another
 //! database's photos.
@@ -38,12 +44,80 @@ pub enum StorageError {
     },
     #[error("the prepared photo's bytes do not match its hash {0}")]
     HashMismatch(PhotoHash),
+    /// The file is sealed and the key given cannot open it (another key, or none).
+    #[error("photo {sha256} is encrypted with another key; the file was left untouched")]
+    WrongKey { sha256: PhotoHash },
+}
+
+const SEALED_MAGIC: &[u8; 8] = b"JPKENC1\0";
+const NONCE_LEN: usize = 12;
+
+/// A 256-bit key for photos at rest.
+#[derive(Clone)]
+pub struct PhotoKey(std::sync::Arc<ring::aead::LessSafeKey>);
+
+impl PhotoKey {
+    /// A key from 32 bytes (the shell's keystore holds them).
+    pub fn new(bytes: &[u8]) -> Result<Self, String> {
+        let unbound = ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, bytes)
+            .map_err(|_| format!("a photo key has 32 bytes, not {}", bytes.len()))?;
+        Ok(Self(std::sync::Arc::new(ring::aead::LessSafeKey::new(
+            unbound,
+        ))))
+    }
+
+    fn seal(&self, sha256: &PhotoHash, plain: &[u8]) -> Result<Vec<u8>, String> {
+        use ring::rand::SecureRandom;
+        let mut nonce = [0u8; NONCE_LEN];
+        ring::rand::SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| "no randomness for a nonce".to_owned())?;
+        let mut out = Vec::with_capacity(SEALED_MAGIC.len() + NONCE_LEN + plain.len() + 16);
+        out.extend_from_slice(SEALED_MAGIC);
+        out.extend_from_slice(&nonce);
+        let mut body = plain.to_vec();
+        self.0
+            .seal_in_place_append_tag(
+                ring::aead::Nonce::assume_unique_for_key(nonce),
+                ring::aead::Aad::from(sha256.to_string().as_bytes()),
+                &mut body,
+            )
+            .map_err(|_| "sealing failed".to_owned())?;
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    fn open(&self, sha256: &PhotoHash, sealed: &[u8]) -> Option<Vec<u8>> {
+        let rest = sealed.strip_prefix(SEALED_MAGIC.as_slice())?;
+        if rest.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, body) = rest.split_at(NONCE_LEN);
+        let nonce = ring::aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut body = body.to_vec();
+        let plain = self
+            .0
+            .open_in_place(
+                nonce,
+                ring::aead::Aad::from(sha256.to_string().as_bytes()),
+                &mut body,
+            )
+            .ok()?;
+        Some(plain.to_vec())
+    }
+}
+
+impl std::fmt::Debug for PhotoKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PhotoKey(<redacted>)")
+    }
 }
 
 /// A directory of photos named by their hash.
 #[derive(Debug, Clone)]
 pub struct PhotoStore {
     dir: PathBuf,
+    key: Option<PhotoKey>,
 }
 
 fn io_error(path: &Path, error: &io::Error) -> StorageError {
@@ -57,8 +131,15 @@ impl PhotoStore {
     /// Opens (creating) the store in `dir`, removing temporary files a crash left behind.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self, StorageError> {
         let dir = dir.into();
-        fs::create_dir_all(&dir).map_err(|e| io_error(&dir, &e))?;
-        let store = Self { dir };
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(&dir).map_err(|e| io_error(&dir, &e))?;
+        let store = Self { dir, key: None };
         store.remove_leftover_temporaries()?;
         Ok(store)
     }
@@ -78,6 +159,12 @@ impl PhotoStore {
         Self::open(Self::dir_beside_database(database))
     }
 
+    /// The same store, sealing what it writes and opening what it reads with `key`.
+    pub fn with_key(mut self, key: PhotoKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -95,21 +182,36 @@ impl PhotoStore {
         }
         let path = self.path_of(&photo.sha256);
         match self.read_verified(&photo.sha256) {
-            Ok(_) => return Ok(path),
-            Err(StorageError::Missing { .. } | StorageError::Corrupt { .. }) => {}
+            // Intact, and sealed if it should be.
+            Ok(_) if self.key.is_none() || self.is_sealed(&path) => return Ok(path),
+            Ok(_) | Err(StorageError::Missing { .. } | StorageError::Corrupt { .. }) => {}
             Err(other) => return Err(other),
         }
+        let bytes = match &self.key {
+            Some(key) => {
+                key.seal(&photo.sha256, &photo.jpeg)
+                    .map_err(|reason| StorageError::Io {
+                        path: path.clone(),
+                        reason,
+                    })?
+            }
+            None => photo.jpeg.clone(),
+        };
         let temp = self.dir.join(format!(
             "{TEMP_PREFIX}{}-{}",
             photo.sha256,
             uuid::Uuid::new_v4().simple()
         ));
         let written = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temp)?;
-            file.write_all(&photo.jpeg)?;
+            let mut options = OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options.open(&temp)?;
+            file.write_all(&bytes)?;
             file.sync_all()
         })();
         if let Err(e) = written {
@@ -136,6 +238,18 @@ impl PhotoStore {
             }
             Err(e) => return Err(io_error(&path, &e)),
         };
+        let bytes = if bytes.starts_with(SEALED_MAGIC) {
+            match self.key.as_ref().and_then(|k| k.open(sha256, &bytes)) {
+                Some(plain) => plain,
+                None => {
+                    return Err(StorageError::WrongKey {
+                        sha256: sha256.clone(),
+                    });
+                }
+            }
+        } else {
+            bytes
+        };
         let actual = PhotoHash::of(&bytes);
         if &actual != sha256 {
             return Err(StorageError::Corrupt {
@@ -144,6 +258,14 @@ impl PhotoStore {
             });
         }
         Ok(bytes)
+    }
+
+    fn is_sealed(&self, path: &Path) -> bool {
+        let mut head = [0u8; 8];
+        fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+            .is_ok()
+            && &head == SEALED_MAGIC
     }
 
     /// Whether the photo is stored (without checking its bytes).
@@ -167,6 +289,16 @@ impl PhotoStore {
         }
         out.sort();
         Ok(out)
+    }
+
+    /// Removes the local copy of one photo (retention); `false` when it was not there.
+    pub fn remove(&self, sha256: &PhotoHash) -> Result<bool, StorageError> {
+        let path = self.path_of(sha256);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_error(&path, &e)),
+        }
     }
 
     /// Removes every photo not in `keep` (the ones the database still references, whose

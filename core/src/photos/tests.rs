@@ -465,3 +465,55 @@ fn attaching_twice_gives_one_photo_and_its_upload_descriptor() {
         Err(PhotoError::Ingest(IngestError::NotAnImage))
     ));
 }
+
+#[test]
+fn with_a_key_photos_are_sealed_at_rest_and_a_wrong_key_is_a_typed_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("photos");
+    let key = PhotoKey::new(&[7u8; 32]).unwrap();
+    assert!(PhotoKey::new(&[7u8; 16]).is_err(), "32 bytes only");
+    let plain_store = PhotoStore::open(&dir).unwrap();
+    let store = PhotoStore::open(&dir).unwrap().with_key(key);
+
+    // A photo kept before the key was given stays readable, and is sealed when stored again.
+    let old = prepared(6);
+    plain_store.put(&old).unwrap();
+    assert_eq!(store.read_verified(&old.sha256).unwrap(), old.jpeg);
+    store.put(&old).unwrap();
+
+    let photo = prepared(7);
+    let path = store.put(&photo).unwrap();
+    for (sha, jpeg) in [(&photo.sha256, &photo.jpeg), (&old.sha256, &old.jpeg)] {
+        let on_disk = std::fs::read(store.path_of(sha)).unwrap();
+        assert!(on_disk.starts_with(b"JPKENC1\0"));
+        assert!(
+            !on_disk
+                .windows(64)
+                .any(|w| jpeg.windows(64).next() == Some(w)),
+            "no plaintext on disk"
+        );
+        assert_eq!(&store.read_verified(sha).unwrap(), jpeg);
+    }
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let dir_mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+    assert_eq!(dir_mode & 0o077, 0, "nobody else lists the folder");
+
+    // No key, or another key: typed, and the file is left as it was.
+    let before = std::fs::read(&path).unwrap();
+    let other = PhotoStore::open(&dir)
+        .unwrap()
+        .with_key(PhotoKey::new(&[8u8; 32]).unwrap());
+    for reader in [&plain_store, &other] {
+        assert!(matches!(
+            reader.read_verified(&photo.sha256),
+            Err(StorageError::WrongKey { .. })
+        ));
+        assert!(matches!(
+            reader.put(&photo),
+            Err(StorageError::WrongKey { .. })
+        ));
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}

@@ -40,23 +40,27 @@ pub use rpc::{
 pub use time::{StrictTimestamp, Timestamp};
 pub use values::{JobRef, ProviderJobId, RpcId, is_fsan, is_s3_object_path};
 
+/// Most bytes of a payload's own text quoted in an error: messages stay short whatever the
+/// payload holds (serde quotes offending strings whole).
+const QUOTE: usize = 200;
+
 /// Why a payload could not be understood. Each variant names what was wrong so that a
 /// quarantined message can be shown to a person with its reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolError {
-    #[error("not valid JSON: {0}")]
+    #[error("not valid JSON: {}", crate::text::prefix(.0, QUOTE))]
     NotJson(String),
-    #[error("{message}: {reason}")]
+    #[error("{message}: {}", crate::text::prefix(.reason, QUOTE))]
     Malformed {
         /// Which message was being read (`createJob`, `closeJob`, ...).
         message: &'static str,
         reason: String,
     },
-    #[error("jsonrpc must be \"2.0\", got {0:?}")]
+    #[error("jsonrpc must be \"2.0\", got {:?}", crate::text::prefix(.0, QUOTE))]
     WrongJsonRpcVersion(String),
-    #[error("unknown method {0:?}")]
+    #[error("unknown method {:?}", crate::text::prefix(.0, QUOTE))]
     UnknownMethod(String),
-    #[error("unknown notificationType {0:?}")]
+    #[error("unknown notificationType {:?}", crate::text::prefix(.0, QUOTE))]
     UnknownNotificationType(String),
     #[error("notificationType {notification_type} needs field {field}")]
     MissingEventField {
@@ -68,9 +72,9 @@ pub enum ProtocolError {
         notification_type: &'static str,
         field: &'static str,
     },
-    #[error("timestamp {value:?} is not in a recognised form")]
+    #[error("timestamp {:?} is not in a recognised form", crate::text::prefix(.value, QUOTE))]
     BadTimestamp { value: String },
-    #[error("{field}: {reason}")]
+    #[error("{field}: {}", crate::text::prefix(.reason, QUOTE))]
     InvalidField { field: &'static str, reason: String },
     #[error("ONT provisioning status {0} is not one of 1-7")]
     UnknownProvisioningStatus(i64),

@@ -7,13 +7,14 @@ use rusqlite::Connection;
 
 use super::StoreError;
 
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     include_str!("migrations/0001_jobs_and_outbox.sql"),
     include_str!("migrations/0002_inbox_and_sync_state.sql"),
     include_str!("migrations/0003_outbox_dependencies.sql"),
     include_str!("migrations/0004_outbox_lane_index.sql"),
     include_str!("migrations/0005_answers_and_photos.sql"),
-    include_str!("migrations/0006_action_times.sql"),
+    include_str!("migrations/0006_photo_pruning.sql"),
+    include_str!("migrations/0007_action_times.sql"),
 ];
 
 /// The schema version this build writes.
@@ -34,6 +35,23 @@ pub(crate) fn migrate_to(conn: &Connection, target: i64) -> Result<(), StoreErro
         .inspect_err(|_| {
             let _ = conn.execute_batch("ROLLBACK");
         })?;
+    }
+    Ok(())
+}
+
+/// Applies the migrations after `current` up to `target` inside the caller's transaction
+/// (the caller read `current` under the same write lock and sets `user_version`).
+pub(crate) fn apply_migrations(
+    conn: &Connection,
+    current: i64,
+    target: i64,
+) -> Result<(), StoreError> {
+    for (index, sql) in MIGRATIONS.iter().enumerate() {
+        let version = index as i64 + 1;
+        if version <= current || version > target {
+            continue;
+        }
+        conn.execute_batch(sql)?;
     }
     Ok(())
 }

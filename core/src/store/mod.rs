@@ -7,22 +7,24 @@
 //! migrations (`migrations/NNNN_*.sql`) tracked in `PRAGMA user_version`; a test checks that
 //! a database upgraded step by step equals a fresh one.
 //!
-//! Two failure modes are handled on open, because both happen in the field:
-//! * a database written by a *newer* app (user rolled back) is refused with a clear error and
-//!   left untouched, since this build cannot know what the newer columns mean;
-//! * a corrupt or unreadable file is never deleted: it is renamed aside (`*.corrupt-<ms>`),
-//!   a fresh database is created, and whatever unsent work can still be read from the old
-//!   file (jobs and open outbox items) is copied into the new one. The [`OpenReport`] says
-//!   what happened so the app can tell the engineer and support.
+//! Opening is careful (see `open`): a file that is locked, read-only, not a regular file,
+//! another application's database or of a newer schema is refused with a typed error and
+//! left byte for byte as it was. Only a file that is ours (marked with our
+//! `PRAGMA application_id`) and proven damaged is never deleted but renamed aside
+//! (`*.corrupt-<ms>`); a fresh database is created, and whatever unsent work can still be
+//! read from the old file (jobs and open outbox items) is copied into the new one. The
+//! [`OpenReport`] says what happened so the app can tell the engineer and support.
 
 mod closure;
 mod jobs;
 mod migrations;
+mod open;
+mod retention;
 mod salvage;
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 
 pub use closure::{
     AnswerRecord, NewPhoto, StoredAnswer, StoredPhoto, add_photo, answer_history, current_answers,
@@ -31,6 +33,8 @@ pub use closure::{
 };
 pub use jobs::{StoredJob, insert_job, list_jobs, load_job, record_action, save_job};
 pub(crate) use migrations::{LATEST_VERSION, migrate_to};
+pub use open::{APPLICATION_ID, DEFAULT_BUSY_TIMEOUT};
+pub use retention::{PruneReport, Pruned, Retention, prune, unsent_items};
 
 /// What went wrong in the store, for callers inside the core.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +49,22 @@ pub enum StoreError {
     Io { path: PathBuf, reason: String },
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    #[error(
+        "the database {path} is busy: another process held its lock past the wait; try again, nothing was changed"
+    )]
+    Busy { path: PathBuf },
+    #[error("the database {path} is read-only; nothing was changed")]
+    ReadOnly { path: PathBuf },
+    #[error("{path} is {kind}, not a database file; nothing was changed")]
+    NotARegularFile { path: PathBuf, kind: String },
+    #[error("{path} is another application's database ({detail}); nothing was changed")]
+    ForeignDatabase { path: PathBuf, detail: String },
+    #[error("{path} is not a database file; nothing was changed")]
+    NotADatabase { path: PathBuf },
+    #[error(
+        "{path} cannot be read ({reason}) and is not marked as this app's database, so it was left in place"
+    )]
+    Unreadable { path: PathBuf, reason: String },
 }
 
 impl StoreError {
@@ -90,41 +110,50 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (creating if needed) the database at `path`, migrating it to the latest schema.
     pub fn open(path: &Path) -> Result<(Self, OpenReport), StoreError> {
-        match open_and_migrate(path) {
-            Ok(conn) => Ok((
-                Self {
-                    conn,
-                    path: Some(path.to_owned()),
-                },
-                OpenReport::default(),
-            )),
-            Err(StoreError::NewerSchema { found, supported }) => {
-                Err(StoreError::NewerSchema { found, supported })
-            }
-            Err(StoreError::Io { path, reason }) => Err(StoreError::Io { path, reason }),
-            Err(e) => {
-                let reason = e.to_string();
-                let moved_to = move_aside(path)?;
-                let conn = open_and_migrate(path)?;
-                let mut recovery = Recovery {
-                    moved_to: moved_to.clone(),
-                    reason,
-                    salvaged_jobs: 0,
-                    salvaged_outbox_items: 0,
-                    salvage_problem: None,
-                };
-                salvage::salvage_into(&moved_to, &conn, &mut recovery);
-                Ok((
+        Self::open_with(path, DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// [`Store::open`], waiting at most `busy_timeout` for another connection's lock.
+    pub fn open_with(
+        path: &Path,
+        busy_timeout: std::time::Duration,
+    ) -> Result<(Self, OpenReport), StoreError> {
+        let reason = match open::open_file(path, busy_timeout) {
+            Ok(conn) => {
+                return Ok((
                     Self {
                         conn,
                         path: Some(path.to_owned()),
                     },
-                    OpenReport {
-                        recovery: Some(recovery),
-                    },
-                ))
+                    OpenReport::default(),
+                ));
             }
-        }
+            Err(open::Failure::Refused(e)) => return Err(e),
+            Err(open::Failure::Damaged(reason)) => reason,
+        };
+        let moved_to = move_aside(path)?;
+        let conn = match open::open_file(path, busy_timeout) {
+            Ok(conn) => conn,
+            Err(open::Failure::Refused(e)) => return Err(e),
+            Err(open::Failure::Damaged(reason)) => return Err(StoreError::Corrupt(reason)),
+        };
+        let mut recovery = Recovery {
+            moved_to: moved_to.clone(),
+            reason,
+            salvaged_jobs: 0,
+            salvaged_outbox_items: 0,
+            salvage_problem: None,
+        };
+        salvage::salvage_into(&moved_to, &conn, &mut recovery);
+        Ok((
+            Self {
+                conn,
+                path: Some(path.to_owned()),
+            },
+            OpenReport {
+                recovery: Some(recovery),
+            },
+        ))
     }
 
     /// A throw-away database, for tests and tools.
@@ -174,55 +203,11 @@ pub fn set_sync_value(conn: &Connection, key: &str, value: &str) -> Result<(), S
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(DEFAULT_BUSY_TIMEOUT)?;
     // journal_mode answers with a row; read it so the pragma is applied on every SQLite build.
     let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
     Ok(())
-}
-
-fn open_and_migrate(path: &Path) -> Result<Connection, StoreError> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| StoreError::Io {
-            path: parent.to_owned(),
-            reason: e.to_string(),
-        })?;
-    }
-    if path.is_dir() {
-        return Err(StoreError::Io {
-            path: path.to_owned(),
-            reason: "is a directory".into(),
-        });
-    }
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::CannotOpen) | Some(rusqlite::ErrorCode::PermissionDenied) => {
-            StoreError::Io {
-                path: path.to_owned(),
-                reason: e.to_string(),
-            }
-        }
-        _ => StoreError::Sqlite(e),
-    })?;
-    configure(&conn)?;
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version > LATEST_VERSION {
-        return Err(StoreError::NewerSchema {
-            found: version,
-            supported: LATEST_VERSION,
-        });
-    }
-    let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
-    if check != "ok" {
-        return Err(StoreError::Corrupt(format!("integrity check: {check}")));
-    }
-    migrate_to(&conn, LATEST_VERSION)?;
-    Ok(conn)
 }
 
 /// Renames the database and its WAL/SHM companions aside; nothing is deleted.

@@ -96,7 +96,8 @@ fn a_newer_schema_is_refused_and_left_untouched() {
     let before = std::fs::read(&path).unwrap();
     let err = Store::open(&path).unwrap_err();
     assert!(
-        matches!(err, StoreError::NewerSchema { found, supported } if found == LATEST_VERSION + 5 && supported == LATEST_VERSION)
+        matches!(err, StoreError::NewerSchema { found, supported } if found == LATEST_VERSION + 5 && supported == LATEST_VERSION),
+        "{err}"
     );
     assert!(err.to_string().contains("newer version"));
     assert_eq!(std::fs::read(&path).unwrap(), before);
@@ -105,28 +106,6 @@ fn a_newer_schema_is_refused_and_left_untouched() {
         entries <= 3,
         "nothing moved aside or created beyond WAL files"
     );
-}
-
-#[test]
-fn a_file_that_is_not_a_database_is_moved_aside_not_deleted() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db.sqlite");
-    std::fs::write(&path, b"this is not a database, it is a shopping list").unwrap();
-    let (store, report) = Store::open(&path).unwrap();
-    let recovery = report.recovery.expect("a recovery is reported");
-    assert_eq!(
-        std::fs::read(&recovery.moved_to).unwrap(),
-        b"this is not a database, it is a shopping list"
-    );
-    assert!(
-        recovery.salvage_problem.is_some(),
-        "nothing could be read from it"
-    );
-    let jobs: i64 = store
-        .conn()
-        .query_row("SELECT COUNT(*) FROM jobs", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(jobs, 0, "a fresh, usable database");
 }
 
 fn seed_old_file(path: &Path) {
@@ -237,13 +216,6 @@ fn a_damaged_database_is_never_lost() {
 }
 
 #[test]
-fn a_directory_in_the_way_is_an_io_error_not_a_recovery() {
-    let dir = tempfile::tempdir().unwrap();
-    let err = Store::open(dir.path()).unwrap_err();
-    assert!(matches!(err, StoreError::Io { .. }), "{err}");
-}
-
-#[test]
 fn a_changed_answer_supersedes_the_old_one_which_stays_in_history() {
     let store = Store::open_in_memory().unwrap();
     let conn = store.conn();
@@ -315,4 +287,404 @@ fn the_same_photo_twice_on_a_question_is_one_photo_and_removal_keeps_history() {
         .query_row("SELECT count(*) FROM photos", [], |r| r.get(0))
         .unwrap();
     assert_eq!(rows, 2);
+}
+
+// ------------------------------------------------------------------ opening hostile files
+
+/// Every file in `dir` with its bytes, to prove an open changed nothing.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let bytes = if p.is_file() {
+                std::fs::read(&p).unwrap()
+            } else {
+                Vec::new()
+            };
+            (p.file_name().unwrap().to_string_lossy().into_owned(), bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn job_count(store: &Store) -> i64 {
+    store
+        .conn()
+        .query_row("SELECT count(*) FROM jobs", [], |r| r.get(0))
+        .unwrap()
+}
+
+fn fast(path: &Path) -> Result<(Store, OpenReport), StoreError> {
+    Store::open_with(path, std::time::Duration::from_millis(200))
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_refused_and_left_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    std::fs::write(&path, b"this is not a database, it is a shopping list").unwrap();
+    let before = snapshot(dir.path());
+    let err = fast(&path).unwrap_err();
+    assert!(matches!(err, StoreError::NotADatabase { .. }), "{err}");
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "not one byte written or moved"
+    );
+}
+
+#[test]
+fn a_damaged_header_bearing_our_mark_is_moved_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    seed_old_file(&path);
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert_eq!(
+        &bytes[68..72],
+        &APPLICATION_ID.to_be_bytes(),
+        "the file is marked"
+    );
+    bytes[..16].copy_from_slice(b"garbage garbage!");
+    std::fs::write(&path, &bytes).unwrap();
+    let (_store, report) = fast(&path).unwrap();
+    let recovery = report.recovery.expect("ours and damaged: moved aside");
+    assert_eq!(std::fs::read(&recovery.moved_to).unwrap(), bytes);
+}
+
+#[test]
+fn a_locked_database_is_busy_not_corrupt_and_stays_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    seed_old_file(&path);
+    // Another process's connection (a background sync) holds the write lock.
+    let holder = Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    holder
+        .execute("UPDATE jobs SET updated_at = 2", [])
+        .unwrap();
+    let before = snapshot(dir.path());
+    let err = fast(&path).unwrap_err();
+    assert!(matches!(err, StoreError::Busy { .. }), "{err}");
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "nothing moved aside or written"
+    );
+    holder.execute_batch("COMMIT").unwrap();
+    let (store, report) = fast(&path).unwrap();
+    assert_eq!(report, OpenReport::default());
+    assert_eq!(job_count(&store), 1, "the jobs are all there");
+}
+
+#[test]
+fn a_lock_released_within_the_wait_is_waited_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    seed_old_file(&path);
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let holder_path = path.clone();
+    let holder = std::thread::spawn(move || {
+        let conn = Connection::open(&holder_path).unwrap();
+        conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        locked_tx.send(()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        conn.execute_batch("COMMIT").unwrap();
+    });
+    locked_rx.recv().unwrap();
+    let (store, report) = Store::open_with(&path, std::time::Duration::from_secs(30)).unwrap();
+    assert_eq!(report, OpenReport::default());
+    assert_eq!(job_count(&store), 1);
+    holder.join().unwrap();
+}
+
+#[test]
+fn a_read_only_database_is_refused_untouched() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    seed_old_file(&path);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let before = snapshot(dir.path());
+    let err = fast(&path).unwrap_err();
+    assert!(matches!(err, StoreError::ReadOnly { .. }), "{err}");
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
+fn a_directory_or_a_device_is_not_a_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = fast(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::NotARegularFile { .. }), "{err}");
+    let null = Path::new("/dev/null");
+    if null.exists() {
+        let err = fast(null).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::NotARegularFile { kind, .. } if kind == "a character device"),
+            "{err}"
+        );
+        assert!(null.exists(), "the device node stays where it is");
+    }
+}
+
+#[test]
+fn another_applications_database_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    // Marked by its own application.
+    let marked = dir.path().join("marked.sqlite");
+    Connection::open(&marked)
+        .unwrap()
+        .execute_batch("PRAGMA application_id = 1234; CREATE TABLE notes (body TEXT);")
+        .unwrap();
+    // Unmarked, with a `jobs` table of its own.
+    let unmarked = dir.path().join("unmarked.sqlite");
+    Connection::open(&unmarked)
+        .unwrap()
+        .execute_batch("CREATE TABLE jobs (id INTEGER, title TEXT);")
+        .unwrap();
+    let before = snapshot(dir.path());
+    for path in [&marked, &unmarked] {
+        let err = fast(path).unwrap_err();
+        assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
+    }
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "not extended, not switched to WAL, not moved"
+    );
+}
+
+#[test]
+fn a_newer_schema_is_refused_before_any_write_or_journal_switch() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(&format!(
+            "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {};
+             CREATE TABLE jobs (x); CREATE TABLE outbox (y);",
+            LATEST_VERSION + 1
+        ))
+        .unwrap();
+    let before = snapshot(dir.path());
+    let err = fast(&path).unwrap_err();
+    assert!(matches!(err, StoreError::NewerSchema { .. }), "{err}");
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "still in rollback mode, no WAL"
+    );
+}
+
+#[test]
+fn an_empty_file_is_claimed_and_a_new_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.sqlite");
+    std::fs::write(&empty, b"").unwrap();
+    let (store, _) = fast(&empty).unwrap();
+    let id: i32 = store
+        .conn()
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(id, APPLICATION_ID);
+    let new = dir.path().join("sub/new.sqlite");
+    let (store, _) = fast(&new).unwrap();
+    store
+        .conn()
+        .execute("INSERT INTO sync_state VALUES ('k', 'v')", [])
+        .unwrap();
+    for file in ["new.sqlite", "new.sqlite-wal", "new.sqlite-shm"] {
+        let mode = std::fs::metadata(dir.path().join("sub").join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+}
+
+#[test]
+fn a_legacy_database_without_the_mark_is_recognised_and_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let conn = Connection::open(&path).unwrap();
+    migrate_to(&conn, LATEST_VERSION).unwrap();
+    conn.execute_batch(
+        "INSERT INTO jobs VALUES ('L1', 'JP-L1', '{}', '{\"state\":\"assigned\"}', NULL, NULL, NULL, 1, 1)",
+    )
+    .unwrap();
+    drop(conn);
+    let (store, report) = fast(&path).unwrap();
+    assert_eq!(report, OpenReport::default());
+    assert_eq!(job_count(&store), 1);
+    drop(store);
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(&bytes[68..72], &APPLICATION_ID.to_be_bytes());
+}
+
+/// Threads with their own connections stand in for processes: SQLite's locks are per
+/// connection (the CLI test runs real processes).
+fn open_at_once(path: &Path, openers: usize) -> Vec<Result<OpenReport, String>> {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(openers));
+    let handles: Vec<_> = (0..openers)
+        .map(|_| {
+            let (path, barrier) = (path.to_owned(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                Store::open(&path)
+                    .map(|(_, report)| report)
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+#[test]
+fn several_openers_creating_one_new_file_all_succeed() {
+    for round in 0..15 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.sqlite");
+        for result in open_at_once(&path, 6) {
+            assert_eq!(result, Ok(OpenReport::default()), "round {round}");
+        }
+        let names: Vec<_> = snapshot(dir.path()).into_iter().map(|(n, _)| n).collect();
+        assert!(
+            names.iter().all(|n| !n.contains("corrupt")),
+            "round {round}: {names:?}"
+        );
+    }
+}
+
+#[test]
+fn several_openers_migrating_one_old_file_all_succeed() {
+    for round in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.sqlite");
+        let conn = Connection::open(&path).unwrap();
+        migrate_to(&conn, 2).unwrap();
+        drop(conn);
+        for result in open_at_once(&path, 6) {
+            assert_eq!(result, Ok(OpenReport::default()), "round {round}");
+        }
+        let (store, _) = Store::open(&path).unwrap();
+        let version: i64 = store
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, LATEST_VERSION);
+    }
+}
+
+// ------------------------------------------------------------------ retention
+
+const DAY: i64 = 24 * 3600 * 1000;
+
+/// A job with: an old sent message, an old sent upload and the sent close that waited for it,
+/// a recent sent message, and unsent work in every state, old or not.
+fn seed_for_retention(conn: &Connection, now: i64) {
+    let old = now - 40 * DAY;
+    let recent = now - DAY;
+    conn.execute_batch(&format!(
+        "INSERT INTO jobs VALUES ('R1', 'JP-R1', '{{}}', '{{\"state\":\"closed\"}}', NULL, NULL, NULL, 1, 1);
+         INSERT INTO jobs VALUES ('R2', 'JP-R2', '{{}}', '{{\"state\":\"onSite\"}}', NULL, NULL, NULL, 1, 1);
+         INSERT INTO outbox (seq, job_ref, kind, method, label, rpc_id, idempotency_key, body, acted_at, created_at, state, sent_at)
+           VALUES (1, 'R1', 'rpc', 'notifyJob', 'accept', 1, 'k1', x'7b7d', {old}, {old}, 'sent', {old}),
+                  (2, 'R1', 'upload', 'upload', 'photo', 2, 'k2', x'7b7d', {old}, {old}, 'sent', {old}),
+                  (3, 'R1', 'rpc', 'closeJob', 'close', 3, 'k3', x'7b7d', {old}, {old}, 'sent', {old}),
+                  (4, 'R1', 'rpc', 'notifyJob', 'late', 4, 'k4', x'7b7d', {recent}, {recent}, 'sent', {recent}),
+                  (5, 'R2', 'rpc', 'notifyJob', 'queued', 5, 'k5', x'7b7d', {old}, {old}, 'queued', NULL),
+                  (6, 'R2', 'rpc', 'notifyJob', 'retrying', 6, 'k6', x'7b7d', {old}, {old}, 'retrying', NULL),
+                  (7, 'R2', 'rpc', 'notifyJob', 'parked', 7, 'k7', x'7b7d', {old}, {old}, 'parked', NULL),
+                  (8, 'R2', 'upload', 'upload', 'photo', 8, 'k8', x'7b7d', {old}, {old}, 'sent', {old}),
+                  (9, 'R2', 'rpc', 'closeJob', 'close', 9, 'k9', x'7b7d', {old}, {old}, 'queued', NULL);
+         INSERT INTO outbox_dependencies VALUES (3, 2), (9, 8);
+         INSERT INTO photos (job_ref, journey, question_code, sha256, file_name, object_path, upload_seq, attached_at)
+           VALUES ('R1', 'closure', '4900', 'aa', 'a.jpg', 's3://b/a', 2, {old}),
+                  ('R2', 'closure', '4900', 'bb', 'b.jpg', 's3://b/b', 8, {old});
+         INSERT INTO inbox VALUES ('createJob:1:R1', 'R1', 'createJob', {old}, '{{\"customer\":\"A Customer\"}}', NULL),
+                                  ('createJob:2:R2', 'R2', 'createJob', {recent}, '{{\"customer\":\"B Customer\"}}', NULL);"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn pruning_removes_delivered_work_only_and_keeps_inbox_keys() {
+    let store = Store::open_in_memory().unwrap();
+    let conn = store.conn();
+    let now = 1_800_000_000_000;
+    seed_for_retention(conn, now);
+    let before_unsent = unsent_items(conn).unwrap();
+    assert_eq!(
+        before_unsent, 4,
+        "queued, retrying, parked, the waiting close"
+    );
+
+    let pruned = prune(conn, &Retention::default(), now).unwrap();
+    assert_eq!(
+        pruned.report.outbox_rows, 3,
+        "the old sent rows 1, 2, 3; upload 8 stays while close 9 waits"
+    );
+    assert_eq!(pruned.report.inbox_bodies, 1);
+    assert_eq!(
+        pruned.photo_files,
+        ["aa"],
+        "uploaded and its close sent; bb's close is unsent"
+    );
+    let seqs: Vec<i64> = conn
+        .prepare("SELECT seq FROM outbox ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        seqs,
+        [4, 5, 6, 7, 8, 9],
+        "recent sent and every unsent item stay"
+    );
+    assert_eq!(
+        unsent_items(conn).unwrap(),
+        before_unsent,
+        "nothing unsent lost"
+    );
+    let keys: i64 = conn
+        .query_row("SELECT count(*) FROM inbox", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(keys, 2, "keys stay, so a redelivery is still recognised");
+    let body: String = conn
+        .query_row(
+            "SELECT body FROM inbox WHERE envelope_key = 'createJob:1:R1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(body, "", "the customer's details are gone");
+    let pruned_photo: Option<i64> = conn
+        .query_row(
+            "SELECT pruned_at FROM photos WHERE sha256 = 'aa'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(pruned_photo, Some(now));
+    let links: Vec<(i64, i64)> = conn
+        .prepare("SELECT item, depends_on FROM outbox_dependencies")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(links, [(9, 8)], "the unsent close's link stays");
+
+    // A second pass finds nothing new in the database.
+    let again = prune(conn, &Retention::default(), now).unwrap();
+    assert_eq!(
+        (again.report.outbox_rows, again.report.inbox_bodies),
+        (0, 0)
+    );
+    assert_eq!(Retention::FOREVER.sent_messages, None);
+    let none = prune(conn, &Retention::FOREVER, now + 400 * DAY).unwrap();
+    assert_eq!(none.report, PruneReport::default());
 }

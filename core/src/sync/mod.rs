@@ -54,6 +54,8 @@ pub struct SyncPolicy {
     pub pull_interval: Duration,
     /// Inbox page size.
     pub pull_limit: u32,
+    /// How long delivered work is kept; pruned after a cycle, at most once an hour.
+    pub retention: crate::store::Retention,
 }
 
 impl Default for SyncPolicy {
@@ -64,6 +66,7 @@ impl Default for SyncPolicy {
             max_in_flight: 4,
             pull_interval: Duration::from_secs(60),
             pull_limit: 100,
+            retention: crate::store::Retention::default(),
         }
     }
 }
@@ -106,6 +109,8 @@ pub(crate) struct SyncLoop {
     persisted_endpoint: Option<usize>,
     /// A request succeeded on the current endpoint since it was chosen.
     healthy_confirmed: bool,
+    /// When delivered work was last pruned.
+    last_prune: Option<tokio::time::Instant>,
 }
 
 /// Requests in flight, polled by the drain itself.
@@ -138,6 +143,7 @@ impl SyncLoop {
             pull_failures: 0,
             persisted_endpoint,
             healthy_confirmed: false,
+            last_prune: None,
         }
     }
 
@@ -182,6 +188,17 @@ impl SyncLoop {
         self.shared
             .status
             .send_modify(|status| status.cycles_started += 1);
+        if self
+            .shared
+            .retry_waiting_now
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            // An explicit request: nothing waits out its backoff, the pull neither.
+            self.pull_failures = 0;
+            self.shared
+                .with_store_relaxed(|conn| outbox::make_waiting_due(conn, Timestamp::now()))
+                .map_err(|e| e.to_string())?;
+        }
         let drained = self.drain().await;
         let pulled = self.pull().await;
         let now = tokio::time::Instant::now();
@@ -197,6 +214,14 @@ impl SyncLoop {
                 .delay(self.pull_failures, None, &mut self.rng)
                 .min(self.policy.pull_interval);
             self.next_pull = now + delay;
+        }
+        let due = self
+            .last_prune
+            .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(3600));
+        if due {
+            self.last_prune = Some(now);
+            // Retention is housekeeping: a failure is retried next hour, never fails a cycle.
+            let _ = crate::engine::prune_with(&self.shared, &self.policy.retention);
         }
         match (drained, pulled) {
             (Err(e), _) | (Ok(()), Err(e)) => Err(e),

@@ -32,6 +32,9 @@ pub struct TlsMaterial {
     pub client_key_pem: Option<String>,
     /// CA certificates that may sign the server's certificate, PEM.
     pub trust_anchors_pem: String,
+    /// QA only: accept `http://` endpoints on a loopback address (a local stand-in without
+    /// TLS). Every other endpoint must be `https://` whatever this says.
+    pub allow_plain_http_loopback: bool,
 }
 
 impl std::fmt::Debug for TlsMaterial {
@@ -42,6 +45,7 @@ impl std::fmt::Debug for TlsMaterial {
                 "client_key",
                 &self.client_key_pem.as_ref().map(|_| "<redacted>"),
             )
+            .field("allow_plain_http_loopback", &self.allow_plain_http_loopback)
             .finish_non_exhaustive()
     }
 }
@@ -154,6 +158,77 @@ impl TransportError {
     }
 }
 
+/// Most bytes of an answer read from an endpoint: an acknowledgement is tiny and a pull page
+/// of 100 job packs is well under a megabyte; a broken or hostile server cannot make the phone
+/// buffer more than this.
+pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Most bytes of a server's own words (an error message, a body) quoted in an error.
+pub const MAX_QUOTED: usize = 500;
+
+/// Checks that `url` may carry the engineer's data: `https://` always; `http://` only when
+/// `allow_plain_http_loopback` is set (QA) and the host is a loopback address, so no message
+/// and no credential ever crosses a network in plaintext.
+pub fn check_endpoint(url: &str, allow_plain_http_loopback: bool) -> Result<(), TransportError> {
+    let quoted = crate::text::prefix(url, 200);
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| TransportError::Config(format!("endpoint {quoted:?}: {e}")))?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if allow_plain_http_loopback && is_loopback(&parsed) => Ok(()),
+        "http" if allow_plain_http_loopback => Err(TransportError::Config(format!(
+            "endpoint {quoted:?}: plain http is allowed for loopback addresses only"
+        ))),
+        "http" => Err(TransportError::Config(format!(
+            "endpoint {quoted:?}: must be https:// (plain http only for a loopback test server, with the QA flag)"
+        ))),
+        other => Err(TransportError::Config(format!(
+            "endpoint {quoted:?}: scheme {:?} is not https",
+            crate::text::prefix(other, 20)
+        ))),
+    }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => bare.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+/// Reads a response body, refusing (without buffering it) one larger than `max` bytes.
+pub(crate) async fn read_body(
+    endpoint: &str,
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, TransportError> {
+    let too_large = |n: String| TransportError::BadResponse {
+        endpoint: endpoint.to_owned(),
+        reason: format!("the answer is {n} bytes, more than the {max} this client reads"),
+    };
+    if let Some(length) = response.content_length() {
+        if length > max as u64 {
+            return Err(too_large(length.to_string()));
+        }
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| classify_send_error(endpoint, &e))?
+    {
+        if body.len() + chunk.len() > max {
+            return Err(too_large(format!("over {}", body.len() + chunk.len())));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// An HTTPS client for a list of equivalent endpoints.
 #[derive(Debug, Clone)]
 pub struct Transport {
@@ -169,9 +244,16 @@ impl Transport {
         tls: &TlsMaterial,
         timeouts: Timeouts,
     ) -> Result<Self, TransportError> {
-        let config = client_config(tls)?;
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls(config)
+        for endpoint in &endpoints {
+            check_endpoint(endpoint, tls.allow_plain_http_loopback)?;
+        }
+        let mut builder = reqwest::Client::builder();
+        // A QA set-up of plain-http loopback stand-ins only needs no certificates at all.
+        let all_plain = !endpoints.is_empty() && endpoints.iter().all(|e| e.starts_with("http:"));
+        if !(all_plain && tls.trust_anchors_pem.trim().is_empty()) {
+            builder = builder.use_preconfigured_tls(client_config(tls)?);
+        }
+        let client = builder
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.request)
             .pool_max_idle_per_host(8)
@@ -238,10 +320,7 @@ impl Transport {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| classify_send_error(endpoint, &e))?;
+        let bytes = read_body(endpoint, response, MAX_RESPONSE_BYTES).await?;
         let endpoint = endpoint.clone();
         match status {
             200..=299 => match parse_acknowledgement(&bytes) {
@@ -250,7 +329,7 @@ impl Transport {
                     endpoint,
                     status,
                     code: Some(error.code),
-                    message: error.message,
+                    message: crate::text::prefix(&error.message, MAX_QUOTED),
                 }),
                 Err(e) => Err(TransportError::BadResponse {
                     endpoint,
@@ -264,10 +343,13 @@ impl Transport {
             408 | 500..=599 => Err(TransportError::Server { endpoint, status }),
             _ => {
                 let (code, message) = match parse_acknowledgement(&bytes) {
-                    Ok(Acknowledgement::Refused { error, .. }) => (Some(error.code), error.message),
+                    Ok(Acknowledgement::Refused { error, .. }) => (
+                        Some(error.code),
+                        crate::text::prefix(&error.message, MAX_QUOTED),
+                    ),
                     _ => (
                         None,
-                        String::from_utf8_lossy(&bytes).chars().take(500).collect(),
+                        crate::text::prefix(&String::from_utf8_lossy(&bytes), MAX_QUOTED),
                     ),
                 };
                 Err(TransportError::Rejected {

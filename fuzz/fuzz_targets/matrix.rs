@@ -1,0 +1,7 @@
+//! `cargo fuzz run matrix`: see `targets.rs` for what is fuzzed and checked.
+#![no_main]
+
+#[path = "../targets.rs"]
+mod targets;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::matrix(data));
