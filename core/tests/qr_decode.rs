@@ -6,7 +6,12 @@ use std::time::Duration;
 use jobpack_core::qr::{Frame, FrameError, LumaImage, QrError, Rotation, Scanner, ScannerConfig};
 
 fn samples() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/qr-samples")
+    // QR_SAMPLES for a worktree that does not sit beside `shared/`.
+    std::env::var_os("QR_SAMPLES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/qr-samples")
+        })
 }
 
 fn scanner() -> Scanner {

@@ -65,6 +65,39 @@ impl Default for ScannerConfig {
     }
 }
 
+/// What the last scan did, counted. Hostile frames (finder-pattern grids, noise, huge
+/// images) are bounded by these counts in tests rather than by the clock; the benchmark
+/// reports the time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanWork {
+    /// Strategies started (binarisation + one detector).
+    pub steps: u32,
+    /// Pixels binarised over all steps.
+    pub pixels_binarised: u64,
+    /// Most finder-pattern candidates any one step found.
+    pub finder_candidates: u32,
+    /// Grid guesses sampled.
+    pub guesses: u32,
+    /// Grids handed to rqrr's decoder.
+    pub decoder_calls: u32,
+    /// Runs of rqrr's own detector, which cannot be interrupted.
+    pub rqrr_detector_runs: u32,
+    /// Runs of rqrr's detector skipped because the image had too many finder-like
+    /// patterns (its grouping is cubic in them) or too little budget was left.
+    pub rqrr_detector_skipped: u32,
+    /// Whether the budget ran out before every strategy was tried.
+    pub budget_spent: bool,
+}
+
+/// rqrr's detector tries every pair of neighbours of every finder-like pattern and copies
+/// the whole image for each: on a label (three finders per code, a few codes) that is
+/// cheap; on a frame tiled with finder-like squares it ran for minutes. Above this many
+/// candidates in our own search of the same image, it is not run.
+const RQRR_MAX_CANDIDATES: usize = 9;
+/// rqrr's detector is only started with at least this share of the budget left, since it
+/// cannot be stopped once started (measured: up to ~6 ms per megapixel on noisy frames).
+const RQRR_NS_PER_PIXEL: u64 = 6;
+
 /// Reusable QR scanner. Keep one per camera stream.
 #[derive(Debug, Default)]
 pub struct Scanner {
@@ -79,7 +112,14 @@ pub struct Scanner {
     acc: Vec<u32>,
     bits: Vec<bool>,
     last_decode: Option<Duration>,
+    work: ScanWork,
+    /// Codes read in this frame that the caller's filter turned down (a Wi-Fi code beside
+    /// the ONT's): returned only if no wanted code turns up.
+    rejected: Vec<Decoded>,
 }
+
+/// Which decoded payloads the caller wants; the scan goes on past the others.
+pub type Accept<'a> = &'a dyn Fn(&str) -> bool;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Threshold {
@@ -111,15 +151,40 @@ impl Scanner {
         self.last_decode
     }
 
+    /// What the last scan did (see [`ScanWork`]).
+    pub fn last_work(&self) -> ScanWork {
+        self.work
+    }
+
+    /// The per-frame budget.
+    pub fn budget(&self) -> Duration {
+        self.config.budget
+    }
+
     /// Decodes the QR codes in a frame, with their raw bytes.
     pub fn scan_decoded(&mut self, frame: &Frame<'_>) -> Result<Vec<Decoded>, QrError> {
+        self.scan_where(frame, &|_| true)
+    }
+
+    /// Like [`Self::scan_decoded`], but a code whose text `accept` turns down does not end
+    /// the scan: the locator goes on to the other symbols in view (a label with the ONT's
+    /// code beside a Wi-Fi code), within the same budget. The first accepted code is
+    /// returned; when none is, the codes that were read are (so the caller can say what
+    /// it saw).
+    pub fn scan_where(
+        &mut self,
+        frame: &Frame<'_>,
+        accept: Accept<'_>,
+    ) -> Result<Vec<Decoded>, QrError> {
         self.last_decode = None;
+        self.work = ScanWork::default();
+        self.rejected.clear();
         let start = Instant::now();
         let deadline = start + self.config.budget;
         frame.copy_luma_into(&mut self.gray);
         let (w, h) = (frame.upright_width(), frame.upright_height());
         let mut gray = std::mem::take(&mut self.gray);
-        let result = self.run_strategies(&gray, w, h, deadline);
+        let result = self.run_strategies(&gray, w, h, deadline, accept);
         std::mem::swap(&mut self.gray, &mut gray);
         result
     }
@@ -130,6 +195,7 @@ impl Scanner {
         w: usize,
         h: usize,
         deadline: Instant,
+        accept: Accept<'_>,
     ) -> Result<Vec<Decoded>, QrError> {
         let mut last_err = QrError::NotFound;
         let start_total = Instant::now();
@@ -170,11 +236,14 @@ impl Scanner {
         add(Threshold::Local, true, Detector::Finder);
         add(Threshold::Global, true, Detector::Finder);
         let mut current: Option<(Threshold, bool, usize)> = None;
+        // Finder candidates our locator found on the local-threshold image, per scale.
+        let mut local_candidates: Vec<(usize, usize)> = Vec::with_capacity(4);
         // (factor, size) of what `self.scaled` holds for this frame; 0 = nothing yet.
         let mut scaled_dims = (0usize, (0usize, 0usize));
         let (mut sw, mut sh) = (w, h);
         for (i, &(threshold, inverted, factor, detector)) in steps.iter().enumerate() {
             if i > 0 && Instant::now() > deadline {
+                self.work.budget_spent = true;
                 break;
             }
             // rqrr's detector cost grows steeply with image size and noise (it clones
@@ -182,6 +251,22 @@ impl Scanner {
             if detector == Detector::Rqrr && w.max(h) / factor > 1000 {
                 continue;
             }
+            // No symbol fits (a version 1 code is 21 modules wide).
+            if w.min(h) / factor < 21 {
+                continue;
+            }
+            if detector == Detector::Rqrr {
+                let crowded = local_candidates
+                    .iter()
+                    .any(|&(f, n)| f == factor && n > RQRR_MAX_CANDIDATES);
+                let pixels = ((w / factor) * (h / factor)) as u64;
+                let cost = Duration::from_nanos(pixels * RQRR_NS_PER_PIXEL);
+                if crowded || Instant::now() + cost > deadline {
+                    self.work.rqrr_detector_skipped += 1;
+                    continue;
+                }
+            }
+            self.work.steps += 1;
             if current != Some((threshold, inverted, factor)) {
                 (sw, sh) = if factor > 1 {
                     // Steps alternate between scales; downscale once per frame.
@@ -208,6 +293,7 @@ impl Scanner {
                 if inverted {
                     binarize::invert(&mut self.bin);
                 }
+                self.work.pixels_binarised += (sw * sh) as u64;
                 current = Some((threshold, inverted, factor));
             }
             let t_step = Instant::now();
@@ -215,15 +301,33 @@ impl Scanner {
                 Detector::Finder => {
                     let scaled = std::mem::take(&mut self.scaled);
                     let src = if factor > 1 { &scaled[..] } else { gray };
-                    let r = self.attempt_finder(src, inverted, sw, sh, deadline);
+                    let r = self.attempt_finder(src, inverted, sw, sh, deadline, accept);
                     self.scaled = scaled;
+                    let n = self.finder.candidate_count();
+                    if threshold == Threshold::Local && !inverted {
+                        local_candidates.push((factor, n));
+                    }
+                    self.work.finder_candidates = self.work.finder_candidates.max(n as u32);
                     r
                 }
                 Detector::Rqrr => {
+                    self.work.rqrr_detector_runs += 1;
                     let mut decode_time = None;
                     let r = guarded(|| rqrr_detect(&self.bin, sw, sh, &mut decode_time));
                     self.last_decode = decode_time;
-                    r
+                    match r {
+                        Ok(found) => {
+                            let (wanted, other): (Vec<_>, Vec<_>) =
+                                found.into_iter().partition(|d| accept(&d.text));
+                            remember(&mut self.rejected, other);
+                            if wanted.is_empty() {
+                                Err(QrError::NotFound)
+                            } else {
+                                Ok(wanted)
+                            }
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
             };
             match result {
@@ -246,6 +350,9 @@ impl Scanner {
                     last_err = prefer(last_err, e)
                 }
             }
+        }
+        if !self.rejected.is_empty() {
+            return Ok(std::mem::take(&mut self.rejected));
         }
         Err(last_err)
     }
@@ -281,6 +388,7 @@ impl Scanner {
         w: usize,
         h: usize,
         deadline: Instant,
+        accept: Accept<'_>,
     ) -> Result<Vec<Decoded>, QrError> {
         let mut last = QrError::NotFound;
         let mut tried = false;
@@ -302,9 +410,11 @@ impl Scanner {
             }
             for &guess in &self.guesses {
                 if tried && Instant::now() > deadline {
+                    self.work.budget_spent = true;
                     return Err(last);
                 }
                 tried = true;
+                self.work.guesses += 1;
                 let sampler = finder::SampledGrid::new(guess, src);
                 if !sampler.has_function_patterns() {
                     // Not a symbol where it was looked for: as far as this guess goes,
@@ -316,10 +426,16 @@ impl Scanner {
                     self.finder.mark_plausible(i);
                 }
                 let started = Instant::now();
+                self.work.decoder_calls += 1;
                 match guarded(|| decode_grid(&grid)) {
-                    Ok(d) => {
+                    Ok(d) if accept(&d.text) => {
                         self.last_decode = Some(started.elapsed());
                         return Ok(vec![d]);
+                    }
+                    // Another code than the one wanted: this plan is done, try the next.
+                    Ok(d) => {
+                        remember(&mut self.rejected, vec![d]);
+                        break;
                     }
                     Err(e) => last = prefer(last, e),
                 }
@@ -333,6 +449,15 @@ impl Scanner {
 enum Detector {
     Finder,
     Rqrr,
+}
+
+/// Adds codes the caller turned down, once each.
+fn remember(list: &mut Vec<Decoded>, found: Vec<Decoded>) {
+    for d in found {
+        if !list.contains(&d) {
+            list.push(d);
+        }
+    }
 }
 
 /// Keeps the more informative of two failures ("found but unreadable" beats "not found").

@@ -3,7 +3,14 @@
 
 /// Looks for an alignment pattern (a 5x5 ring: b-w-b-w-b at 1:1:1:1:1 through its centre,
 /// both ways) near (ex, ey); the confirmed one closest to the prediction wins.
-pub(super) fn find_alignment(bin: &[u8], w: usize, h: usize, ex: f64, ey: f64, m: f64) -> Option<(f64, f64)> {
+pub(super) fn find_alignment(
+    bin: &[u8],
+    w: usize,
+    h: usize,
+    ex: f64,
+    ey: f64,
+    m: f64,
+) -> Option<(f64, f64)> {
     let mut best: Option<(f64, (f64, f64))> = None;
     for radius in [5.0, 10.0] {
         let r = radius * m;

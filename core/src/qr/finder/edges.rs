@@ -10,7 +10,13 @@ use super::geometry::{apply, homography};
 /// under perspective, so the edges' intersections are the symbol's true corners even
 /// where the parallelogram guess is off: the case of version 1 codes, which have no
 /// alignment pattern to pin the fourth corner, seen at an angle.
-pub(super) fn outer_edges(bin: &[u8], w: usize, h: usize, h0: &[f64; 9], s: f64) -> Option<[f64; 9]> {
+pub(super) fn outer_edges(
+    bin: &[u8],
+    w: usize,
+    h: usize,
+    h0: &[f64; 9],
+    s: f64,
+) -> Option<[f64; 9]> {
     let mut points = [(0f64, 0f64); 32];
     let top = edge_line(bin, w, h, h0, Side::Top, s, &mut points)?;
     let left = edge_line(bin, w, h, h0, Side::Left, s, &mut points)?;

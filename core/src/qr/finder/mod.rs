@@ -40,7 +40,7 @@ mod geometry;
 mod grid;
 mod search;
 
-pub use grid::{CachedGrid, SampledGrid, Source};
+pub use grid::{SampledGrid, Source};
 
 use alignment::find_alignment;
 use edges::outer_edges;

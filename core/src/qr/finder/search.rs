@@ -12,7 +12,7 @@ pub(super) struct Candidate {
 }
 
 /// Checks the run lengths of a b-w-b-w-b sequence against 1:1:3:1:1.
-pub(super) fn finder_ratio(c: [u32; 5]) -> bool {
+fn finder_ratio(c: [u32; 5]) -> bool {
     let total: u32 = c.iter().sum();
     if total < 7 {
         return false;
@@ -58,7 +58,7 @@ pub(super) fn find_candidates(bin: &[u8], w: usize, h: usize, cands: &mut Vec<Ca
 
 /// End (exclusive) of the run of equal pixels starting at `start`: eight pixels per
 /// step, the first differing byte found from the XOR of two words.
-pub(super) fn run_end(row: &[u8], start: usize) -> usize {
+fn run_end(row: &[u8], start: usize) -> usize {
     let color = row[start];
     let splat = u64::from_le_bytes([color; 8]);
     let mut x = start + 1;
@@ -78,7 +78,7 @@ pub(super) fn run_end(row: &[u8], start: usize) -> usize {
 }
 
 /// Cross-checks a row hit vertically, then horizontally, and records it.
-pub(super) fn confirm(
+fn confirm(
     bin: &[u8],
     w: usize,
     h: usize,
@@ -121,7 +121,7 @@ pub(super) fn confirm(
 /// Walks along one axis through `center` (black), measuring the five runs of a finder
 /// pattern. `get(i)` reads the pixel at position `i` on that axis. Returns the centre
 /// of the middle run and the pattern's total length.
-pub(super) fn cross_check(
+fn cross_check(
     center: usize,
     expected_total: u32,
     len: usize,
@@ -231,7 +231,10 @@ mod tests {
         find_candidates(&bin, w, h, &mut cands);
         assert_eq!(cands.len(), 1, "{cands:?}");
         let c = cands[0];
-        assert!((c.x - 24.0).abs() < 1.0 && (c.y - 24.0).abs() < 1.0, "{c:?}");
+        assert!(
+            (c.x - 24.0).abs() < 1.0 && (c.y - 24.0).abs() < 1.0,
+            "{c:?}"
+        );
         assert!((c.module - 4.0).abs() < 0.5, "{c:?}");
     }
 }
