@@ -82,6 +82,8 @@ pub fn run(args: &BenchQrArgs) -> ExitCode {
                     let mut best_decode = f64::INFINITY;
                     let mut decoded = None;
                     for _ in 0..args.repeat.max(1) {
+                        // Unrelated images: nothing carries over from the previous one.
+                        scanner.forget();
                         let t = Instant::now();
                         let r = img
                             .frame()
@@ -268,6 +270,7 @@ fn run_hostile() {
         };
         let mut worst = 0f64;
         for _ in 0..3 {
+            scanner.forget();
             let t = Instant::now();
             let _ = scanner.scan_decoded(&frame);
             worst = worst.max(t.elapsed().as_secs_f64() * 1000.0);

@@ -48,6 +48,8 @@ pub fn run(args: &ScanArgs) -> ExitCode {
 }
 
 fn scan_file(scanner: &mut Scanner, file: &std::path::Path) -> Value {
+    // Files are unrelated: where the last file's code was says nothing about this one.
+    scanner.forget();
     let mut out = json!({
         "file": file.display().to_string(),
         "raw": null, "fsan": null, "serial": null, "mac": null, "vendor": null, "error": null,

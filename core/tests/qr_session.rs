@@ -248,3 +248,25 @@ fn the_issue_17_labels_confirm_the_right_serial() {
         }
     }
 }
+
+#[test]
+fn a_label_with_two_codes_confirms_the_onts() {
+    // The ONT's code beside a Wi-Fi code on one label.
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qr/two-codes.jpg");
+    let img = LumaImage::open(path).unwrap();
+    let frame = img.frame().unwrap();
+    let mut s = ScanSession::new(SessionConfig::default(), no_duplicates());
+    let t = Instant::now();
+    assert!(matches!(
+        s.feed_at(&frame, t),
+        ScanProgress::SeenOnce { .. }
+    ));
+    match s.feed_at(&frame, t + Duration::from_millis(33)) {
+        ScanProgress::Confirmed(id) => {
+            assert_eq!(id.fsan.as_str(), "ALCLB443689D");
+            assert_eq!(id.serial.as_deref(), Some("FH2301A0B1C2"));
+        }
+        other => panic!("{other:?}"),
+    }
+}

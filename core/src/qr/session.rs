@@ -223,6 +223,7 @@ impl ScanSession {
 
     /// Starts over (e.g. after the engineer dismissed a duplicate warning).
     pub fn reset(&mut self) {
+        self.scanner.forget();
         self.candidate = None;
         self.outcome = None;
         self.last_raw = None;

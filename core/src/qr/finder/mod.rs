@@ -108,6 +108,15 @@ pub struct GridGuess {
     h: [f64; 9],
 }
 
+impl GridGuess {
+    /// The symbol's four outer corners in image pixels (top-left, top-right,
+    /// bottom-left, bottom-right).
+    pub fn corners(&self) -> [(f64, f64); 4] {
+        let s = self.size as f64;
+        [(0.0, 0.0), (s, 0.0), (0.0, s), (s, s)].map(|(u, v)| apply(&self.h, u, v))
+    }
+}
+
 /// Finds likely symbols in a binary image (1 = black) and plans the guesses to try,
 /// best first; returns how many plans there are. Grid guesses come from [`expand`].
 pub fn locate(bin: &[u8], w: usize, h: usize, ws: &mut Workspace) -> usize {
