@@ -1,5 +1,6 @@
 """Side-by-side table of two benchmark runs (JSON lines from jobpack bench-qr and zxing_run.py)."""
 import json
+import math
 import statistics
 import sys
 
@@ -8,8 +9,35 @@ def load(path):
     rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
     by_set = {}
     for r in rows:
+        if "clip" in r or "hostile" in r:
+            continue  # aiming clips and hostile frames: summarised below
         by_set.setdefault(r["set"], []).append(r)
     return by_set
+
+
+def clip_summary(path):
+    """Frames until the scan session confirmed, per aiming clip, and the 95th percentile
+    (a clip that never confirmed counts as more frames than it has)."""
+    clips = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    clips = [c for c in clips if "clip" in c]
+    if not clips:
+        return
+    frames = sorted((c["frames"] if c["frames"] is not None else c["of"] + 1) for c in clips)
+    p95 = frames[min(len(frames) - 1, math.ceil(0.95 * len(frames)) - 1)]
+    within = sum(1 for c in clips if c["frames"] is not None and c["frames"] <= 10)
+    wrong = sum(1 for c in clips if c["wrong"])
+    never = sum(1 for c in clips if c["frames"] is None)
+    choose = sum(1 for c in clips if c["outcome"] == "choose_serial")
+    per_frame = sorted(ms for c in clips for ms in c["ms"])
+    print(f"\naiming clips: {len(clips)}; frames to confirm p95 {p95}, median "
+          f"{statistics.median(frames)}; confirmed within 10 frames {within}/{len(clips)}; "
+          f"never confirmed {never}; wrong identity confirmed {wrong}; "
+          f"engineer asked to pick the serial {choose}")
+    if per_frame:
+        p90 = per_frame[min(len(per_frame) - 1, int(round(0.9 * (len(per_frame) - 1))))]
+        print(f"clip frames: median {statistics.median(per_frame):.2f} ms, p90 {p90:.2f} ms, "
+              f"max {per_frame[-1]:.2f} ms")
+    print("frames per clip:", " ".join(str(c["frames"]) for c in clips))
 
 
 def stats(rows):
@@ -47,6 +75,14 @@ def main():
             if floor is not None and "no-code" not in s:
                 print(f"{'':<20} {'rqrr only':<10} {'':>9} {floor:>10.2f} "
                       f"({floor / z[2]:.2f}x zxing-cpp)")
+    clip_summary(sys.argv[1])
+    hostile = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")
+               if '"hostile"' in line]
+    if hostile:
+        print("\nhostile frames at a 60 ms budget (worst of 3 runs):")
+        for h in hostile:
+            print(f"  {h['hostile']:<28} {h['ms']:>8.1f} ms  over budget {h['over_budget_ms']:>6.1f} ms"
+                  f"  rqrr detector runs {h['rqrr_detector_runs']}")
     only_zx = [r["file"] for s in core for r, q in zip(core[s], zx.get(s, [])) if q["ok"] and not r["ok"]]
     if only_zx:
         print("\ndecoded by zxing-cpp only:", len(only_zx))

@@ -60,8 +60,12 @@ pub struct OntIdentity {
     pub vendor: String,
     /// Whether the vendor is one CityFibre deploys.
     pub known_vendor: bool,
-    /// Things to show that do not stop the scan (an unknown vendor, two serials...).
+    /// Things to show that do not stop the scan (an unknown vendor, two MACs...).
     pub warnings: Vec<String>,
+    /// When the label holds several values that could be the manufacturer's serial and does
+    /// not say which: `serial_number` is null and the engineer picks one of these
+    /// (`ScanSession::choose_serial`). Empty otherwise.
+    pub serial_candidates: Vec<String>,
 }
 
 impl From<CoreIdentity> for OntIdentity {
@@ -73,6 +77,7 @@ impl From<CoreIdentity> for OntIdentity {
             vendor: i.vendor.name().to_owned(),
             known_vendor: i.vendor.is_known(),
             warnings: i.warnings.iter().map(ToString::to_string).collect(),
+            serial_candidates: i.serial_candidates,
         }
     }
 }
@@ -92,6 +97,12 @@ pub enum ScanProgress {
     Duplicate {
         identity: OntIdentity,
         other_job: String,
+    },
+    /// Enough agreeing frames, but the label does not say which of `candidates` is the
+    /// manufacturer's serial: ask the engineer, then call `ScanSession::choose_serial`.
+    ChooseSerial {
+        identity: OntIdentity,
+        candidates: Vec<String>,
     },
 }
 
@@ -116,6 +127,10 @@ impl From<CoreProgress> for ScanProgress {
             } => Self::Duplicate {
                 identity: identity.into(),
                 other_job,
+            },
+            CoreProgress::ChooseSerial(identity) => Self::ChooseSerial {
+                candidates: identity.serial_candidates.clone(),
+                identity: identity.into(),
             },
         }
     }
@@ -172,6 +187,24 @@ impl ScanSession {
         )?;
         let progress: ScanProgress = self.lock().feed(&view).into();
         // No subscriber is fine: the caller has the result.
+        let _ = self.events.send(Event::ScanProgress {
+            job_ref: self.job_ref.clone(),
+            progress: progress.clone(),
+        });
+        Ok(progress)
+    }
+
+    /// The engineer's pick after `ChooseSerial`: one of its candidates. Returns `Confirmed`
+    /// (or `Duplicate`) with that serial; anything else is `InvalidInput` and the session
+    /// keeps waiting for a pick.
+    pub fn choose_serial(&self, serial: String) -> Result<ScanProgress> {
+        let progress: ScanProgress = self
+            .lock()
+            .choose_serial(&serial)
+            .map_err(|e| JobpackError::InvalidInput {
+                reason: e.to_string(),
+            })?
+            .into();
         let _ = self.events.send(Event::ScanProgress {
             job_ref: self.job_ref.clone(),
             progress: progress.clone(),

@@ -2,7 +2,8 @@
 //!
 //! The output is a contract other tools parse: one JSON object per line per file,
 //! always with the same keys (`file`, `raw`, `fsan`, `serial`, `mac`, `vendor`,
-//! `error`), `null` where absent, and exit status 0 even when some files fail, so a
+//! `error`, `serial_candidates`), `null` where absent (`serial_candidates` is `[]` unless
+//! the label holds several possible serials and does not say which), and exit status 0 even when some files fail, so a
 //! batch of photos is never cut short by one bad file. `raw` is the decoded text exactly
 //! as the symbol holds it; `error` explains what stopped the file (unreadable image, no
 //! code, or a payload that is not an ONT label), and a label that decodes but does not
@@ -47,9 +48,12 @@ pub fn run(args: &ScanArgs) -> ExitCode {
 }
 
 fn scan_file(scanner: &mut Scanner, file: &std::path::Path) -> Value {
+    // Files are unrelated: where the last file's code was says nothing about this one.
+    scanner.forget();
     let mut out = json!({
         "file": file.display().to_string(),
         "raw": null, "fsan": null, "serial": null, "mac": null, "vendor": null, "error": null,
+        "serial_candidates": [],
     });
     let decoded = LumaImage::open(file)
         .map_err(qr::QrError::from)
@@ -69,7 +73,16 @@ fn scan_file(scanner: &mut Scanner, file: &std::path::Path) -> Value {
 }
 
 /// The contract's keys, in the documented order.
-const KEYS: [&str; 7] = ["file", "raw", "fsan", "serial", "mac", "vendor", "error"];
+const KEYS: [&str; 8] = [
+    "file",
+    "raw",
+    "fsan",
+    "serial",
+    "mac",
+    "vendor",
+    "error",
+    "serial_candidates",
+];
 
 /// Renders one output line with the keys in contract order (serde_json's map sorts keys).
 fn contract_line(v: &Value) -> String {
@@ -87,6 +100,7 @@ fn fill_identity(out: &mut Value, text: &str) {
             out["serial"] = json!(id.serial);
             out["mac"] = json!(id.mac);
             out["vendor"] = json!(id.vendor.name());
+            out["serial_candidates"] = json!(id.serial_candidates);
         }
         Err(e) => out["error"] = json!(e.to_string()),
     }
@@ -112,11 +126,13 @@ fn run_camera(args: &ScanArgs) -> ExitCode {
             }
         };
         match progress {
-            ScanProgress::Confirmed(id) => {
+            // No one to ask on a desktop: the candidates are printed for the caller.
+            ScanProgress::Confirmed(id) | ScanProgress::ChooseSerial(id) => {
                 let mut out = json!({
                     "file": null, "raw": null, "fsan": null, "serial": null, "mac": null,
-                    "vendor": null, "error": null,
+                    "vendor": null, "error": null, "serial_candidates": [],
                 });
+                out["serial_candidates"] = json!(id.serial_candidates);
                 out["raw"] = json!(session.last_raw());
                 out["fsan"] = json!(id.fsan.as_str());
                 out["serial"] = json!(id.serial);
@@ -140,7 +156,12 @@ mod tests {
     use super::*;
 
     fn samples() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/qr-samples")
+        // QR_SAMPLES for a worktree that does not sit beside `shared/`.
+        std::env::var_os("QR_SAMPLES")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/qr-samples")
+            })
     }
 
     fn line_for(path: &std::path::Path) -> Value {

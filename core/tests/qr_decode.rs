@@ -6,7 +6,12 @@ use std::time::Duration;
 use jobpack_core::qr::{Frame, FrameError, LumaImage, QrError, Rotation, Scanner, ScannerConfig};
 
 fn samples() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/qr-samples")
+    // QR_SAMPLES for a worktree that does not sit beside `shared/`.
+    std::env::var_os("QR_SAMPLES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/qr-samples")
+        })
 }
 
 fn scanner() -> Scanner {
@@ -195,4 +200,56 @@ fn a_clear_code_reads_with_a_zero_budget() {
         budget: Duration::ZERO,
     });
     assert_eq!(scanner.scan(&img.frame().unwrap()).unwrap(), vec![want]);
+}
+
+#[test]
+fn the_next_frame_of_a_stream_is_searched_where_the_code_was() {
+    // A code in a large, otherwise empty frame, as the camera sees it while aiming.
+    let code = LumaImage::open(samples().join("qrcode-2/11.png")).unwrap();
+    let (w, h) = (1280usize, 720usize);
+    let mut frame = vec![180u8; w * h];
+    let scale = 2;
+    for y in 0..code.height * scale {
+        for x in 0..code.width * scale {
+            frame[(300 + y) * w + 700 + x] = code.data[(y / scale) * code.width + x / scale];
+        }
+    }
+    let view = Frame::luma(&frame, w, h, w, Rotation::R0).unwrap();
+    let mut s = scanner();
+    let first = s.scan(&view).unwrap();
+    let cold = s.last_work();
+    assert!(!cold.hinted);
+    let second = s.scan(&view).unwrap();
+    let warm = s.last_work();
+    assert_eq!(first, second);
+    assert!(warm.hinted, "{warm:?}");
+    assert!(
+        warm.pixels_binarised < cold.pixels_binarised,
+        "the window is a fraction of the frame: {warm:?} vs {cold:?}"
+    );
+    // Unrelated images: forgetting the hint gives the cold path again.
+    s.forget();
+    s.scan(&view).unwrap();
+    assert!(!s.last_work().hinted);
+}
+
+#[test]
+fn scan_where_goes_past_codes_the_caller_does_not_want() {
+    let img = LumaImage::open(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qr/two-codes.jpg"),
+    )
+    .unwrap();
+    let frame = img.frame().unwrap();
+    let mut s = scanner();
+    for (wanted, prefix) in [("WIFI:", "WIFI:"), ("SN=", "SN=ALCL")] {
+        s.forget();
+        let found = s
+            .scan_where(&frame, &|t: &str| t.starts_with(wanted))
+            .unwrap();
+        assert!(found[0].text.starts_with(prefix), "{:?}", found[0].text);
+    }
+    // Nothing wanted: the codes that were read are returned, for the caller to report.
+    s.forget();
+    let found = s.scan_where(&frame, &|_: &str| false).unwrap();
+    assert!(!found.is_empty());
 }

@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use jobpack_core::qr::{
-    Frame, IdentityError, LumaImage, ManualEntry, ManualEntryError, Rotation, ScanProgress,
-    ScanSession, SessionConfig,
+    ChooseSerialError, Frame, IdentityError, LumaImage, ManualEntry, ManualEntryError, Rotation,
+    ScanProgress, ScanSession, SessionConfig,
 };
 
 fn no_duplicates() -> jobpack_core::qr::DuplicateCheck {
@@ -118,8 +118,13 @@ fn duplicate_device_is_flagged_on_confirmation() {
 #[test]
 fn frames_from_the_camera_path_confirm() {
     // A real photo fed twice through the frame path, as a camera stream would.
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/qr-samples/qrcode-2/1.png");
+    // QR_SAMPLES for a worktree that does not sit beside `shared/`.
+    let samples = std::env::var_os("QR_SAMPLES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/qr-samples")
+        });
+    let path = samples.join("qrcode-2/1.png");
     let img = LumaImage::open(path).unwrap();
     let frame = Frame::luma(&img.data, img.width, img.height, img.width, Rotation::R0).unwrap();
     let mut s = ScanSession::new(SessionConfig::default(), no_duplicates());
@@ -170,4 +175,98 @@ fn manual_entry_checks_duplicates() {
             other_job: "JOB-7".into()
         })
     );
+}
+
+#[test]
+fn a_label_that_does_not_say_which_is_the_serial_asks_the_engineer() {
+    let t = Instant::now();
+    let mut s = ScanSession::new(SessionConfig::default(), no_duplicates());
+    let label = "ALCLB443689D,FH2301A0B1C2,YP9988776655";
+    assert!(matches!(
+        s.feed_payload_at(label, t),
+        ScanProgress::SeenOnce { .. }
+    ));
+    let id = match s.feed_payload_at(label, t + Duration::from_millis(50)) {
+        ScanProgress::ChooseSerial(id) => id,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(id.serial, None);
+    assert_eq!(id.serial_candidates, ["FH2301A0B1C2", "YP9988776655"]);
+    // The outcome waits for the pick: more frames do not change it.
+    assert!(matches!(
+        s.feed_payload_at(label, t + Duration::from_millis(90)),
+        ScanProgress::ChooseSerial(_)
+    ));
+    // Only a candidate can be picked; a refused pick leaves the question open.
+    assert!(matches!(
+        s.choose_serial("ALCLB443689D"),
+        Err(ChooseSerialError::Refused(_))
+    ));
+    match s.choose_serial("YP9988776655") {
+        Ok(ScanProgress::Confirmed(id)) => {
+            assert_eq!(id.fsan.as_str(), "ALCLB443689D");
+            assert_eq!(id.serial.as_deref(), Some("YP9988776655"));
+            assert!(id.serial_candidates.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        s.choose_serial("FH2301A0B1C2"),
+        Err(ChooseSerialError::NothingToChoose)
+    );
+}
+
+#[test]
+fn a_duplicate_fsan_is_reported_before_any_serial_question() {
+    let t = Instant::now();
+    let check = Box::new(|_: &jobpack_core::qr::Fsan| Some("JOB-7".to_owned()));
+    let mut s = ScanSession::new(SessionConfig::default(), check);
+    let label = "ALCLB443689D,FH2301A0B1C2,YP9988776655";
+    s.feed_payload_at(label, t);
+    assert!(matches!(
+        s.feed_payload_at(label, t + Duration::from_millis(40)),
+        ScanProgress::Duplicate { .. }
+    ));
+}
+
+#[test]
+fn the_issue_17_labels_confirm_the_right_serial() {
+    let t = Instant::now();
+    for label in [
+        "SN=ALCLB443689D;SERIAL=FH2301A0B1C2;MAC=B3:A0:11:22:33:44;PN=3FE49568AA",
+        "ALCLB443689D,FH2301A0B1C2,B3:A0:11:22:33:44",
+    ] {
+        let mut s = ScanSession::new(SessionConfig::default(), no_duplicates());
+        s.feed_payload_at(label, t);
+        match s.feed_payload_at(label, t + Duration::from_millis(40)) {
+            ScanProgress::Confirmed(id) => {
+                assert_eq!(id.fsan.as_str(), "ALCLB443689D", "{label}");
+                assert_eq!(id.serial.as_deref(), Some("FH2301A0B1C2"), "{label}");
+                assert_eq!(id.mac.as_deref(), Some("B3:A0:11:22:33:44"), "{label}");
+            }
+            other => panic!("{label}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_label_with_two_codes_confirms_the_onts() {
+    // The ONT's code beside a Wi-Fi code on one label.
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qr/two-codes.jpg");
+    let img = LumaImage::open(path).unwrap();
+    let frame = img.frame().unwrap();
+    let mut s = ScanSession::new(SessionConfig::default(), no_duplicates());
+    let t = Instant::now();
+    assert!(matches!(
+        s.feed_at(&frame, t),
+        ScanProgress::SeenOnce { .. }
+    ));
+    match s.feed_at(&frame, t + Duration::from_millis(33)) {
+        ScanProgress::Confirmed(id) => {
+            assert_eq!(id.fsan.as_str(), "ALCLB443689D");
+            assert_eq!(id.serial.as_deref(), Some("FH2301A0B1C2"));
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -65,6 +65,45 @@ impl Default for ScannerConfig {
     }
 }
 
+/// What the last scan did, counted. Hostile frames (finder-pattern grids, noise, huge
+/// images) are bounded by these counts in tests rather than by the clock; the benchmark
+/// reports the time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanWork {
+    /// Strategies started (binarisation + one detector).
+    pub steps: u32,
+    /// Pixels binarised over all steps.
+    pub pixels_binarised: u64,
+    /// Most finder-pattern candidates any one step found.
+    pub finder_candidates: u32,
+    /// Grid guesses sampled.
+    pub guesses: u32,
+    /// Grids handed to rqrr's decoder.
+    pub decoder_calls: u32,
+    /// Runs of rqrr's own detector, which cannot be interrupted.
+    pub rqrr_detector_runs: u32,
+    /// Runs of rqrr's detector skipped because the image had too many finder-like
+    /// patterns (its grouping is cubic in them) or too little budget was left.
+    pub rqrr_detector_skipped: u32,
+    /// Whether the budget ran out before every strategy was tried.
+    pub budget_spent: bool,
+    /// Whether the code was read in the window an earlier frame pointed to.
+    pub hinted: bool,
+}
+
+/// rqrr's detector tries every pair of neighbours of every finder-like pattern and copies
+/// the whole image for each: on a label (three finders per code, a few codes) that is
+/// cheap; on a frame tiled with finder-like squares it ran for minutes. Above this many
+/// candidates in our own search of the same image, it is not run.
+const RQRR_MAX_CANDIDATES: usize = 9;
+/// Starting estimates of what a step costs per pixel of its image, before this scanner has
+/// measured its own (it keeps a running average per detector, since the cost depends on
+/// the device and the scene): a step is only started when its estimate fits in the
+/// budget left, because neither binarising and searching an image nor rqrr's detector can
+/// be stopped halfway.
+const FINDER_NS_PER_PIXEL: f64 = 12.0;
+const RQRR_NS_PER_PIXEL: f64 = 25.0;
+
 /// Reusable QR scanner. Keep one per camera stream.
 #[derive(Debug, Default)]
 pub struct Scanner {
@@ -79,10 +118,41 @@ pub struct Scanner {
     acc: Vec<u32>,
     bits: Vec<bool>,
     last_decode: Option<Duration>,
+    work: ScanWork,
+    /// Codes read in this frame that the caller's filter turned down (a Wi-Fi code beside
+    /// the ONT's): returned only if no wanted code turns up.
+    rejected: Vec<Decoded>,
+    /// Where the last frame's code was, and how it was read (see [`Hint`]).
+    hint: Option<Hint>,
+    /// Running averages of what a finder step and an rqrr detector run cost per pixel.
+    cost_ns_per_pixel: Option<(f64, f64)>,
+    /// Corners (in the searched image) of the guess that decoded last.
+    last_corners: Option<[(f64, f64); 4]>,
+    crop: Vec<u8>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// What an earlier frame of the stream told us: where the code was (full-resolution
+/// pixels), at which scale and binarisation it read. While the engineer aims, the code
+/// moves little from one frame to the next, so the next frame is first searched only in
+/// a window around that place, at that scale: a fraction of the frame's pixels, and
+/// finder candidates from the rest of the scene do not compete. A hint that fails three
+/// frames in a row is dropped.
+#[derive(Debug, Clone, Copy)]
+struct Hint {
+    frame: (usize, usize),
+    region: (usize, usize, usize, usize),
+    factor: usize,
+    threshold: Threshold,
+    inverted: bool,
+    misses: u8,
+}
+
+/// Which decoded payloads the caller wants; the scan goes on past the others.
+pub type Accept<'a> = &'a dyn Fn(&str) -> bool;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 enum Threshold {
+    #[default]
     Local,
     Global,
 }
@@ -111,17 +181,156 @@ impl Scanner {
         self.last_decode
     }
 
+    /// What the last scan did (see [`ScanWork`]).
+    pub fn last_work(&self) -> ScanWork {
+        self.work
+    }
+
+    /// Forgets what earlier frames told (see [`Hint`]): for a new stream, or between
+    /// unrelated images.
+    pub fn forget(&mut self) {
+        self.hint = None;
+    }
+
+    /// Whether the last scan read its code in the window an earlier frame pointed to.
+    pub fn last_used_hint(&self) -> bool {
+        self.work.hinted
+    }
+
+    /// The per-frame budget.
+    pub fn budget(&self) -> Duration {
+        self.config.budget
+    }
+
     /// Decodes the QR codes in a frame, with their raw bytes.
     pub fn scan_decoded(&mut self, frame: &Frame<'_>) -> Result<Vec<Decoded>, QrError> {
+        self.scan_where(frame, &|_| true)
+    }
+
+    /// Like [`Self::scan_decoded`], but a code whose text `accept` turns down does not end
+    /// the scan: the locator goes on to the other symbols in view (a label with the ONT's
+    /// code beside a Wi-Fi code), within the same budget. The first accepted code is
+    /// returned; when none is, the codes that were read are (so the caller can say what
+    /// it saw).
+    pub fn scan_where(
+        &mut self,
+        frame: &Frame<'_>,
+        accept: Accept<'_>,
+    ) -> Result<Vec<Decoded>, QrError> {
         self.last_decode = None;
+        self.work = ScanWork::default();
+        self.rejected.clear();
         let start = Instant::now();
         let deadline = start + self.config.budget;
         frame.copy_luma_into(&mut self.gray);
         let (w, h) = (frame.upright_width(), frame.upright_height());
         let mut gray = std::mem::take(&mut self.gray);
-        let result = self.run_strategies(&gray, w, h, deadline);
+        let result = match self.try_hint(&gray, w, h, deadline, accept) {
+            Some(found) => Ok(found),
+            None => {
+                let r = self.run_strategies(&gray, w, h, deadline, accept);
+                if r.is_err()
+                    && let Some(hint) = &mut self.hint
+                {
+                    hint.misses += 1;
+                    if hint.misses >= 3 {
+                        self.hint = None;
+                    }
+                }
+                r
+            }
+        };
         std::mem::swap(&mut self.gray, &mut gray);
         result
+    }
+
+    /// Reads the window an earlier frame pointed to, at that frame's scale; `None` when
+    /// there is no hint or nothing wanted was read there.
+    fn try_hint(
+        &mut self,
+        gray: &[u8],
+        w: usize,
+        h: usize,
+        deadline: Instant,
+        accept: Accept<'_>,
+    ) -> Option<Vec<Decoded>> {
+        let hint = self.hint?;
+        if hint.frame != (w, h) {
+            self.hint = None;
+            return None;
+        }
+        // The code's box grown by its own size each way: room for the hand to move.
+        let (x0, y0, x1, y1) = hint.region;
+        let grow = (x1 - x0).max(y1 - y0);
+        let (cx0, cy0) = (x0.saturating_sub(grow), y0.saturating_sub(grow));
+        let (cx1, cy1) = ((x1 + grow).min(w), (y1 + grow).min(h));
+        let (cw, ch) = (cx1.saturating_sub(cx0), cy1.saturating_sub(cy0));
+        let f = hint.factor.max(1);
+        // Not worth it when the window is most of the frame, or too small for a symbol.
+        if cw * ch * 4 > w * h * 3 || cw.min(ch) / f < 21 {
+            return None;
+        }
+        let mut crop = std::mem::take(&mut self.crop);
+        crop.clear();
+        for y in cy0..cy1 {
+            crop.extend_from_slice(&gray[y * w + cx0..y * w + cx1]);
+        }
+        let mut scaled = std::mem::take(&mut self.scaled);
+        let (sw, sh) = if f > 1 {
+            binarize::downscale(&crop, cw, ch, f, &mut scaled, &mut self.acc)
+        } else {
+            (cw, ch)
+        };
+        let src: &[u8] = if f > 1 { &scaled } else { &crop };
+        self.binarize(src, sw, sh, hint.threshold);
+        if hint.inverted {
+            binarize::invert(&mut self.bin);
+        }
+        self.work.steps += 1;
+        self.work.pixels_binarised += (sw * sh) as u64;
+        let found = self.attempt_finder(src, hint.inverted, sw, sh, deadline, accept);
+        self.crop = crop;
+        self.scaled = scaled;
+        let found = found
+            .ok()
+            .filter(|f| f.first().is_some_and(|d| accept(&d.text)))?;
+        self.work.hinted = true;
+        self.remember_place(w, h, (cx0, cy0), f, hint.threshold, hint.inverted);
+        Some(found)
+    }
+
+    /// Records where the guess that just decoded lies, for the next frame.
+    fn remember_place(
+        &mut self,
+        w: usize,
+        h: usize,
+        offset: (usize, usize),
+        factor: usize,
+        threshold: Threshold,
+        inverted: bool,
+    ) {
+        let Some(corners) = self.last_corners.take() else {
+            return;
+        };
+        let to_frame =
+            |v: f64, off: usize, max: usize| ((v.max(0.0) * factor as f64) as usize + off).min(max);
+        let xs = corners.map(|c| to_frame(c.0, offset.0, w));
+        let ys = corners.map(|c| to_frame(c.1, offset.1, h));
+        let (x0, x1) = (xs.iter().min().copied(), xs.iter().max().copied());
+        let (y0, y1) = (ys.iter().min().copied(), ys.iter().max().copied());
+        if let (Some(x0), Some(x1), Some(y0), Some(y1)) = (x0, x1, y0, y1)
+            && x1 > x0
+            && y1 > y0
+        {
+            self.hint = Some(Hint {
+                frame: (w, h),
+                region: (x0, y0, x1, y1),
+                factor,
+                threshold,
+                inverted,
+                misses: 0,
+            });
+        }
     }
 
     fn run_strategies(
@@ -130,6 +339,7 @@ impl Scanner {
         w: usize,
         h: usize,
         deadline: Instant,
+        accept: Accept<'_>,
     ) -> Result<Vec<Decoded>, QrError> {
         let mut last_err = QrError::NotFound;
         let start_total = Instant::now();
@@ -170,11 +380,14 @@ impl Scanner {
         add(Threshold::Local, true, Detector::Finder);
         add(Threshold::Global, true, Detector::Finder);
         let mut current: Option<(Threshold, bool, usize)> = None;
+        // Finder candidates our locator found on the local-threshold image, per scale.
+        let mut local_candidates: Vec<(usize, usize)> = Vec::with_capacity(4);
         // (factor, size) of what `self.scaled` holds for this frame; 0 = nothing yet.
         let mut scaled_dims = (0usize, (0usize, 0usize));
         let (mut sw, mut sh) = (w, h);
         for (i, &(threshold, inverted, factor, detector)) in steps.iter().enumerate() {
             if i > 0 && Instant::now() > deadline {
+                self.work.budget_spent = true;
                 break;
             }
             // rqrr's detector cost grows steeply with image size and noise (it clones
@@ -182,6 +395,31 @@ impl Scanner {
             if detector == Detector::Rqrr && w.max(h) / factor > 1000 {
                 continue;
             }
+            // No symbol fits (a version 1 code is 21 modules wide).
+            if w.min(h) / factor < 21 {
+                continue;
+            }
+            let (finder_ns, rqrr_ns) = self
+                .cost_ns_per_pixel
+                .unwrap_or((FINDER_NS_PER_PIXEL, RQRR_NS_PER_PIXEL));
+            let pixels = ((w / factor) * (h / factor)) as f64;
+            let fits =
+                |ns: f64| Instant::now() + Duration::from_nanos((ns * pixels) as u64) <= deadline;
+            if detector == Detector::Rqrr {
+                let crowded = local_candidates
+                    .iter()
+                    .any(|&(f, n)| f == factor && n > RQRR_MAX_CANDIDATES);
+                if crowded || !fits(rqrr_ns) {
+                    self.work.rqrr_detector_skipped += 1;
+                    continue;
+                }
+            } else if i > 0 && !fits(finder_ns) {
+                // The first step always runs: every frame gets one try.
+                self.work.budget_spent = true;
+                continue;
+            }
+            self.work.steps += 1;
+            let step_started = Instant::now();
             if current != Some((threshold, inverted, factor)) {
                 (sw, sh) = if factor > 1 {
                     // Steps alternate between scales; downscale once per frame.
@@ -208,6 +446,7 @@ impl Scanner {
                 if inverted {
                     binarize::invert(&mut self.bin);
                 }
+                self.work.pixels_binarised += (sw * sh) as u64;
                 current = Some((threshold, inverted, factor));
             }
             let t_step = Instant::now();
@@ -215,19 +454,50 @@ impl Scanner {
                 Detector::Finder => {
                     let scaled = std::mem::take(&mut self.scaled);
                     let src = if factor > 1 { &scaled[..] } else { gray };
-                    let r = self.attempt_finder(src, inverted, sw, sh, deadline);
+                    let r = self.attempt_finder(src, inverted, sw, sh, deadline, accept);
                     self.scaled = scaled;
+                    let n = self.finder.candidate_count();
+                    if threshold == Threshold::Local && !inverted {
+                        local_candidates.push((factor, n));
+                    }
+                    self.work.finder_candidates = self.work.finder_candidates.max(n as u32);
                     r
                 }
                 Detector::Rqrr => {
+                    self.work.rqrr_detector_runs += 1;
                     let mut decode_time = None;
                     let r = guarded(|| rqrr_detect(&self.bin, sw, sh, &mut decode_time));
                     self.last_decode = decode_time;
-                    r
+                    match r {
+                        Ok(found) => {
+                            let (wanted, other): (Vec<_>, Vec<_>) =
+                                found.into_iter().partition(|d| accept(&d.text));
+                            remember(&mut self.rejected, other);
+                            if wanted.is_empty() {
+                                Err(QrError::NotFound)
+                            } else {
+                                Ok(wanted)
+                            }
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
             };
+            // Learn what a step costs here (the first frames' figures settle it).
+            let ns = step_started.elapsed().as_nanos() as f64 / pixels.max(1.0);
+            let (mut f_ns, mut r_ns) = self
+                .cost_ns_per_pixel
+                .unwrap_or((FINDER_NS_PER_PIXEL, RQRR_NS_PER_PIXEL));
+            match detector {
+                Detector::Finder => f_ns = 0.8 * f_ns + 0.2 * ns,
+                Detector::Rqrr => r_ns = 0.8 * r_ns + 0.2 * ns,
+            }
+            self.cost_ns_per_pixel = Some((f_ns, r_ns));
             match result {
                 Ok(found) => {
+                    if detector == Detector::Finder {
+                        self.remember_place(w, h, (0, 0), factor, threshold, inverted);
+                    }
                     if std::env::var_os("JOBPACK_QR_TRACE").is_some() {
                         eprintln!(
                             "qr: step {i} {threshold:?} inv={inverted} f={factor} {detector:?}"
@@ -246,6 +516,9 @@ impl Scanner {
                     last_err = prefer(last_err, e)
                 }
             }
+        }
+        if !self.rejected.is_empty() {
+            return Ok(std::mem::take(&mut self.rejected));
         }
         Err(last_err)
     }
@@ -281,6 +554,7 @@ impl Scanner {
         w: usize,
         h: usize,
         deadline: Instant,
+        accept: Accept<'_>,
     ) -> Result<Vec<Decoded>, QrError> {
         let mut last = QrError::NotFound;
         let mut tried = false;
@@ -302,9 +576,11 @@ impl Scanner {
             }
             for &guess in &self.guesses {
                 if tried && Instant::now() > deadline {
+                    self.work.budget_spent = true;
                     return Err(last);
                 }
                 tried = true;
+                self.work.guesses += 1;
                 let sampler = finder::SampledGrid::new(guess, src);
                 if !sampler.has_function_patterns() {
                     // Not a symbol where it was looked for: as far as this guess goes,
@@ -316,10 +592,17 @@ impl Scanner {
                     self.finder.mark_plausible(i);
                 }
                 let started = Instant::now();
+                self.work.decoder_calls += 1;
                 match guarded(|| decode_grid(&grid)) {
-                    Ok(d) => {
+                    Ok(d) if accept(&d.text) => {
                         self.last_decode = Some(started.elapsed());
+                        self.last_corners = Some(guess.corners());
                         return Ok(vec![d]);
+                    }
+                    // Another code than the one wanted: this plan is done, try the next.
+                    Ok(d) => {
+                        remember(&mut self.rejected, vec![d]);
+                        break;
                     }
                     Err(e) => last = prefer(last, e),
                 }
@@ -333,6 +616,15 @@ impl Scanner {
 enum Detector {
     Finder,
     Rqrr,
+}
+
+/// Adds codes the caller turned down, once each.
+fn remember(list: &mut Vec<Decoded>, found: Vec<Decoded>) {
+    for d in found {
+        if !list.contains(&d) {
+            list.push(d);
+        }
+    }
 }
 
 /// Keeps the more informative of two failures ("found but unreadable" beats "not found").

@@ -77,10 +77,18 @@ pub enum FrameError {
     },
     #[error("cannot decode image: {0}")]
     Image(#[from] image::ImageError),
+    #[error("image file {path} is larger than {max} bytes")]
+    FileTooLarge { path: String, max: u64 },
 }
 
 /// Largest accepted side; a 64-megapixel still fits, anything larger is not a camera frame.
 const MAX_SIDE: usize = 16_384;
+/// Largest accepted image in pixels: a 48-megapixel phone still fits. Checked from the
+/// frame's geometry and, for files, from the image header before anything is decoded, so
+/// a small file declaring 20000x20000 costs nothing.
+pub const MAX_PIXELS: usize = 50_000_000;
+/// Largest image file read at all.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A borrowed camera frame with validated geometry.
 #[derive(Debug, Clone, Copy)]
@@ -139,7 +147,7 @@ impl<'a> Frame<'a> {
         if width == 0 || height == 0 {
             return Err(FrameError::Empty { width, height });
         }
-        if width > MAX_SIDE || height > MAX_SIDE {
+        if width > MAX_SIDE || height > MAX_SIDE || width.saturating_mul(height) > MAX_PIXELS {
             return Err(FrameError::TooLarge { width, height });
         }
         let row_bytes = width * format.bytes_per_pixel();
@@ -241,19 +249,85 @@ pub struct LumaImage {
 }
 
 impl LumaImage {
-    /// Decodes PNG, JPEG or WebP bytes.
+    /// Decodes PNG, JPEG or WebP bytes. The dimensions are read from the header first:
+    /// an image larger than [`MAX_SIDE`] a side or [`MAX_PIXELS`] in all is refused with
+    /// [`FrameError::TooLarge`] before any pixel buffer is allocated, and the decoder
+    /// runs under matching allocation limits.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, FrameError> {
-        let img = image::load_from_memory(bytes)?;
+        let (width, height) = Self::dimensions(bytes)?;
+        let mut reader = Self::reader(bytes)?;
+        let mut limits = image::Limits::default();
+        limits.max_image_width = Some(width);
+        limits.max_image_height = Some(height);
+        // The decoded pixels (at most 4 bytes each, 8 for 16-bit PNGs) and the decoder's
+        // own buffers.
+        limits.max_alloc = Some(width as u64 * height as u64 * 8 + (16 << 20));
+        reader.limits(limits);
+        let img = reader.decode()?;
         Ok(Self::from_dynamic(img))
     }
 
-    /// Reads and decodes an image file.
+    /// The image's width and height as its header declares them, checked against the
+    /// limits; nothing beyond the header is decoded.
+    pub fn dimensions(bytes: &[u8]) -> Result<(u32, u32), FrameError> {
+        let (width, height) = Self::reader(bytes)?.into_dimensions()?;
+        let (w, h) = (width as usize, height as usize);
+        if w == 0 || h == 0 {
+            return Err(FrameError::Empty {
+                width: w,
+                height: h,
+            });
+        }
+        if w > MAX_SIDE || h > MAX_SIDE || w.saturating_mul(h) > MAX_PIXELS {
+            return Err(FrameError::TooLarge {
+                width: w,
+                height: h,
+            });
+        }
+        Ok((width, height))
+    }
+
+    fn reader(bytes: &[u8]) -> Result<image::ImageReader<std::io::Cursor<&[u8]>>, FrameError> {
+        let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| FrameError::Image(image::ImageError::IoError(e)))?;
+        match reader.format() {
+            Some(image::ImageFormat::Png | image::ImageFormat::Jpeg | image::ImageFormat::WebP) => {
+                Ok(reader)
+            }
+            // Not PNG, JPEG or WebP (or not an image at all): the same error the image
+            // crate gives for a format it does not know.
+            other => {
+                let hint = other.map_or(image::error::ImageFormatHint::Unknown, Into::into);
+                Err(FrameError::Image(image::ImageError::Unsupported(
+                    image::error::UnsupportedError::from_format_and_kind(
+                        hint.clone(),
+                        image::error::UnsupportedErrorKind::Format(hint),
+                    ),
+                )))
+            }
+        }
+    }
+
+    /// Reads and decodes an image file of at most [`MAX_FILE_BYTES`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self, FrameError> {
+        use std::io::Read;
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| FrameError::Io {
+        let io = |source| FrameError::Io {
             path: path.display().to_string(),
             source,
-        })?;
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let mut bytes = Vec::new();
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(FrameError::FileTooLarge {
+                path: path.display().to_string(),
+                max: MAX_FILE_BYTES,
+            });
+        }
         Self::from_bytes(&bytes)
     }
 

@@ -59,6 +59,26 @@ impl Vendor {
         }
     }
 
+    /// The maker behind a vendor code, for the codes whose labels the parser documents
+    /// (docs/QR.md); `None` for codes we know nothing about.
+    pub fn maker(&self) -> Option<&'static str> {
+        Some(match self.code() {
+            "ALCL" => "Nokia",
+            "CXNK" => "Calix",
+            "HWTC" => "Huawei",
+            "ZTEG" => "ZTE",
+            "ADTN" => "Adtran",
+            "SCOM" => "Sercomm",
+            "GNXS" => "Genexis",
+            "FHTT" => "FiberHome",
+            "SMBS" => "Sagemcom",
+            "DSNW" => "DASAN Zhone",
+            "UBNT" => "Ubiquiti",
+            "TPLG" => "TP-Link",
+            _ => return None,
+        })
+    }
+
     /// Whether this is one of CityFibre's ONT vendors.
     pub fn is_known(&self) -> bool {
         !matches!(self, Vendor::Other(_))
@@ -164,7 +184,8 @@ impl std::str::FromStr for Fsan {
 pub enum IdentityWarning {
     /// The FSAN's vendor is not one of CityFibre's ONT vendors (Nokia, Calix).
     UnknownVendor(String),
-    /// Two different serial numbers were present; the first is used.
+    /// Two different serial numbers were present. No longer produced: the parser returns
+    /// them as [`OntIdentity::serial_candidates`] for the engineer to pick from.
     AmbiguousSerial(String, String),
     /// Two different MACs were present; the first is used.
     AmbiguousMac(String, String),
@@ -198,12 +219,40 @@ impl fmt::Display for IdentityWarning {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OntIdentity {
     pub fsan: Fsan,
-    /// The manufacturer serial number, where the label carries one.
+    /// The manufacturer serial number, where the label says which value it is. Equal to
+    /// the FSAN only when a field labelled as the serial holds the FSAN beside a separate
+    /// FSAN field.
     pub serial: Option<String>,
     /// The MAC address normalised to `AA:BB:CC:DD:EE:FF`, where present.
     pub mac: Option<String>,
     pub vendor: Vendor,
     pub warnings: Vec<IdentityWarning>,
+    /// When the label holds several values that could be the manufacturer's serial and
+    /// its text does not say which one is: `serial` is `None` and the engineer picks one
+    /// of these (see [`OntIdentity::with_serial`]). Empty otherwise.
+    pub serial_candidates: Vec<String>,
+}
+
+impl OntIdentity {
+    /// Whether the engineer must pick the serial among [`Self::serial_candidates`].
+    pub fn needs_serial_choice(&self) -> bool {
+        self.serial.is_none() && !self.serial_candidates.is_empty()
+    }
+
+    /// The identity with the engineer's pick as its serial; the pick must be one of the
+    /// candidates the label offered.
+    pub fn with_serial(mut self, chosen: &str) -> Result<OntIdentity, IdentityError> {
+        let chosen = chosen.trim();
+        if !self.serial_candidates.iter().any(|c| c == chosen) {
+            return Err(IdentityError::NotACandidate {
+                chosen: short(chosen),
+                candidates: self.serial_candidates.clone(),
+            });
+        }
+        self.serial = Some(chosen.to_owned());
+        self.serial_candidates.clear();
+        Ok(self)
+    }
 }
 
 /// Why a payload does not identify an ONT.
@@ -221,9 +270,38 @@ pub enum IdentityError {
         value: String,
         reason: FsanError,
     },
+    #[error("{chosen:?} is not one of the label's serial candidates {candidates:?}")]
+    NotACandidate {
+        chosen: String,
+        candidates: Vec<String>,
+    },
+}
+
+/// At most 40 characters of an untrusted value, for error messages.
+fn short(value: &str) -> String {
+    value.chars().take(40).collect()
 }
 
 /// Parses any supported payload layout into an ONT identity.
+///
+/// Which value is the FSAN and which the manufacturer's serial is decided by what the
+/// label says, in this order:
+///
+/// 1. a field whose key names the FSAN (`FSAN`, `GPON SN`, `PON S/N`, `XGS-PON SN`...) is
+///    the FSAN, and must be one;
+/// 2. a generic serial key (`SN`, `S/N`, `SNR`, `ONT ID`...) holding a value of the FSAN's
+///    shape is the FSAN (Nokia prints the FSAN as `S/N`; `SN=ALCL…;SERIAL=FH…`): it is
+///    then *not* also the serial;
+/// 3. a key that spells out the serial (`SERIAL`, `Serial No`, `Serial Number`, `MFG SN`)
+///    is the manufacturer's serial; only when nothing else gave an FSAN and it holds one
+///    is it read as the FSAN instead (and then not also as the serial);
+/// 4. unlabelled tokens of FSAN shape anywhere are FSANs;
+/// 5. without any serial field, the unlabelled entries of a list (`FSAN,SERIAL,MAC`, one
+///    value per line) that are neither the FSAN, nor a MAC, nor a known part-number form
+///    are serial candidates: one is the serial, several are left for the engineer.
+///
+/// Several different serial values are never resolved by order: they become
+/// [`OntIdentity::serial_candidates`].
 pub fn parse_ont_payload(payload: &str) -> Result<OntIdentity, IdentityError> {
     let text = payload.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}' || c == '\0');
     if text.is_empty() {
@@ -232,13 +310,14 @@ pub fn parse_ont_payload(payload: &str) -> Result<OntIdentity, IdentityError> {
     let fields = split_fields(text);
 
     let mut fsans: Vec<Fsan> = Vec::new();
-    let mut serials: Vec<String> = Vec::new();
     let mut macs: Vec<String> = Vec::new();
     let mut warnings = Vec::new();
     // Values that may hold an FSAN by shape alone (unlabelled or unknown labels).
     let mut loose: Vec<&str> = Vec::new();
-    let mut serial_values: Vec<&str> = Vec::new();
-    let mut has_fsan_field = false;
+    // Unlabelled list entries: serial candidates when no field names a serial.
+    let mut positional: Vec<&str> = Vec::new();
+    let mut explicit_serials: Vec<&str> = Vec::new();
+    let mut generic_serials: Vec<&str> = Vec::new();
 
     for (key, value, raw) in &fields {
         let value = value.trim().trim_matches('"').trim();
@@ -247,42 +326,69 @@ pub fn parse_ont_payload(payload: &str) -> Result<OntIdentity, IdentityError> {
         }
         match key.as_deref().map(classify_key) {
             Some(KeyKind::Fsan) => {
-                has_fsan_field = true;
                 let fsan = Fsan::parse(value).map_err(|reason| IdentityError::InvalidFsan {
-                    field: key.clone().unwrap_or_default(),
-                    value: value.to_owned(),
+                    field: short(key.as_deref().unwrap_or_default()),
+                    value: short(value),
                     reason,
                 })?;
                 push_unique(&mut fsans, fsan);
             }
-            Some(KeyKind::Serial) => {
-                let serial = value.to_owned();
-                if !serials.contains(&serial) {
-                    serials.push(serial);
+            Some(KeyKind::Serial) => explicit_serials.push(value),
+            Some(KeyKind::DeviceId) => {
+                if let Some(f) = fsan_by_shape(value) {
+                    push_unique(&mut fsans, f);
                 }
-                serial_values.push(value);
             }
+            Some(KeyKind::GenericSerial) => generic_serials.push(value),
             Some(KeyKind::Mac) => match normalise_mac(value) {
                 Some(mac) => {
                     if !macs.contains(&mac) {
                         macs.push(mac);
                     }
                 }
-                None => warnings.push(IdentityWarning::InvalidMac(value.to_owned())),
+                None => warnings.push(IdentityWarning::InvalidMac(short(value))),
             },
-            Some(KeyKind::Unknown) | None => loose.push(raw),
-        }
-    }
-
-    // Nokia labels often print the FSAN as "S/N": without an FSAN field, a serial
-    // that has the FSAN shape is the FSAN.
-    if !has_fsan_field {
-        for v in &serial_values {
-            if let Ok(f) = Fsan::parse(v) {
-                push_unique(&mut fsans, f);
+            Some(KeyKind::Other) => {}
+            Some(KeyKind::Unknown) => loose.push(raw),
+            None => {
+                loose.push(raw);
+                positional.push(value);
             }
         }
     }
+
+    // Step 2: a generic serial key holding an FSAN is the FSAN, not a serial.
+    let mut serials: Vec<String> = Vec::new();
+    let mut generic_rest: Vec<&str> = Vec::new();
+    let labelled = fsans.len();
+    for v in &generic_serials {
+        match fsan_by_shape(v) {
+            // Beside a field that names the FSAN, a different value of FSAN shape from a
+            // vendor we know nothing about is more likely a serial that happens to look
+            // like one; from a known vendor it is a second FSAN (refused below).
+            Some(f) if labelled > 0 && !fsans.contains(&f) && f.vendor().maker().is_none() => {
+                generic_rest.push(v)
+            }
+            Some(f) => push_unique(&mut fsans, f),
+            None => generic_rest.push(v),
+        }
+    }
+    // Step 3: a spelled-out serial is the serial, unless it is the only FSAN there is.
+    let has_fsan = !fsans.is_empty()
+        || loose
+            .iter()
+            .any(|v| tokens(v).any(|t| fsan_by_shape(t).is_some()));
+    for v in &explicit_serials {
+        if !has_fsan && let Some(f) = fsan_by_shape(v) {
+            push_unique(&mut fsans, f);
+            continue;
+        }
+        push_unique_str(&mut serials, v);
+    }
+    for v in generic_rest {
+        push_unique_str(&mut serials, v);
+    }
+    // Step 4: FSANs and MACs by shape.
     for v in &loose {
         for token in tokens(v) {
             if let Some(f) = fsan_by_shape(token) {
@@ -301,22 +407,33 @@ pub fn parse_ont_payload(payload: &str) -> Result<OntIdentity, IdentityError> {
         [one] => one.clone(),
         [a, b, ..] => return Err(IdentityError::ConflictingFsan(a.to_string(), b.to_string())),
     };
+    // Step 5: the leftover entries of an unlabelled list.
+    if serials.is_empty() {
+        for v in &positional {
+            if looks_like_serial(v, &fsan) {
+                push_unique_str(&mut serials, v);
+            }
+        }
+    }
     let vendor = fsan.vendor();
     if !vendor.is_known() {
         warnings.push(IdentityWarning::UnknownVendor(vendor.code().to_owned()));
     }
-    if let [a, b, ..] = serials.as_slice() {
-        warnings.push(IdentityWarning::AmbiguousSerial(a.clone(), b.clone()));
-    }
     if let [a, b, ..] = macs.as_slice() {
         warnings.push(IdentityWarning::AmbiguousMac(a.clone(), b.clone()));
     }
+    let (serial, serial_candidates) = if serials.len() == 1 {
+        (serials.pop(), Vec::new())
+    } else {
+        (None, serials)
+    };
     Ok(OntIdentity {
         fsan,
-        serial: serials.into_iter().next(),
+        serial,
         mac: macs.into_iter().next(),
         vendor,
         warnings,
+        serial_candidates,
     })
 }
 
@@ -326,13 +443,78 @@ fn push_unique(list: &mut Vec<Fsan>, f: Fsan) {
     }
 }
 
+fn push_unique_str(list: &mut Vec<String>, v: &str) {
+    if !list.iter().any(|s| s == v) {
+        list.push(v.to_owned());
+    }
+}
+
+/// An unlabelled list entry that may be the manufacturer's serial: one word of 6-32
+/// letters, digits or dashes with at least one digit, that is not the FSAN (in either
+/// form), not a MAC, and not a vendor part number (Nokia's `3FE…`/`3TN…` codes).
+fn looks_like_serial(v: &str, fsan: &Fsan) -> bool {
+    let n = v.len();
+    if !(6..=32).contains(&n)
+        || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        || !v.bytes().any(|b| b.is_ascii_digit())
+    {
+        return false;
+    }
+    if Fsan::parse(v).is_ok_and(|f| f == *fsan) || fsan_by_shape(v).is_some() {
+        return false;
+    }
+    if v.contains('-') && normalise_mac(v).is_some() {
+        return false;
+    }
+    !is_part_number(v)
+}
+
+/// Vendor part numbers printed beside the serial: Nokia (`3FE47150BA`, `3TN00123AB`).
+fn is_part_number(v: &str) -> bool {
+    let u = v.to_ascii_uppercase();
+    (u.starts_with("3FE") || u.starts_with("3TN"))
+        && u.len() == 10
+        && u[3..8].bytes().all(|b| b.is_ascii_digit())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum KeyKind {
+    /// Names the FSAN: `FSAN`, `GPON SN`, `PON S/N`, `XGS-PON Serial`.
     Fsan,
+    /// Spells out the manufacturer's serial: `SERIAL`, `Serial No`, `MFG SN`.
     Serial,
+    /// A serial key that may mean either: `SN`, `S/N`, `SNR`, `ONT SN`.
+    GenericSerial,
+    /// `ONT ID`, `Device ID`: the FSAN when it has the FSAN's shape, else ignored.
+    DeviceId,
     Mac,
+    /// A key we know and do not need: part number, model, versions, Wi-Fi, dates.
+    Other,
     Unknown,
 }
+
+/// PON technology prefixes that turn a serial key into an FSAN key.
+const PON_PREFIXES: [&str; 6] = ["xgspon", "ngpon2", "ngpon", "gpon", "xgs", "pon"];
+/// What may follow a PON prefix in an FSAN key (`GPON SN`, `GPON Serial Number`, `GPON`).
+const PON_SUFFIXES: [&str; 8] = [
+    "",
+    "sn",
+    "sno",
+    "snr",
+    "serial",
+    "serialno",
+    "serialnumber",
+    "id",
+];
+const SPELLED_SERIAL: [&str; 6] = ["mfgsn", "mfrsn", "mansn", "hwsn", "devsn", "esn"];
+const GENERIC_SERIAL: [&str; 5] = ["sn", "sno", "snr", "snno", "ontsn"];
+/// Device-id keys: the FSAN when they hold one, otherwise nothing we use (a GPON ONT ID is
+/// also the small number the OLT assigns).
+const DEVICE_ID: [&str; 4] = ["ontid", "onuid", "deviceid", "equipmentid"];
+const OTHER_KEYS: [&str; 24] = [
+    "pn", "part", "model", "type", "hw", "sw", "fw", "ver", "date", "mfd", "ssid", "wifi", "wlan",
+    "key", "pass", "pwd", "wpa", "psk", "ean", "upc", "imei", "prod", "cmiit", "ics",
+];
 
 fn classify_key(key: &str) -> KeyKind {
     let k: String = key
@@ -341,25 +523,31 @@ fn classify_key(key: &str) -> KeyKind {
         .map(|c| c.to_ascii_lowercase())
         .collect();
     if k.contains("mac") {
-        KeyKind::Mac
-    } else if k.contains("fsan")
-        || k.starts_with("gpon")
-        || k.starts_with("xgspon")
-        || k.starts_with("xgs")
-        || k.starts_with("pon")
-        || k == "ontid"
-    {
-        KeyKind::Fsan
-    } else if k == "sn"
-        || k.ends_with("sn")
-        || k.contains("serial")
-        || k == "snr"
-        || k.starts_with("sno")
-    {
-        KeyKind::Serial
-    } else {
-        KeyKind::Unknown
+        return KeyKind::Mac;
     }
+    if k.contains("fsan") {
+        return KeyKind::Fsan;
+    }
+    for p in PON_PREFIXES {
+        if let Some(rest) = k.strip_prefix(p)
+            && PON_SUFFIXES.contains(&rest)
+        {
+            return KeyKind::Fsan;
+        }
+    }
+    if DEVICE_ID.contains(&k.as_str()) {
+        return KeyKind::DeviceId;
+    }
+    if k.contains("serial") || SPELLED_SERIAL.contains(&k.as_str()) {
+        return KeyKind::Serial;
+    }
+    if GENERIC_SERIAL.contains(&k.as_str()) || k.ends_with("sn") || k.starts_with("sno") {
+        return KeyKind::GenericSerial;
+    }
+    if OTHER_KEYS.iter().any(|o| k.starts_with(o)) {
+        return KeyKind::Other;
+    }
+    KeyKind::Unknown
 }
 
 /// Splits the payload into `(key, value)` pairs using the first layout that fits.
@@ -421,6 +609,14 @@ fn split_fields(text: &str) -> Vec<Field> {
 
 /// `key: value`, `key=value`, or `KEY value` where KEY is a known label.
 fn split_key_value(piece: &str) -> Option<(&str, &str)> {
+    // "MAC B3:A0:11:22:33:44": a known key, a space, and a MAC with colons of its own.
+    if let Some((k, v)) = piece.rsplit_once(char::is_whitespace)
+        && !k.contains([':', '='])
+        && normalise_mac(v).is_some()
+        && !matches!(classify_key(k), KeyKind::Unknown)
+    {
+        return Some((k, v));
+    }
     let colon = piece.find(':');
     let equals = piece.find('=');
     let at = match (colon, equals) {

@@ -12,16 +12,18 @@ pub use identity::{
     Fsan, FsanError, IdentityError, IdentityWarning, OntIdentity, Vendor, normalise_mac,
     parse_ont_payload,
 };
-pub mod binarize;
-pub mod decode;
-pub mod finder;
+// Internal stages: not public API (the scanner and its types are re-exported below).
+mod binarize;
+mod decode;
+mod finder;
 pub mod frame;
 
-pub use decode::{Decoded, QrError, Scanner, ScannerConfig};
+pub use decode::{Decoded, QrError, ScanWork, Scanner, ScannerConfig};
 pub use frame::{Frame, FrameError, LumaImage, PixelFormat, Rotation};
 pub mod camera;
 pub mod session;
 
 pub use session::{
-    DuplicateCheck, ManualEntry, ManualEntryError, ScanProgress, ScanSession, SessionConfig,
+    ChooseSerialError, DuplicateCheck, ManualEntry, ManualEntryError, ScanProgress, ScanSession,
+    SessionConfig,
 };

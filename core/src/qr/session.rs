@@ -60,6 +60,10 @@ pub enum ScanProgress {
         identity: OntIdentity,
         other_job: String,
     },
+    /// The same reading came from enough frames, but the label holds several values that
+    /// could be the manufacturer's serial and does not say which: the engineer picks one
+    /// of `identity.serial_candidates` ([`ScanSession::choose_serial`]).
+    ChooseSerial(OntIdentity),
 }
 
 impl fmt::Display for ScanProgress {
@@ -71,6 +75,12 @@ impl fmt::Display for ScanProgress {
                 write!(f, "read {} ({count} frame(s)); hold steady", identity.fsan)
             }
             ScanProgress::Confirmed(id) => write!(f, "confirmed {}", id.fsan),
+            ScanProgress::ChooseSerial(id) => write!(
+                f,
+                "read {}; which is the serial number: {}?",
+                id.fsan,
+                id.serial_candidates.join(", ")
+            ),
             ScanProgress::Duplicate {
                 identity,
                 other_job,
@@ -119,9 +129,12 @@ impl ScanSession {
         if let Some(done) = &self.outcome {
             return done.clone();
         }
-        match self.scanner.scan(frame) {
-            Ok(texts) => match texts.into_iter().next() {
-                Some(text) => self.feed_payload_at(&text, at),
+        // A label may carry other codes (Wi-Fi credentials, a product page): the scan
+        // goes on past them to the ONT's, and reports them only when it finds no other.
+        let is_ont: &dyn Fn(&str) -> bool = &|text| parse_ont_payload(text).is_ok();
+        match self.scanner.scan_where(frame, is_ont) {
+            Ok(found) => match found.into_iter().next() {
+                Some(d) => self.feed_payload_at(&d.text, at),
                 None => ScanProgress::Nothing,
             },
             // Frame errors, unreadable codes and contained decoder panics are all "no
@@ -169,6 +182,29 @@ impl ScanSession {
             };
         }
         let identity = candidate.identity.clone();
+        // A duplicate FSAN is final whatever the serial: no point asking for a pick.
+        let outcome = match (self.duplicate_check)(&identity.fsan) {
+            Some(other_job) => ScanProgress::Duplicate {
+                identity,
+                other_job,
+            },
+            None if identity.needs_serial_choice() => ScanProgress::ChooseSerial(identity),
+            None => ScanProgress::Confirmed(identity),
+        };
+        self.outcome = Some(outcome.clone());
+        outcome
+    }
+
+    /// The engineer's pick after [`ScanProgress::ChooseSerial`]: `chosen` must be one of
+    /// the label's candidates. The session is then confirmed with that serial.
+    pub fn choose_serial(&mut self, chosen: &str) -> Result<ScanProgress, ChooseSerialError> {
+        let Some(ScanProgress::ChooseSerial(identity)) = &self.outcome else {
+            return Err(ChooseSerialError::NothingToChoose);
+        };
+        let identity = identity
+            .clone()
+            .with_serial(chosen)
+            .map_err(ChooseSerialError::Refused)?;
         let outcome = match (self.duplicate_check)(&identity.fsan) {
             Some(other_job) => ScanProgress::Duplicate {
                 identity,
@@ -177,7 +213,7 @@ impl ScanSession {
             None => ScanProgress::Confirmed(identity),
         };
         self.outcome = Some(outcome.clone());
-        outcome
+        Ok(outcome)
     }
 
     /// The last decoded payload, exactly as read.
@@ -187,6 +223,7 @@ impl ScanSession {
 
     /// Starts over (e.g. after the engineer dismissed a duplicate warning).
     pub fn reset(&mut self) {
+        self.scanner.forget();
         self.candidate = None;
         self.outcome = None;
         self.last_raw = None;
@@ -194,7 +231,19 @@ impl ScanSession {
 }
 
 fn same_reading(a: &OntIdentity, b: &OntIdentity) -> bool {
-    a.fsan == b.fsan && a.serial == b.serial && a.mac == b.mac
+    a.fsan == b.fsan
+        && a.serial == b.serial
+        && a.mac == b.mac
+        && a.serial_candidates == b.serial_candidates
+}
+
+/// Why [`ScanSession::choose_serial`] refused a pick.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChooseSerialError {
+    #[error("the session is not waiting for a serial number to be picked")]
+    NothingToChoose,
+    #[error(transparent)]
+    Refused(IdentityError),
 }
 
 /// Why a manual entry was refused.
