@@ -5,12 +5,7 @@ package uk.jobpack.android.presenter
 import java.nio.ByteBuffer
 import java.nio.file.Files
 import java.nio.file.Path
-import kotlinx.coroutines.CoroutineStart
-import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
-import kotlinx.coroutines.flow.filterIsInstance
-import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import org.junit.After
@@ -27,7 +22,6 @@ import uk.jobpack.android.testing.OTHER_JOB
 import uk.jobpack.android.testing.S3
 import uk.jobpack.android.testing.Simulator
 import uk.jobpack.android.testing.WAIT_MS
-import uk.jobpack.core.Event
 import uk.jobpack.core.Gap
 import uk.jobpack.core.ItemState
 import uk.jobpack.core.JobState
@@ -35,7 +29,6 @@ import uk.jobpack.core.Jobpack
 import uk.jobpack.core.Journey
 import uk.jobpack.core.Location
 import uk.jobpack.core.NextAction
-import uk.jobpack.core.events
 
 class PresenterTest {
     private lateinit var dir: Path
@@ -246,14 +239,15 @@ class PresenterTest {
                 assertEquals(1, outbox.state.value.waiting)
                 assertEquals(ItemState.QUEUED, outbox.state.value.items.single().state)
 
-                val sent = async(Dispatchers.Default, start = CoroutineStart.UNDISPATCHED) {
-                    core.events().filterIsInstance<Event.OutboxItemChanged>()
-                        .first { it.seq == accepted.outboxSeq && it.state == ItemState.SENT }
-                }
+                // Back online the core drains by itself: no sync call, the screen just refreshes.
                 core.setOnline(true)
-                withTimeout(WAIT_MS) { sent.await() }
-                outbox.refresh()
-                assertEquals(0, outbox.state.value.waiting)
+                withTimeout(WAIT_MS) {
+                    while (outbox.state.value.waiting != 0) {
+                        delay(50)
+                        outbox.refresh()
+                    }
+                }
+                assertEquals(ItemState.SENT, outbox.state.value.items.single { it.seq == accepted.outboxSeq }.state)
 
                 // CityFibre refuses the other job's messages: parked with the server's reason.
                 val rejected = core.accept(OTHER_JOB).outboxSeq!!
@@ -278,6 +272,62 @@ class PresenterTest {
                 assertNull(outbox.state.value.problem)
                 assertEquals(ItemState.DISCARDED, outbox.state.value.items.single { it.seq == rejected }.state)
                 assertEquals(0, outbox.state.value.waiting)
+            }
+        }
+    }
+
+    @Test
+    fun aCancelledJobIsShownAsSuchAndOffersNothing(): Unit = runBlocking {
+        Simulator.start("--jobs", "1").use { sim ->
+            Jobpack.open(sim.config(dir.resolve("e.sqlite"))).use { core ->
+                core.syncUntilIdle(WAIT_MS.toULong())
+                val job = JobPresenter(core, JOB)
+                job.accept()
+                assertTrue(job.state.value.actions.isNotEmpty())
+                sim.admin("cancelJob", """{"ref":"$JOB","reason":"Customer cancelled order"}""")
+                core.syncUntilIdle(WAIT_MS.toULong())
+                job.refresh()
+                assertEquals(JobState.Cancelled, job.state.value.job!!.state)
+                assertEquals("Customer cancelled order", job.state.value.cancelReason)
+                assertTrue(job.state.value.actions.isEmpty())
+                job.onLocation(leeds)
+                job.startTravel()
+                assertEquals("NotAllowed", job.state.value.problem?.kind)
+            }
+        }
+    }
+
+    @Test
+    fun aRefusedCloseIsCorrectedFromTheOutboxAndSent(): Unit = runBlocking {
+        Simulator.start("--jobs", "1", "--reject-closure-codes", "NA").use { sim ->
+            Jobpack.open(sim.config(dir.resolve("e.sqlite"))).use { core ->
+                core.syncUntilIdle(WAIT_MS.toULong())
+                core.accept(JOB)
+                core.startTravel(JOB, leeds, null)
+                val closing = QuestionsPresenter(core, JOB, Journey.CLOSURE)
+                closing.refresh()
+                val na = closing.state.value.choices.single { it.code == "NA" }
+                assertTrue(na.ready)
+                closing.pickClosure("NA")
+                assertTrue("${closing.state.value.flow?.gaps}", closing.state.value.flow!!.gaps.isEmpty())
+                closing.close("No answer at the door")
+                assertTrue(closing.state.value.closed)
+                core.syncUntilIdle(WAIT_MS.toULong())
+
+                val outbox = OutboxPresenter(core).also { it.refresh() }
+                val parked = outbox.state.value.parked.single()
+                assertEquals("closeJob", parked.method)
+                assertTrue(parked.parkedReason!!, parked.parkedReason!!.contains("NA"))
+                // A code outside the catalogue is refused with the core's reason.
+                outbox.correctClose(parked.seq, "XYZ", null)
+                assertEquals("InvalidCode", outbox.state.value.problem?.kind)
+                outbox.correctClose(parked.seq, "RNA", null)
+                assertNull(outbox.state.value.problem)
+                core.syncUntilIdle(WAIT_MS.toULong())
+                outbox.refresh()
+                assertEquals(0, outbox.state.value.waiting)
+                assertTrue(outbox.state.value.parked.isEmpty())
+                assertEquals("RNA", core.job(JOB).closure?.code)
             }
         }
     }
