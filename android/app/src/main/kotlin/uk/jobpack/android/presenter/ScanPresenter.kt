@@ -7,6 +7,8 @@
 package uk.jobpack.android.presenter
 
 import java.util.concurrent.atomic.AtomicBoolean
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.withContext
 import uk.jobpack.core.CameraFrame
 import uk.jobpack.core.Jobpack
 import uk.jobpack.core.JobpackException
@@ -80,10 +82,13 @@ class ScanPresenter(private val core: Jobpack, val jobRef: String) : Presenter<S
 
     fun showManualEntry(show: Boolean) = set { it.copy(manual = show, problem = null) }
 
-    /** The label typed twice; the core checks both agree and parse as an ONT label. */
-    fun enterManually(first: String, second: String) {
+    /**
+     * The label typed twice; the core checks both agree and parse as an ONT label, and looks
+     * for the ONT on other jobs (a database read: off the caller's thread).
+     */
+    suspend fun enterManually(first: String, second: String) {
         try {
-            val identity = core.enterOntManually(jobRef, first, second)
+            val identity = withContext(Dispatchers.Default) { core.enterOntManually(jobRef, first, second) }
             set { it.copy(aim = Aim.Confirmed(identity), problem = null) }
         } catch (e: JobpackException) {
             set { it.copy(problem = Problem.of(e)) }

@@ -1,6 +1,7 @@
 // Today: the engineer's jobs and the banner (connectivity, items waiting, parked items).
 package uk.jobpack.android.presenter
 
+import uk.jobpack.core.Event
 import uk.jobpack.core.JobState
 import uk.jobpack.core.JobView
 import uk.jobpack.core.Jobpack
@@ -29,6 +30,9 @@ data class TodayState(
 )
 
 class TodayPresenter(private val core: Jobpack) : Presenter<TodayState>(TodayState()) {
+    /** Jobs, the outbox and connectivity; not the scan progress a camera streams. */
+    fun matters(event: Event) = event !is Event.ScanProgress
+
     override suspend fun refresh() {
         val report = { p: Problem -> set { it.copy(problem = p) } }
         val jobs = attempt(report) { core.jobs() } ?: return

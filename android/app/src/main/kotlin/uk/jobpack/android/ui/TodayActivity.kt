@@ -22,7 +22,7 @@ class TodayActivity : ScreenActivity<TodayState>() {
             when (val opened = AppGraph.state.first { it != AppGraph.Opening.InProgress }) {
                 is AppGraph.Opening.Open -> {
                     presenter = TodayPresenter(opened.core)
-                    show(presenter) { true }
+                    show(presenter, presenter::matters)
                 }
                 is AppGraph.Opening.Failed -> label(texts["problem", opened.reason], tag = "problem")
                 else -> label(texts["not_configured"], tag = "not_configured")
