@@ -15,7 +15,9 @@ import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
+import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.withTimeoutOrNull
 import uk.jobpack.android.AppGraph
 import uk.jobpack.core.JobpackException
 
@@ -46,13 +48,19 @@ class SyncJobService : JobService() {
         private set
 
     override fun onStartJob(params: JobParameters?): Boolean {
-        val core = AppGraph.coreOrNull() ?: return false
         running = scope.launch {
-            lastOutcome = try {
-                val status = core.syncUntilIdle(BUDGET_MS.toULong())
-                "idle: ${status.pending} pending"
-            } catch (e: JobpackException) {
-                e::class.simpleName
+            // Started with the app closed, the process is new: the core is still opening.
+            val opened = withTimeoutOrNull(BUDGET_MS) { AppGraph.state.first { it != AppGraph.Opening.InProgress } }
+            val core = (opened as? AppGraph.Opening.Open)?.core
+            lastOutcome = if (core == null) {
+                "not open: $opened"
+            } else {
+                try {
+                    val status = core.syncUntilIdle(BUDGET_MS.toULong())
+                    "idle: ${status.pending} pending"
+                } catch (e: JobpackException) {
+                    e::class.simpleName
+                }
             }
             // Whatever is left is retried by the next period (or the core's own loop).
             params?.let { jobFinished(it, false) }
