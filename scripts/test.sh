@@ -86,6 +86,28 @@ awk 'match($0, /<testsuite [^>]*>/) {
   "$reports"/TEST-*.xml 2>/dev/null | tee target/test-kotlin.log
 [ "$kotlin_status" -eq 0 ] || exit "$kotlin_status"
 
+section "android shell tests"
+# android/: the presenters (plain JUnit) and the screens (Robolectric, SDK 35) against the
+# host library from target/bindings/kotlin, the simulator (JOBPACK_BIN) and moto's S3
+# (JOBPACK_PYTHON). Maven resolves everything, the Android framework jar included; Robolectric
+# then runs offline from the local repository (android/pom.xml says how).
+android_reports=target/android-build/surefire-reports
+rm -rf "$android_reports"
+android_status=0
+JOBPACK_PYTHON="$JOBPACK_PYTHON" mvn -B -q -f android/pom.xml test || android_status=$?
+awk 'match($0, /<testsuite [^>]*>/) {
+       head = substr($0, RSTART, RLENGTH)
+       n = split("tests failures errors skipped", keys, " ")
+       for (i = 1; i <= n; i++) {
+         if (match(head, " " keys[i] "=\"[0-9]+\"")) {
+           v = substr(head, RSTART, RLENGTH); gsub(/[^0-9]/, "", v); c[keys[i]] += v
+         }
+       }
+     }
+     END { printf "android: %d passed, %d failed\n", c["tests"] - c["failures"] - c["errors"] - c["skipped"], c["failures"] + c["errors"] }' \
+  "$android_reports"/TEST-*.xml 2>/dev/null | tee target/test-android.log
+[ "$android_status" -eq 0 ] || exit "$android_status"
+
 # One closing line for the whole run, counted from every suite's own summary.
 passed=$(grep -ho '[0-9]* passed' target/test-*.log | awk '{s+=$1} END {print s+0}')
 failed=$(grep -ho '[0-9]* failed' target/test-*.log | awk '{s+=$1} END {print s+0}')

@@ -120,6 +120,16 @@ pub struct Closure {
     pub other_reason: bool,
 }
 
+impl From<CoreAttendance> for Attendance {
+    fn from(a: CoreAttendance) -> Self {
+        match a {
+            CoreAttendance::Attended => Self::Attended,
+            CoreAttendance::NoAccess => Self::NoAccess,
+            CoreAttendance::NotAttended => Self::NotAttended,
+        }
+    }
+}
+
 impl From<ClosureRule> for Closure {
     fn from(r: ClosureRule) -> Self {
         Closure {

@@ -22,6 +22,7 @@
 
 uniffi::setup_scaffolding!("jobpack");
 
+pub mod actions;
 pub mod closure;
 pub mod config;
 pub mod errors;

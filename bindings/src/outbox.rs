@@ -7,7 +7,10 @@
 
 use std::time::SystemTime;
 
-use jobpack_core::outbox::{ItemKind as CoreKind, ItemState as CoreState, OutboxItem as CoreItem};
+use jobpack_core::outbox::{
+    ItemKind as CoreKind, ItemState as CoreState, OutboxCounts as CoreCounts,
+    OutboxItem as CoreItem,
+};
 
 use crate::Jobpack;
 use crate::errors::Result;
@@ -108,8 +111,33 @@ impl From<CoreItem> for OutboxItem {
     }
 }
 
+/// The open items counted now (what a "waiting to send" banner shows, also while offline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct OutboxCounts {
+    /// Items the network can still deliver without the engineer.
+    pub pending: u64,
+    pub parked: u64,
+    /// Open items held back behind a parked item of their job.
+    pub blocked: u64,
+}
+
+impl From<CoreCounts> for OutboxCounts {
+    fn from(c: CoreCounts) -> Self {
+        OutboxCounts {
+            pending: c.pending(),
+            parked: c.parked,
+            blocked: c.blocked,
+        }
+    }
+}
+
 #[uniffi::export]
 impl Jobpack {
+    /// The open items counted now; the sync status counts them only when the loop runs.
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts> {
+        Ok(self.blocking(|e| e.outbox_counts()).await?.into())
+    }
+
     /// The outbox, or one job's part of it, in the order the actions were taken.
     pub async fn outbox(&self, job_ref: Option<String>) -> Result<Vec<OutboxItem>> {
         let items = self.blocking(move |e| e.outbox(job_ref.as_deref())).await?;

@@ -28,8 +28,10 @@ pub use view::{ActionReceipt, JobView, QuarantinedMessage};
 use crate::clock::{ActionTime, ClockCheck, TimeSource, TrustedClock};
 use crate::closure::{AnswerError, Gap, Matrix, MatrixProblems};
 use crate::codes::{Catalogue, CatalogueError};
-use crate::lifecycle::{Action, JobState, LifecycleError, Warning};
-use crate::outbox::{self, ItemKind, ItemState, NewItem, OutboxError, OutboxItem};
+use crate::lifecycle::{
+    Action, ClosureChoice, JobState, LifecycleError, NextAction, Warning,
+};
+use crate::outbox::{self, ItemKind, ItemState, NewItem, OutboxCounts, OutboxError, OutboxItem};
 use crate::photos::{IngestConfig, PhotoError, PhotoKey, PhotoStore, S3Config, S3Uploader};
 use crate::protocol::{
     EngineerDetails, Location, OntDevice, OutboundCall, OutboundRequest, ProtocolError, RpcId,
@@ -566,6 +568,37 @@ impl Engine {
                 job_ref: job_ref.to_owned(),
             })?;
         Ok(JobView::new(job, &self.shared.catalogue))
+    }
+
+    /// The engineer's legal next actions on a job, for the shell's buttons.
+    pub fn next_actions(&self, job_ref: &str) -> Result<Vec<NextAction>, Error> {
+        Ok(self
+            .stored_job(job_ref)?
+            .job
+            .next_actions(&self.shared.catalogue))
+    }
+
+    /// The closure codes usable on a job now, with their secondary codes, for the pickers.
+    pub fn closure_choices(&self, job_ref: &str) -> Result<Vec<ClosureChoice>, Error> {
+        Ok(self
+            .stored_job(job_ref)?
+            .job
+            .closure_choices(&self.shared.catalogue))
+    }
+
+    /// The outbox's open items counted now, from the database. The sync status counts them
+    /// only when the sync loop runs (not after each offline action), so a screen that shows
+    /// how much waits reads this instead.
+    pub fn outbox_counts(&self) -> Result<OutboxCounts, Error> {
+        Ok(self.shared.with_store(|s| outbox::open_counts(s.conn()))?)
+    }
+
+    fn stored_job(&self, job_ref: &str) -> Result<StoredJob, Error> {
+        self.shared
+            .with_store(|s| store::load_job(s.conn(), job_ref))?
+            .ok_or_else(|| Error::UnknownJob {
+                job_ref: job_ref.to_owned(),
+            })
     }
 
     /// Another live (not cancelled) job on this device that already has this ONT, if any: a

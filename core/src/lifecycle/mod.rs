@@ -421,12 +421,7 @@ impl Job {
                 ..
             } => {
                 let rule = catalogue.check_closure(closure_code, secondary_code.as_deref())?;
-                let allowed = match rule.attendance {
-                    Attendance::Attended => state.on_site_or_later(),
-                    Attendance::NoAccess => state == S::EnRoute || state.on_site_or_later(),
-                    Attendance::NotAttended => matches!(state, S::Assigned | S::EnRoute),
-                };
-                if !allowed {
+                if !attendance_allows(rule.attendance, state) {
                     return Err(LifecycleError::ClosureNotAllowedNow {
                         code: rule.code,
                         attendance: rule.attendance,
@@ -444,6 +439,15 @@ impl Job {
             _ => return Err(illegal()),
         };
         Ok((next, None))
+    }
+}
+
+/// Whether a closure code of this attendance can be used in `state` (before any other rule).
+fn attendance_allows(attendance: Attendance, state: JobState) -> bool {
+    match attendance {
+        Attendance::Attended => state.on_site_or_later(),
+        Attendance::NoAccess => state == JobState::EnRoute || state.on_site_or_later(),
+        Attendance::NotAttended => matches!(state, JobState::Assigned | JobState::EnRoute),
     }
 }
 
@@ -471,6 +475,9 @@ fn validate_input(action: &Action) -> Result<(), LifecycleError> {
     }
     Ok(())
 }
+
+mod offer;
+pub use offer::{ClosureChoice, NextAction};
 
 #[cfg(test)]
 mod tests;

@@ -510,3 +510,138 @@ fn check_does_not_change_the_job() {
     assert_eq!(j.state, JobState::OnSite);
     assert!(j.ont.is_none());
 }
+
+/// Every state the offers are checked in (including the final ones).
+fn every_state() -> Vec<Job> {
+    let c = catalogue();
+    let mut states: Vec<Job> = [
+        JobState::Received,
+        JobState::Assigned,
+        JobState::EnRoute,
+        JobState::OnSite,
+        JobState::OntScanned,
+        JobState::Provisioned { status: 1 },
+        JobState::ProvisioningRetrying { status: 4 },
+        JobState::ProvisioningFailed { status: 3 },
+        JobState::ProvisioningFailed { status: 5 },
+    ]
+    .into_iter()
+    .map(job_at)
+    .collect();
+    let mut closed = job_at(JobState::Provisioned { status: 1 });
+    closed
+        .apply(close("SP", None), at("2026-12-01T11:00:00Z"), &c)
+        .unwrap();
+    let mut cancelled = job_at(JobState::Assigned);
+    cancelled
+        .apply(
+            Action::Cancel {
+                reason: "customer cancelled".into(),
+            },
+            at("2026-12-01T08:00:00Z"),
+            &c,
+        )
+        .unwrap();
+    states.extend([closed, cancelled]);
+    states
+}
+
+/// A close with `code` that satisfies the secondary rule (its first secondary code).
+fn close_with_secondary(c: &Catalogue, code: &str) -> Action {
+    let secondary = c.secondary_codes_of(code).next().map(|s| s.code.clone());
+    let required = c.closure_code(code).is_some_and(|cc| cc.secondary_required);
+    close(code, if required { secondary.as_deref() } else { None })
+}
+
+#[test]
+fn offered_actions_are_exactly_the_ones_check_accepts() {
+    let c = catalogue();
+    let answers = vec![QuestionAnswer {
+        question: "Did Sponge Pass?".into(),
+        question_code: "1100".into(),
+        answer: "Yes".into(),
+        response_received: StrictTimestamp(at("2026-12-01T10:00:00+01:00")),
+        source: Source::NotifyJob,
+        files: vec![],
+    }];
+    for j in every_state() {
+        let offered = j.next_actions(&c);
+        let probes = [
+            (
+                NextAction::Accept,
+                vec![Action::Accept {
+                    engineer: engineer(),
+                }],
+            ),
+            (
+                NextAction::StartTravel,
+                vec![Action::StartTravel { location: here() }],
+            ),
+            (
+                NextAction::Arrive,
+                vec![Action::Arrive { location: here() }],
+            ),
+            (NextAction::ScanOnt, vec![Action::ScanOnt { ont: ont() }]),
+            (
+                NextAction::AnswerVisit,
+                vec![Action::Answer {
+                    answers: answers.clone(),
+                }],
+            ),
+            (
+                NextAction::Close,
+                c.closure_codes()
+                    .map(|code| close_with_secondary(&c, &code.code))
+                    .collect(),
+            ),
+        ];
+        for (action, attempts) in probes {
+            let accepted = attempts.iter().any(|a| j.check(a, &c).is_ok());
+            assert_eq!(
+                offered.contains(&action),
+                accepted,
+                "{action:?} in state {}: offered {offered:?}",
+                j.state
+            );
+        }
+    }
+}
+
+#[test]
+fn closure_choices_list_the_codes_usable_now_and_flag_the_ones_waiting_for_the_ont() {
+    let c = catalogue();
+    for j in every_state() {
+        let choices = j.closure_choices(&c);
+        for code in c.closure_codes() {
+            let choice = choices.iter().find(|ch| ch.code == code.code);
+            let outcome = j.check(&close_with_secondary(&c, &code.code), &c);
+            match choice {
+                Some(ch) if ch.ready => assert!(outcome.is_ok(), "{} in {}", ch.code, j.state),
+                Some(ch) => assert!(
+                    matches!(outcome, Err(LifecycleError::OntNotProvisioned { .. })),
+                    "{} in {}: {outcome:?}",
+                    ch.code,
+                    j.state
+                ),
+                None => assert!(outcome.is_err(), "{} missing in {}", code.code, j.state),
+            }
+            if let Some(ch) = choice {
+                assert_eq!(ch.secondary_required, code.secondary_required);
+                let expected: Vec<&str> = c
+                    .secondary_codes_of(&code.code)
+                    .map(|s| s.code.as_str())
+                    .collect();
+                let listed: Vec<&str> = ch.secondary.iter().map(|(s, _)| s.as_str()).collect();
+                assert_eq!(listed, expected);
+            }
+        }
+    }
+    // On site before provisioning: SP is listed but not ready; after status 1 it is.
+    let on_site = job_at(JobState::OnSite).closure_choices(&c);
+    assert!(on_site.iter().any(|ch| ch.code == "SP" && !ch.ready));
+    let provisioned = job_at(JobState::Provisioned { status: 1 }).closure_choices(&c);
+    assert!(provisioned.iter().any(|ch| ch.code == "SP" && ch.ready));
+    // CON needs a secondary code and lists its choices.
+    let con = provisioned.iter().find(|ch| ch.code == "CON").unwrap();
+    assert!(con.secondary_required && !con.secondary.is_empty());
+}
