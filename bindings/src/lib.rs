@@ -27,6 +27,7 @@ pub mod config;
 pub mod errors;
 pub mod events;
 pub mod jobs;
+pub mod next;
 pub mod outbox;
 pub mod scan;
 pub mod sync;

@@ -11,6 +11,7 @@
 //! their message so the shells never depend on rusqlite.
 
 mod closure;
+mod next;
 mod view;
 
 use std::collections::HashSet;
@@ -23,6 +24,7 @@ use serde::Serialize;
 use tokio::sync::{Notify, broadcast, watch};
 
 pub use closure::{FlowView, PhotoView, QuestionView};
+pub use next::NextSteps;
 pub use view::{ActionReceipt, JobView, QuarantinedMessage};
 
 use crate::closure::{AnswerError, Gap, Matrix, MatrixProblems};

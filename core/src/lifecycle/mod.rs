@@ -15,9 +15,13 @@
 //! Refusals are typed and name the state and the action, so the UI can say exactly why a
 //! button does nothing and the store can refuse before anything is written.
 
+mod next;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+pub use next::{ClosureChoice, NextAction};
 
 use crate::codes::{
     Attendance, Catalogue, ClosureRule, CodeError, FlagMoment, ProvisioningOutcome,
