@@ -108,6 +108,39 @@ awk 'match($0, /<testsuite [^>]*>/) {
   "$android_reports"/TEST-*.xml 2>/dev/null | tee target/test-android.log
 [ "$android_status" -eq 0 ] || exit "$android_status"
 
+section "swift tests"
+# The iOS package's Swift layer and view models (ios/), on Linux against the host library:
+# Swift from a cached Debian 13 tree when the machine has none (scripts/swift-env.sh).
+source scripts/swift-env.sh
+bash ios/use-bindings.sh
+# CityFibre's photo bucket (moto) on the host; the tests reach it over loopback.
+s3_out=target/swift-s3-endpoint
+rm -f "$s3_out"
+"$JOBPACK_PYTHON" ios/Tests/s3_stand_in.py cityfibre-evidence >"$s3_out" &
+s3_pid=$!
+trap 'kill "$s3_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  [ -s "$s3_out" ] && break
+  kill -0 "$s3_pid" 2>/dev/null || { echo "the S3 stand-in did not start" >&2; exit 1; }
+  sleep 0.2
+done
+export JOBPACK_S3_ENDPOINT=$(head -n 1 "$s3_out")
+export JOBPACK_S3_BUCKET=cityfibre-evidence
+swift_status=0
+jobpack_swift ios test 2>&1 | tee target/swift-test.out || swift_status=$?
+kill "$s3_pid" 2>/dev/null || true
+wait "$s3_pid" 2>/dev/null || true
+trap - EXIT
+# XCTest's closing lines ("Executed N tests, with [S tests skipped and] M failures ..."),
+# one per bundle and one for all: the last one counts.
+awk 'function num(pattern) { return match($0, pattern) ? substr($0, RSTART, RLENGTH) + 0 : 0 }
+     /Executed [0-9]+ tests?, with / {
+       n = num("[0-9]+ tests?,"); s = num("[0-9]+ tests? skipped"); f = num("[0-9]+ failures?")
+     }
+     END { printf "swift: %d passed, %d failed, %d skipped\n", n - f - s, f, s }' \
+  target/swift-test.out | tee target/test-swift.log
+[ "$swift_status" -eq 0 ] || exit "$swift_status"
+
 # One closing line for the whole run, counted from every suite's own summary.
 passed=$(grep -ho '[0-9]* passed' target/test-*.log | awk '{s+=$1} END {print s+0}')
 failed=$(grep -ho '[0-9]* failed' target/test-*.log | awk '{s+=$1} END {print s+0}')

@@ -1,0 +1,1 @@
+// See fatal.c: nothing to call, the target only supplies a symbol the linker needs.
