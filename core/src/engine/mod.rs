@@ -28,9 +28,7 @@ pub use view::{ActionReceipt, JobView, QuarantinedMessage};
 use crate::clock::{ActionTime, ClockCheck, TimeSource, TrustedClock};
 use crate::closure::{AnswerError, Gap, Matrix, MatrixProblems};
 use crate::codes::{Catalogue, CatalogueError};
-use crate::lifecycle::{
-    Action, ClosureChoice, JobState, LifecycleError, NextAction, Warning,
-};
+use crate::lifecycle::{Action, ClosureChoice, JobState, LifecycleError, NextAction, Warning};
 use crate::outbox::{self, ItemKind, ItemState, NewItem, OutboxCounts, OutboxError, OutboxItem};
 use crate::photos::{IngestConfig, PhotoError, PhotoKey, PhotoStore, S3Config, S3Uploader};
 use crate::protocol::{

@@ -15,11 +15,9 @@
 //! Refusals are typed and name the state and the action, so the UI can say exactly why a
 //! button does nothing and the store can refuse before anything is written.
 
-
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-
 
 use crate::codes::{
     Attendance, Catalogue, ClosureRule, CodeError, FlagMoment, ProvisioningOutcome,
