@@ -26,10 +26,14 @@ public enum JobpackError: Error, Sendable, Equatable {
     case storage(reason: String)
     /// The database belongs to a newer app version.
     case newerDatabase(found: Int64, supported: Int64)
+    /// The database file was refused at open (busy, read-only, not ours); it is untouched.
+    case databaseUnavailable(problem: DatabaseProblem, reason: String)
     /// Certificates, catalogue, endpoints or runtime cannot be used.
     case config(reason: String)
     case offline
     case syncTimeout(pending: UInt64, lastError: String?)
+    /// An explicit sync cycle failed; `pending` items still wait.
+    case syncFailed(pending: UInt64, reason: String)
     case noEndpoints
     /// The core was closed.
     case closed
@@ -39,10 +43,14 @@ public enum JobpackError: Error, Sendable, Equatable {
     /// The answer does not fit the question; `reason` says what is expected.
     case invalidAnswer(question: String, reason: String)
     case unknownPhoto(id: Int64)
+    /// The question already carries the most photos the closure matrix allows it.
+    case tooManyPhotos(question: String, allowed: UInt32)
     /// The picture cannot be used (not an image, too large, corrupt) or kept.
     case photo(reason: String)
     /// Answers or the closure cannot be sent yet: every gap, for the checklist.
     case incomplete(gaps: [Gap])
+    /// Wiping would lose work not yet sent; wipe with `force` to lose it anyway.
+    case unsentWork(items: UInt64)
 
     init(_ error: JobpackBridgeError) {
         switch error {
@@ -56,17 +64,21 @@ public enum JobpackError: Error, Sendable, Equatable {
         case let .ConfirmationMismatch(seq): self = .confirmationMismatch(seq: seq)
         case let .Storage(reason): self = .storage(reason: reason)
         case let .NewerDatabase(found, supported): self = .newerDatabase(found: found, supported: supported)
+        case let .DatabaseUnavailable(problem, reason): self = .databaseUnavailable(problem: problem, reason: reason)
         case let .Config(reason): self = .config(reason: reason)
         case .Offline: self = .offline
         case let .SyncTimeout(pending, lastError): self = .syncTimeout(pending: pending, lastError: lastError)
+        case let .SyncFailed(pending, reason): self = .syncFailed(pending: pending, reason: reason)
         case .NoEndpoints: self = .noEndpoints
         case .Closed: self = .closed
         case let .Matrix(problems): self = .matrix(problems: problems)
         case let .UnknownQuestion(questionCode): self = .unknownQuestion(code: questionCode)
         case let .InvalidAnswer(questionCode, reason): self = .invalidAnswer(question: questionCode, reason: reason)
         case let .UnknownPhoto(photoId): self = .unknownPhoto(id: photoId)
+        case let .TooManyPhotos(questionCode, allowed): self = .tooManyPhotos(question: questionCode, allowed: allowed)
         case let .Photo(reason): self = .photo(reason: reason)
         case let .Incomplete(gaps): self = .incomplete(gaps: gaps)
+        case let .UnsentWork(items): self = .unsentWork(items: items)
         }
     }
 }
@@ -83,16 +95,20 @@ extension JobpackError: LocalizedError {
         case let .confirmationMismatch(seq): "The confirmation does not match outbox item \(seq)."
         case let .storage(reason): "Local storage failed: \(reason)"
         case .newerDatabase: "The data on this phone was written by a newer version of the app: update the app."
+        case let .databaseUnavailable(_, reason): "The app's data cannot be opened: \(reason)"
         case let .config(reason): "Configuration: \(reason)"
         case .offline: "The phone is offline."
         case let .syncTimeout(pending, _): "Sync did not finish: \(pending) still to send."
+        case let .syncFailed(pending, reason): "Sync failed (\(pending) still to send): \(reason)"
         case .noEndpoints: "No server is configured."
         case .closed: "The core was closed."
         case let .matrix(problems): "The closure matrix has problems: \(problems.joined(separator: "; "))"
         case let .unknownQuestion(code): "Question \(code) is not in the closure matrix."
         case let .invalidAnswer(question, reason): "Answer to question \(question): \(reason)"
         case let .unknownPhoto(id): "No photo \(id) on this job."
+        case let .tooManyPhotos(question, allowed): "Question \(question) accepts at most \(allowed) photo(s)."
         case let .incomplete(gaps): "\(gaps.count) thing(s) missing."
+        case let .unsentWork(items): "\(items) item(s) not sent yet would be lost."
         }
     }
 }

@@ -147,10 +147,17 @@ public final class QuestionsViewModel {
             ChecklistItem(questionCode: code, text: "Answer: \(text)", gap: gap)
         case let .invalidAnswer(code, text, _, reason):
             ChecklistItem(questionCode: code, text: "\(text): \(reason)", gap: gap)
-        case let .missingPhotos(code, text, required, have, hint):
+        case let .missingPhotos(code, text, required, have, hint, requiredBy):
             ChecklistItem(
                 questionCode: code,
-                text: "Photos for \(text): \(have) of \(required)" + (hint.map { " (\($0))" } ?? ""),
+                text: "Photos for \(text): \(have) of \(required)" + (hint.map { " (\($0))" } ?? "")
+                    + (requiredBy.map { ", because \($0)" } ?? ""),
+                gap: gap
+            )
+        case let .tooManyPhotos(code, text, allowed, have, _):
+            ChecklistItem(
+                questionCode: code,
+                text: "Photos for \(text): \(have), at most \(allowed) now: remove some",
                 gap: gap
             )
         }

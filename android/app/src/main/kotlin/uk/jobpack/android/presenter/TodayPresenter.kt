@@ -65,10 +65,12 @@ class TodayPresenter(private val core: Jobpack) : Presenter<TodayState>(TodaySta
         postcode = job.pack.address.postcode,
         appointmentDate = job.pack.appointment.date,
         appointmentSlot = job.pack.appointment.slot,
-        warnings = job.warnings.map {
+        warnings = job.warnings.mapNotNull {
             when (it) {
                 is Warning.PropertyFlag -> it.code to it.description
                 is Warning.UnknownPropertyFlag -> it.code to null
+                // A receipt's warning about the phone's clock, never a job's standing one.
+                is Warning.ClockSetBack -> null
             }
         },
         cancelled = job.state is JobState.Cancelled,

@@ -26,6 +26,7 @@ fun Texts.item(state: ItemState): String = this["item_" + state.name.lowercase()
 fun Texts.warning(w: Warning): String = when (w) {
     is Warning.PropertyFlag -> this["warning_flag", w.code, w.description]
     is Warning.UnknownPropertyFlag -> this["warning_unknown_flag", w.code]
+    is Warning.ClockSetBack -> this["warning_clock_set_back", (w.setBackMs / 1000).toInt()]
 }
 
 fun Texts.gap(g: Gap): String = when (g) {
@@ -35,7 +36,9 @@ fun Texts.gap(g: Gap): String = when (g) {
     is Gap.OntNotProvisioned -> this["gap_ont", g.closure]
     is Gap.UnansweredQuestion -> this["gap_unanswered", g.text]
     is Gap.InvalidAnswer -> this["gap_invalid", g.text, g.answer, g.reason]
-    is Gap.MissingPhotos -> this["gap_photos", g.text, g.have.toInt(), g.required.toInt()]
+    is Gap.MissingPhotos -> g.requiredBy?.let { this["gap_photos_because", g.text, g.have.toInt(), g.required.toInt(), it] }
+        ?: this["gap_photos", g.text, g.have.toInt(), g.required.toInt()]
+    is Gap.TooManyPhotos -> this["gap_too_many_photos", g.text, g.have.toInt(), g.allowed.toInt()]
 }
 
 private val clock = DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneId.systemDefault())
