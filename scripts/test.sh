@@ -10,6 +10,21 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 
 section() { printf '\n==> %s\n' "$*"; }
 
+# Maven is quiet: a suite's counts come from its Surefire reports, as "NAME: N passed, N failed".
+surefire_summary() {
+  awk -v name="$1" 'match($0, /<testsuite [^>]*>/) {
+       head = substr($0, RSTART, RLENGTH)
+       n = split("tests failures errors skipped", keys, " ")
+       for (i = 1; i <= n; i++) {
+         if (match(head, " " keys[i] "=\"[0-9]+\"")) {
+           v = substr(head, RSTART, RLENGTH); gsub(/[^0-9]/, "", v); c[keys[i]] += v
+         }
+       }
+     }
+     END { printf "%s: %d passed, %d failed\n", name, c["tests"] - c["failures"] - c["errors"] - c["skipped"], c["failures"] + c["errors"] }' \
+    "$2"/TEST-*.xml 2>/dev/null
+}
+
 section "toolchain"
 if ! command -v cargo >/dev/null; then
   echo "cargo is missing: this machine kind ships Rust by rustup" >&2
@@ -72,18 +87,7 @@ reports=target/kotlin-build/surefire-reports
 rm -rf "$reports"
 kotlin_status=0
 mvn -B -q -f bindings/kotlin/pom.xml test || kotlin_status=$?
-# Maven is quiet; the counts come from Surefire's reports.
-awk 'match($0, /<testsuite [^>]*>/) {
-       head = substr($0, RSTART, RLENGTH)
-       n = split("tests failures errors skipped", keys, " ")
-       for (i = 1; i <= n; i++) {
-         if (match(head, " " keys[i] "=\"[0-9]+\"")) {
-           v = substr(head, RSTART, RLENGTH); gsub(/[^0-9]/, "", v); c[keys[i]] += v
-         }
-       }
-     }
-     END { printf "kotlin: %d passed, %d failed\n", c["tests"] - c["failures"] - c["errors"] - c["skipped"], c["failures"] + c["errors"] }' \
-  "$reports"/TEST-*.xml 2>/dev/null | tee target/test-kotlin.log
+surefire_summary kotlin "$reports" | tee target/test-kotlin.log
 [ "$kotlin_status" -eq 0 ] || exit "$kotlin_status"
 
 section "android shell tests"
@@ -95,17 +99,7 @@ android_reports=target/android-build/surefire-reports
 rm -rf "$android_reports"
 android_status=0
 JOBPACK_PYTHON="$JOBPACK_PYTHON" mvn -B -q -f android/pom.xml test || android_status=$?
-awk 'match($0, /<testsuite [^>]*>/) {
-       head = substr($0, RSTART, RLENGTH)
-       n = split("tests failures errors skipped", keys, " ")
-       for (i = 1; i <= n; i++) {
-         if (match(head, " " keys[i] "=\"[0-9]+\"")) {
-           v = substr(head, RSTART, RLENGTH); gsub(/[^0-9]/, "", v); c[keys[i]] += v
-         }
-       }
-     }
-     END { printf "android: %d passed, %d failed\n", c["tests"] - c["failures"] - c["errors"] - c["skipped"], c["failures"] + c["errors"] }' \
-  "$android_reports"/TEST-*.xml 2>/dev/null | tee target/test-android.log
+surefire_summary android "$android_reports" | tee target/test-android.log
 [ "$android_status" -eq 0 ] || exit "$android_status"
 
 section "swift tests"

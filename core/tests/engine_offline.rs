@@ -2,35 +2,15 @@
 //! inbox is applied exactly once, cancellation keeps queued work, state survives a restart.
 
 use jobpack_core::closure::Journey;
-use jobpack_core::engine::{Config, Engine, Error};
+use jobpack_core::engine::{Engine, Error};
 use jobpack_core::lifecycle::{JobState, LifecycleError};
 use jobpack_core::outbox::ItemState;
-use jobpack_core::protocol::{
-    EngineerDetails, Location, OntDevice, OutboundCall, Timestamp, parse_outbound,
-};
-use jobpack_core::sync::SyncPolicy;
-use jobpack_core::transport::{Timeouts, TlsMaterial};
+use jobpack_core::protocol::{Location, OntDevice, OutboundCall, Timestamp, parse_outbound};
 use serde_json::{Value, json};
 
-fn config(db: &std::path::Path) -> Config {
-    Config {
-        database: db.to_owned(),
-        endpoints: vec![],
-        tls: TlsMaterial::default(),
-        timeouts: Timeouts::default(),
-        engineer: EngineerDetails {
-            engineer_id: "E042".into(),
-            name: "Sam Splicer".into(),
-            phone: "+44 7700 900123".into(),
-            company: None,
-        },
-        partner_catalogue: None,
-        sync: SyncPolicy::default(),
-        start_online: false,
-        closure_matrix: None,
-        photos: Default::default(),
-    }
-}
+mod common;
+
+use common::offline_config as config;
 
 fn create_job(id: u64, job_ref: &str) -> Value {
     json!({

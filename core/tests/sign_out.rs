@@ -1,31 +1,12 @@
 //! Signing out: the device's data is wiped, but never silently while work is unsent.
 
-use jobpack_core::engine::{Config, Engine, Error};
-use jobpack_core::protocol::EngineerDetails;
+use jobpack_core::engine::{Engine, Error};
 use jobpack_core::store::Retention;
-use jobpack_core::sync::SyncPolicy;
-use jobpack_core::transport::{Timeouts, TlsMaterial};
 use serde_json::json;
 
-fn config(db: &std::path::Path) -> Config {
-    Config {
-        database: db.to_owned(),
-        endpoints: vec![],
-        tls: TlsMaterial::default(),
-        timeouts: Timeouts::default(),
-        engineer: EngineerDetails {
-            engineer_id: "E042".into(),
-            name: "Sam Splicer".into(),
-            phone: "+44 7700 900123".into(),
-            company: None,
-        },
-        partner_catalogue: None,
-        sync: SyncPolicy::default(),
-        start_online: false,
-        closure_matrix: None,
-        photos: Default::default(),
-    }
-}
+mod common;
+
+use common::offline_config as config;
 
 fn create_job() -> serde_json::Value {
     json!({

@@ -969,6 +969,26 @@ impl Engine {
     /// [`Engine::sync_until_idle`] it never waits for a later cycle, so a dead endpoint is
     /// reported as soon as the attempt fails.
     pub async fn sync_once(&self, timeout: Duration) -> Result<SyncStatus, Error> {
+        self.await_cycle(timeout, |s| {
+            Some(match &s.last_error {
+                None => Ok(s.clone()),
+                Some(reason) => Err(Error::SyncFailed {
+                    pending: s.pending,
+                    reason: reason.clone(),
+                }),
+            })
+        })
+        .await
+    }
+
+    /// Starts an explicit sync cycle and waits, at most `timeout`, until `outcome` gives an
+    /// answer for the status of a cycle that completed after this call started (`None`: keep
+    /// waiting). The two public waits differ only in what ends them.
+    async fn await_cycle(
+        &self,
+        timeout: Duration,
+        outcome: impl Fn(&SyncStatus) -> Option<Result<SyncStatus, Error>>,
+    ) -> Result<SyncStatus, Error> {
         if !self.has_endpoints {
             return Err(Error::NoEndpoints);
         }
@@ -982,14 +1002,10 @@ impl Engine {
             loop {
                 {
                     let s = status.borrow_and_update();
-                    if s.cycles > started_before {
-                        return match &s.last_error {
-                            None => Ok(s.clone()),
-                            Some(reason) => Err(Error::SyncFailed {
-                                pending: s.pending,
-                                reason: reason.clone(),
-                            }),
-                        };
+                    if s.cycles > started_before
+                        && let Some(result) = outcome(&s)
+                    {
+                        return result;
                     }
                 }
                 if status.changed().await.is_err() {
@@ -1023,38 +1039,10 @@ impl Engine {
     /// cleanly (every endpoint call worked or was refused for good) with nothing left to
     /// deliver — parked items wait for the engineer and do not count — or until `timeout`.
     pub async fn sync_until_idle(&self, timeout: Duration) -> Result<SyncStatus, Error> {
-        if !self.has_endpoints {
-            return Err(Error::NoEndpoints);
-        }
-        if !*self.shared.online.borrow() {
-            return Err(Error::Offline);
-        }
-        let mut status = self.shared.status.subscribe();
-        let started_before = status.borrow_and_update().cycles_started;
-        self.sync_now();
-        let wait = async {
-            loop {
-                {
-                    let s = status.borrow_and_update();
-                    if s.cycles > started_before && s.pending == 0 && s.last_error.is_none() {
-                        return Ok(s.clone());
-                    }
-                }
-                if status.changed().await.is_err() {
-                    return Err(Error::Offline);
-                }
-            }
-        };
-        match tokio::time::timeout(timeout, wait).await {
-            Ok(result) => result,
-            Err(_) => {
-                let s = self.status();
-                Err(Error::SyncTimeout {
-                    pending: s.pending,
-                    last_error: s.last_error,
-                })
-            }
-        }
+        self.await_cycle(timeout, |s| {
+            (s.pending == 0 && s.last_error.is_none()).then(|| Ok(s.clone()))
+        })
+        .await
     }
 
     /// [`Engine::sync_until_idle`] for callers without a runtime (the CLI, the FFI).
