@@ -222,6 +222,12 @@ public final class ScanSession: @unchecked Sendable {
         try bridged { try bridge.feed(frame: frame) }
     }
 
+    /// The engineer's pick after `.chooseSerial`: one of its candidates. Anything else is
+    /// `.invalidInput` and the session keeps waiting for a pick.
+    public func chooseSerial(_ serial: String) throws -> ScanProgress {
+        try bridged { try bridge.chooseSerial(serial: serial) }
+    }
+
     /// Starts over (after a dismissed duplicate, or to scan another label).
     public func reset() {
         bridge.reset()

@@ -15,6 +15,9 @@ public final class ScanViewModel {
         case notALabel(reason: String)
         /// Enough agreeing frames: show it and ask the engineer to confirm.
         case confirmed(OntIdentity)
+        /// Enough agreeing frames, but the label does not say which value is the maker's
+        /// serial: the engineer picks one of `candidates` (`chooseSerial`).
+        case chooseSerial(OntIdentity, candidates: [String])
         /// Already on another job on this device: must not be sent.
         case duplicate(OntIdentity, otherJob: String)
         /// Sent to CityFibre (queued in the outbox); the job is now in `state`.
@@ -80,6 +83,16 @@ public final class ScanViewModel {
         }
     }
 
+    /// The engineer's pick after `.chooseSerial`: the core confirms it (or finds a duplicate).
+    public func chooseSerial(_ serial: String) {
+        do {
+            show(try session.chooseSerial(serial))
+            failure = nil
+        } catch {
+            failure = ScreenFailure(error)
+        }
+    }
+
     /// Starts over: after a duplicate, or to scan another label.
     public func rescan() {
         session.reset()
@@ -130,6 +143,8 @@ public final class ScanViewModel {
             phase = .confirmed(identity)
         case let .duplicate(identity, otherJob):
             phase = .duplicate(identity, otherJob: otherJob)
+        case let .chooseSerial(identity, candidates):
+            phase = .chooseSerial(identity, candidates: candidates)
         }
     }
 }

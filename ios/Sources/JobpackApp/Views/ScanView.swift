@@ -25,6 +25,13 @@ public struct ScanView: View {
                     IdentityView(identity: identity)
                     Button("Send this ONT") { Task { await model.confirm() } }
                     Button("Scan again", role: .cancel) { model.rescan() }
+                case let .chooseSerial(identity, candidates):
+                    IdentityView(identity: identity)
+                    Text("Which of these is the serial number on the label?")
+                    ForEach(candidates, id: \.self) { serial in
+                        Button(serial) { model.chooseSerial(serial) }
+                    }
+                    Button("Scan again", role: .cancel) { model.rescan() }
                 case let .duplicate(identity, otherJob):
                     IdentityView(identity: identity)
                     Text("Already on job \(otherJob)").foregroundStyle(.red)

@@ -28,6 +28,10 @@ sealed interface Aim {
     /** Read and agreed: the engineer accepts it (or rescans). */
     data class Confirmed(val identity: OntIdentity) : Aim
 
+    /** Read and agreed, but the label does not say which value is the maker's serial: the
+     *  engineer picks one of [candidates] (the core decides what counts as a candidate). */
+    data class ChooseSerial(val identity: OntIdentity, val candidates: List<String>) : Aim
+
     /** This ONT is already on another job of the device: CityFibre would refuse it (status 7). */
     data class Duplicate(val identity: OntIdentity, val otherJob: String) : Aim
 }
@@ -53,7 +57,7 @@ class ScanPresenter(private val core: Jobpack, val jobRef: String) : Presenter<S
      */
     fun onFrame(frame: CameraFrame): Boolean {
         val aim = state.value.aim
-        if (aim is Aim.Confirmed || aim is Aim.Duplicate || state.value.accepted != null) return false
+        if (aim is Aim.Confirmed || aim is Aim.ChooseSerial || aim is Aim.Duplicate || state.value.accepted != null) return false
         if (!busy.compareAndSet(false, true)) return false
         try {
             val progress = session.feed(frame)
@@ -72,6 +76,17 @@ class ScanPresenter(private val core: Jobpack, val jobRef: String) : Presenter<S
         is ScanProgress.SeenOnce -> Aim.Steadying(progress.count.toInt())
         is ScanProgress.Confirmed -> Aim.Confirmed(progress.identity)
         is ScanProgress.Duplicate -> Aim.Duplicate(progress.identity, progress.otherJob)
+        is ScanProgress.ChooseSerial -> Aim.ChooseSerial(progress.identity, progress.candidates)
+    }
+
+    /** The engineer's pick after [Aim.ChooseSerial]; the core confirms it (or reports a duplicate). */
+    fun chooseSerial(serial: String) {
+        try {
+            val progress = session.chooseSerial(serial)
+            set { it.copy(aim = aim(progress, it.aim), problem = null) }
+        } catch (e: JobpackException) {
+            set { it.copy(problem = Problem.of(e)) }
+        }
     }
 
     /** Starts over (a wrong label, or after a duplicate warning). */

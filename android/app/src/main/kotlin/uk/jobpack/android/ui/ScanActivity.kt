@@ -150,6 +150,13 @@ class ScanActivity : ScreenActivity<ScanScreen>() {
                 button(texts["scan_accept"], "scan_accept") { presenter.accept() }
                 button(texts["scan_rescan"], "scan_rescan") { presenter.rescan() }
             }
+            is Aim.ChooseSerial -> {
+                label(texts["scan_choose_serial", aim.identity.fsan], tag = "scan_aim", bold = true)
+                aim.candidates.forEachIndexed { i, serial ->
+                    button(serial, "scan_serial_$i") { presenter.chooseSerial(serial) }
+                }
+                button(texts["scan_rescan"], "scan_rescan") { presenter.rescan() }
+            }
             is Aim.Duplicate -> {
                 label(texts["scan_duplicate", aim.identity.fsan, aim.otherJob], tag = "scan_aim", bold = true, color = Color.RED)
                 button(texts["scan_rescan"], "scan_rescan") { presenter.rescan() }
