@@ -84,7 +84,9 @@ public final class Simulator {
             startOnline: startOnline,
             requestTimeoutSecs: 10,
             closureMatrixJson: matrix,
-            photoStorage: photos
+            photoStorage: photos,
+            // moto's S3 stand-in listens on plain http on loopback: the QA exception to https only.
+            allowPlainHttpLoopback: photos != nil
         )
     }
 

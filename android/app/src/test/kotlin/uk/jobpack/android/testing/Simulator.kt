@@ -52,6 +52,8 @@ class Simulator private constructor(private val process: Process, val url: Strin
         requestTimeoutSecs = 10u,
         closureMatrixJson = matrix,
         photoStorage = photos,
+        // moto's S3 stand-in listens on plain http on loopback: the QA exception to https only.
+        allowPlainHttpLoopback = photos != null,
     )
 
     /** Calls an /admin method (QA's control of the simulator) over mutual TLS. */
