@@ -37,8 +37,9 @@ final class JobpackTests: XCTestCase {
         XCTAssertEqual(next.actions, [.startTravel, .close])
         XCTAssertTrue(next.closureChoices.contains { $0.code == "MBORC" && $0.attendance == .notAttended })
 
-        // An action time given as a Date reaches the core in RFC 3339.
-        let set = Date(timeIntervalSince1970: 1_795_000_000)
+        // An action time given as a Date reaches the core in RFC 3339 (a later one: a time
+        // before the job's previous action would be clamped to it, as a clock set back is).
+        let set = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 3600).rounded())
         let travelling = try await core.startTravel(job: firstJob, location: leeds, at: set)
         XCTAssertEqual(travelling.state, .enRoute)
         let items = try await core.outbox(job: firstJob)
