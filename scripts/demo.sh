@@ -5,4 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/python-env.sh
+need_sqlcipher_build
 cargo run --release -q -p jobpack -- demo "$@"

@@ -60,3 +60,13 @@ need_libclang() {
     return 1
   fi
 }
+
+# SQLCipher (the database encrypted at rest) is compiled into every build of the core and
+# links OpenSSL's libcrypto: its headers come with libssl-dev (docs/SECURITY.md).
+need_sqlcipher_build() {
+  need_debs libssl-dev
+  if [ ! -e /usr/include/openssl/evp.h ]; then
+    echo "libssl-dev is installed but /usr/include/openssl/evp.h is missing" >&2
+    return 1
+  fi
+}

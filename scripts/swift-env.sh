@@ -66,9 +66,10 @@ jobpack_in_tree() {
   ' jobpack-swift "$jobpack_swift_tree" "${#binds[@]}" "${binds[@]}" "$@"
 }
 
-# What the tree must hold: Swift (compiler, Foundation, XCTest) and the C library's headers
-# and start files that linking a test binary needs.
-jobpack_swift_packages=(swiftlang libc6-dev)
+# What the tree must hold: Swift (compiler, Foundation, XCTest), the C library's headers
+# and start files that linking a test binary needs, and OpenSSL's libcrypto, which the core's
+# library loads for SQLCipher (the encrypted database).
+jobpack_swift_packages=(swiftlang libc6-dev libssl3t64)
 
 jobpack_tree_swift_runs() {
   local package

@@ -41,6 +41,7 @@ source scripts/install.sh
 # The desktop camera feature (nokhwa) generates bindings with bindgen, which loads libclang.
 need_libclang
 echo "libclang for bindgen: $(libclang_path)"
+need_sqlcipher_build
 
 section "python tools"
 source scripts/python-env.sh

@@ -14,6 +14,7 @@ use serde_json::json;
 fn config(db: &std::path::Path) -> Config {
     Config {
         database: db.to_owned(),
+        database_key: None,
         endpoints: vec![],
         tls: Default::default(),
         timeouts: Default::default(),

@@ -1,7 +1,7 @@
 //! Signing out: the device's data is wiped, but never silently while work is unsent.
 
-use jobpack_core::engine::{Engine, Error};
-use jobpack_core::store::Retention;
+use jobpack_core::engine::{DatabaseProblem, Engine, Error};
+use jobpack_core::store::{DatabaseKey, Retention};
 use serde_json::json;
 
 mod common;
@@ -34,18 +34,21 @@ fn a_wipe_refuses_while_work_is_unsent_and_says_how_much() {
         assert_eq!(pruned.outbox_rows, 0, "unsent work is never pruned");
         engine.shutdown();
     }
-    let err = Engine::wipe(&db, None, false).unwrap_err();
+    let err = Engine::wipe(&db, None, None, false).unwrap_err();
     assert_eq!(err, Error::UnsentWork { items: 1 });
     assert!(err.to_string().contains("1 item(s)"), "{err}");
     assert!(db.exists(), "nothing removed");
 
-    let report = Engine::wipe(&db, None, true).unwrap();
+    let report = Engine::wipe(&db, None, None, true).unwrap();
     assert_eq!(report.unsent_items_lost, 1);
     assert!(report.files_removed >= 1);
     assert!(!db.exists());
     assert!(!dir.path().join("e.sqlite.photos").exists());
     // A wipe of nothing is fine (signing out twice).
-    assert_eq!(Engine::wipe(&db, None, false).unwrap().files_removed, 0);
+    assert_eq!(
+        Engine::wipe(&db, None, None, false).unwrap().files_removed,
+        0
+    );
 }
 
 #[test]
@@ -57,7 +60,50 @@ fn a_wipe_of_a_device_with_everything_sent_needs_no_force() {
         engine.apply_inbound(&[create_job()]).unwrap();
         engine.shutdown();
     }
-    let report = Engine::wipe(&db, None, false).unwrap();
+    let report = Engine::wipe(&db, None, None, false).unwrap();
     assert_eq!(report.unsent_items_lost, 0);
+    assert!(!db.exists());
+}
+
+#[test]
+fn an_encrypted_device_is_counted_with_its_key_and_one_whose_key_is_lost_needs_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.sqlite");
+    let key = DatabaseKey::derive(&[3; 32]).unwrap();
+    let lost = DatabaseKey::derive(&[4; 32]).unwrap();
+    {
+        let mut config = config(&db);
+        config.database_key = Some(key.clone());
+        let engine = Engine::open(config).unwrap();
+        engine.apply_inbound(&[create_job()]).unwrap();
+        engine.accept("S1").unwrap();
+        engine.shutdown();
+    }
+    // Without the key the engine is refused and nothing is touched.
+    let err = Engine::open(config(&db)).unwrap_err();
+    assert!(
+        matches!(&err, Error::DatabaseUnavailable { problem: DatabaseProblem::NotADatabase, .. }),
+        "{err}"
+    );
+    let mut wrong = config(&db);
+    wrong.database_key = Some(lost.clone());
+    let err = Engine::open(wrong).unwrap_err();
+    assert!(
+        matches!(&err, Error::DatabaseUnavailable { problem: DatabaseProblem::WrongKey, .. }),
+        "{err}"
+    );
+
+    assert_eq!(
+        Engine::wipe(&db, None, Some(&key), false).unwrap_err(),
+        Error::UnsentWork { items: 1 }
+    );
+    let err = Engine::wipe(&db, None, Some(&lost), false).unwrap_err();
+    assert!(
+        matches!(&err, Error::DatabaseUnavailable { problem: DatabaseProblem::WrongKey, .. }),
+        "{err}"
+    );
+    assert!(db.exists(), "nothing removed without force");
+    let report = Engine::wipe(&db, None, Some(&lost), true).unwrap();
+    assert!(report.unreadable && report.files_removed >= 1, "{report:?}");
     assert!(!db.exists());
 }

@@ -130,6 +130,7 @@ async fn a_server_message_is_quoted_by_a_prefix() {
 fn engine_config(db: &std::path::Path, url: String) -> Config {
     Config {
         database: db.to_owned(),
+        database_key: None,
         endpoints: vec![url],
         tls: qa_tls(),
         timeouts: Timeouts {

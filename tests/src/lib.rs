@@ -82,6 +82,7 @@ impl World {
     ) -> Config {
         Config {
             database: self.dir.path().join(db),
+            database_key: None,
             endpoints,
             tls,
             timeouts: Timeouts {

@@ -35,7 +35,10 @@ use crate::protocol::{
     EngineerDetails, Location, OntDevice, OutboundCall, OutboundRequest, ProtocolError, RpcId,
     Timestamp,
 };
-use crate::store::{self, OpenReport, PruneReport, Retention, Store, StoreError, StoredJob};
+use crate::store::{
+    self, DatabaseKey, OpenReport, PruneReport, Retention, Store, StoreError, StoreOptions,
+    StoredJob,
+};
 use crate::sync::inbox::PageOutcome;
 use crate::sync::{SyncLoop, SyncPolicy, SyncStatus, Uploader};
 use crate::transport::{Timeouts, TlsMaterial, Transport, TransportError};
@@ -45,6 +48,9 @@ use crate::transport::{Timeouts, TlsMaterial, Transport, TransportError};
 pub struct Config {
     /// The engineer's SQLite file.
     pub database: PathBuf,
+    /// Encrypts the database at rest (SQLCipher) when set: 32 bytes from the platform
+    /// keystore. A plain database is encrypted in place the first time a key is given.
+    pub database_key: Option<DatabaseKey>,
     /// Equivalent endpoints (the hub, or CityFibre's two gateways); empty = never sync.
     pub endpoints: Vec<String>,
     pub tls: TlsMaterial,
@@ -91,6 +97,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("database", &self.database)
+            .field("database_key", &self.database_key)
             .field("endpoints", &self.endpoints)
             .field("tls", &self.tls)
             .field("engineer", &self.engineer.engineer_id)
@@ -181,6 +188,8 @@ pub enum DatabaseProblem {
     ForeignDatabase,
     /// Not a database, or unreadable and not marked as ours.
     NotADatabase,
+    /// An encrypted database that does not open with the key given (or not a database).
+    WrongKey,
 }
 
 impl Error {
@@ -209,6 +218,10 @@ impl From<StoreError> for Error {
             StoreError::NotADatabase { .. } | StoreError::Unreadable { .. } => {
                 Self::unavailable(DatabaseProblem::NotADatabase, &e)
             }
+            StoreError::WrongKey { .. } => Self::unavailable(DatabaseProblem::WrongKey, &e),
+            StoreError::BadKey { .. } => Self::Config {
+                reason: e.to_string(),
+            },
             other => Self::Storage {
                 reason: other.to_string(),
             },
@@ -381,6 +394,9 @@ pub struct WipeReport {
     pub files_removed: u64,
     /// Unsent outbox items that were in the database (only non-zero when forced).
     pub unsent_items_lost: u64,
+    /// The database did not open with the key given, so what it held was not counted
+    /// (only when forced).
+    pub unreadable: bool,
 }
 
 /// One retention pass: the database part in one transaction, then the photo files.
@@ -462,7 +478,11 @@ impl Engine {
             None => Matrix::default_for(&catalogue)?,
         };
         // The database first: a file that is refused must not get a photo folder beside it.
-        let (store, report) = Store::open(&config.database)?;
+        let options = StoreOptions {
+            key: config.database_key.clone(),
+            ..StoreOptions::default()
+        };
+        let (store, report) = Store::open_with(&config.database, &options)?;
         let photo_dir = config
             .photos
             .directory
@@ -888,13 +908,30 @@ impl Engine {
     /// Deletes this device's data for the engineer — the database with its WAL files and the
     /// photo folder (`photos`, or the one beside the database) — for a sign-out. Refuses with
     /// [`Error::UnsentWork`] (saying how many items would be lost) while anything is unsent,
-    /// unless `force`. No engine may have the database open.
-    pub fn wipe(database: &Path, photos: Option<&Path>, force: bool) -> Result<WipeReport, Error> {
+    /// unless `force`. No engine may have the database open. An encrypted database needs its
+    /// `key` to count what would be lost; one the key does not open (the keystore lost it)
+    /// can only be wiped with `force`.
+    pub fn wipe(
+        database: &Path,
+        photos: Option<&Path>,
+        key: Option<&DatabaseKey>,
+        force: bool,
+    ) -> Result<WipeReport, Error> {
         let mut report = WipeReport::default();
+        let options = StoreOptions {
+            key: key.cloned(),
+            ..StoreOptions::default()
+        };
         match std::fs::symlink_metadata(database) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             _ => {
-                let (store, _) = Store::open(database)?;
+                let (store, _) = match Store::open_with(database, &options) {
+                    Err(StoreError::WrongKey { .. }) if force => {
+                        report.unreadable = true;
+                        return Self::remove_device_files(database, photos, report);
+                    }
+                    opened => opened?,
+                };
                 report.unsent_items_lost = store::unsent_items(store.conn())?;
                 if report.unsent_items_lost > 0 && !force {
                     return Err(Error::UnsentWork {
@@ -904,6 +941,14 @@ impl Engine {
                 drop(store);
             }
         }
+        Self::remove_device_files(database, photos, report)
+    }
+
+    fn remove_device_files(
+        database: &Path,
+        photos: Option<&Path>,
+        mut report: WipeReport,
+    ) -> Result<WipeReport, Error> {
         let remove = |path: &Path| -> Result<bool, Error> {
             match std::fs::remove_file(path) {
                 Ok(()) => Ok(true),
@@ -913,7 +958,7 @@ impl Engine {
                 }),
             }
         };
-        for suffix in ["", "-wal", "-shm", "-journal"] {
+        for suffix in ["", "-wal", "-shm", "-journal", ".encrypting"] {
             let path = PathBuf::from(format!("{}{suffix}", database.display()));
             report.files_removed += u64::from(remove(&path)?);
         }

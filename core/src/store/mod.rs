@@ -15,6 +15,7 @@
 //! read from the old file (jobs and open outbox items) is copied into the new one. The
 //! [`OpenReport`] says what happened so the app can tell the engineer and support.
 
+mod cipher;
 mod closure;
 mod jobs;
 mod migrations;
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
+pub use cipher::{DATABASE_KEY_LEN, DatabaseKey};
 pub use closure::{
     AnswerRecord, NewPhoto, StoredAnswer, StoredPhoto, add_photo, answer_history, current_answers,
     current_photos, find_photo, latest_time_of_job, record_answer, remove_photo, set_answer_time,
@@ -59,8 +61,16 @@ pub enum StoreError {
     NotARegularFile { path: PathBuf, kind: String },
     #[error("{path} is another application's database ({detail}); nothing was changed")]
     ForeignDatabase { path: PathBuf, detail: String },
-    #[error("{path} is not a database file; nothing was changed")]
+    #[error(
+        "{path} is not a database file (or an encrypted one and no key was given); nothing was changed"
+    )]
     NotADatabase { path: PathBuf },
+    #[error(
+        "{path} does not open with the database key it was given (a wrong key, or not a database); nothing was changed"
+    )]
+    WrongKey { path: PathBuf },
+    #[error("database key: {reason}")]
+    BadKey { reason: String },
     #[error(
         "{path} cannot be read ({reason}) and is not marked as this app's database, so it was left in place"
     )]
@@ -95,6 +105,25 @@ pub struct Recovery {
     pub salvage_problem: Option<String>,
 }
 
+/// How a database file is opened.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// How long to wait for another connection's lock before [`StoreError::Busy`].
+    pub busy_timeout: std::time::Duration,
+    /// Encrypts the file at rest (SQLCipher) when set; from the platform keystore. A plain
+    /// database of ours is encrypted in place the first time a key is given.
+    pub key: Option<DatabaseKey>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            key: None,
+        }
+    }
+}
+
 /// The open database.
 pub struct Store {
     conn: Connection,
@@ -110,15 +139,15 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (creating if needed) the database at `path`, migrating it to the latest schema.
     pub fn open(path: &Path) -> Result<(Self, OpenReport), StoreError> {
-        Self::open_with(path, DEFAULT_BUSY_TIMEOUT)
+        Self::open_with(path, &StoreOptions::default())
     }
 
-    /// [`Store::open`], waiting at most `busy_timeout` for another connection's lock.
+    /// [`Store::open`] with a key and a lock wait of its own.
     pub fn open_with(
         path: &Path,
-        busy_timeout: std::time::Duration,
+        options: &StoreOptions,
     ) -> Result<(Self, OpenReport), StoreError> {
-        let reason = match open::open_file(path, busy_timeout) {
+        let reason = match open::open_file(path, options) {
             Ok(conn) => {
                 return Ok((
                     Self {
@@ -132,7 +161,7 @@ impl Store {
             Err(open::Failure::Damaged(reason)) => reason,
         };
         let moved_to = move_aside(path)?;
-        let conn = match open::open_file(path, busy_timeout) {
+        let conn = match open::open_file(path, options) {
             Ok(conn) => conn,
             Err(open::Failure::Refused(e)) => return Err(e),
             Err(open::Failure::Damaged(reason)) => return Err(StoreError::Corrupt(reason)),
@@ -144,7 +173,7 @@ impl Store {
             salvaged_outbox_items: 0,
             salvage_problem: None,
         };
-        salvage::salvage_into(&moved_to, &conn, &mut recovery);
+        salvage::salvage_into(&moved_to, options.key.as_ref(), &conn, &mut recovery);
         Ok((
             Self {
                 conn,
@@ -233,3 +262,6 @@ fn move_aside(path: &Path) -> Result<PathBuf, StoreError> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod cipher_tests;

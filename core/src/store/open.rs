@@ -17,6 +17,12 @@
 //!    migrating one file at once serialise on SQLite's write lock and all succeed;
 //! 5. last, WAL and the other per-connection settings.
 //!
+//! With a key (see `cipher`) the file is SQLCipher's: its header is ciphertext, so the mark
+//! cannot be read before the key is applied. A file that does not decrypt with the key is
+//! [`StoreError::WrongKey`] and untouched (a wrong key and random bytes look the same, so
+//! it is never judged damaged); one that decrypts is ours and goes through the same steps.
+//! A plain file of ours given a key is encrypted in place after step 4.
+//!
 //! A lock held by another process is waited out for the busy timeout, then reported as
 //! [`StoreError::Busy`]; it is never mistaken for damage.
 
@@ -27,8 +33,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, MAIN_DB, OpenFlags};
 
-use super::StoreError;
+use super::cipher;
 use super::migrations::{LATEST_VERSION, apply_migrations};
+use super::{StoreError, StoreOptions};
 
 /// Our mark in the SQLite header (`PRAGMA application_id`): "JPK1".
 pub const APPLICATION_ID: i32 = 0x4A50_4B31;
@@ -65,7 +72,9 @@ enum Owner {
 }
 
 /// Opens `path` as described in the module documentation.
-pub(super) fn open_file(path: &Path, busy_timeout: Duration) -> Result<Connection, Failure> {
+pub(super) fn open_file(path: &Path, options: &StoreOptions) -> Result<Connection, Failure> {
+    let busy_timeout = options.busy_timeout;
+    let key = options.key.as_ref();
     let p = || path.to_owned();
     match fs::metadata(path) {
         Ok(meta) => {
@@ -90,9 +99,13 @@ pub(super) fn open_file(path: &Path, busy_timeout: Duration) -> Result<Connectio
         }
     }
     let header = read_header(path)?;
-    let marked_ours = header.len() >= APPLICATION_ID_OFFSET + 4
+    let plaintext = header.starts_with(SQLITE_MAGIC);
+    // Ciphertext throughout, header included (or a new file about to be): only the key can
+    // tell whose it is.
+    let encrypted = key.is_some() && !plaintext;
+    let mut marked_ours = header.len() >= APPLICATION_ID_OFFSET + 4
         && header[APPLICATION_ID_OFFSET..APPLICATION_ID_OFFSET + 4] == APPLICATION_ID.to_be_bytes();
-    if !header.is_empty() && !header.starts_with(SQLITE_MAGIC) {
+    if !header.is_empty() && !plaintext && !encrypted {
         return Err(if marked_ours {
             Failure::Damaged("the file's SQLite header is damaged".into())
         } else {
@@ -105,6 +118,11 @@ pub(super) fn open_file(path: &Path, busy_timeout: Duration) -> Result<Connectio
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| classify(path, e, marked_ours))?;
+    // A new file is created encrypted; a plain one is read plain and encrypted after its
+    // migrations (below).
+    if let Some(key) = key.filter(|_| !plaintext) {
+        cipher::apply_key(&conn, key).map_err(|e| classify(path, e, false))?;
+    }
     conn.busy_timeout(busy_timeout)
         .map_err(|e| classify(path, e, marked_ours))?;
     if conn
@@ -120,7 +138,19 @@ pub(super) fn open_file(path: &Path, busy_timeout: Duration) -> Result<Connectio
     conn.execute_batch("BEGIN DEFERRED")
         .map_err(|e| classify(path, e, marked_ours))?;
     let looked = (|| {
-        let owner = inspect(&conn, path).map_err(|f| escalate(f, path, marked_ours))?;
+        let owner = inspect(&conn, path).map_err(|f| match f {
+            // Page 1 or the schema did not decrypt: a wrong key and damage look the same.
+            Failure::Refused(StoreError::NotADatabase { .. }) | Failure::Damaged(_)
+                if encrypted =>
+            {
+                Failure::Refused(StoreError::WrongKey { path: p() })
+            }
+            f => escalate(f, path, marked_ours),
+        })?;
+        // It decrypted (SQLCipher checks each page's HMAC) and bears our mark.
+        if encrypted && owner == Owner::Ours {
+            marked_ours = true;
+        }
         if owner == Owner::Ours {
             let check: String = conn
                 .query_row("PRAGMA quick_check", [], |r| r.get(0))
@@ -137,6 +167,7 @@ pub(super) fn open_file(path: &Path, busy_timeout: Duration) -> Result<Connectio
     // Ending a read transaction writes nothing.
     let _ = conn.execute_batch("COMMIT");
     looked?;
+    let marked_ours = marked_ours;
 
     // One write transaction: the version is read and applied under the write lock.
     conn.execute_batch("BEGIN IMMEDIATE")
@@ -160,6 +191,18 @@ pub(super) fn open_file(path: &Path, busy_timeout: Duration) -> Result<Connectio
     if let Err(failure) = migrated {
         let _ = conn.execute_batch("ROLLBACK");
         return Err(escalate(failure, path, marked_ours));
+    }
+    if let Some(key) = key.filter(|_| plaintext) {
+        cipher::encrypt_in_place(
+            &conn,
+            path,
+            key,
+            busy_timeout,
+            LATEST_VERSION,
+            APPLICATION_ID,
+        )?;
+        drop(conn);
+        return open_file(path, options);
     }
 
     // journal_mode answers with a row; read it so the pragma is applied on every SQLite build.
@@ -269,7 +312,7 @@ fn classify(path: &Path, e: rusqlite::Error, ours: bool) -> Failure {
     }
 }
 
-fn create_empty(path: &Path) -> Result<(), StoreError> {
+pub(super) fn create_empty(path: &Path) -> Result<(), StoreError> {
     let io = |at: &Path, e: io::Error| StoreError::Io {
         path: at.to_owned(),
         reason: e.to_string(),

@@ -10,16 +10,31 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 
 use super::Recovery;
+use super::cipher::{self, DatabaseKey};
 
-pub(super) fn salvage_into(old: &Path, new: &Connection, recovery: &mut Recovery) {
-    if let Err(problem) = copy_rows(old, new, recovery) {
+pub(super) fn salvage_into(
+    old: &Path,
+    key: Option<&DatabaseKey>,
+    new: &Connection,
+    recovery: &mut Recovery,
+) {
+    if let Err(problem) = copy_rows(old, key, new, recovery) {
         recovery.salvage_problem = Some(problem);
     }
 }
 
-fn copy_rows(old: &Path, new: &Connection, recovery: &mut Recovery) -> Result<(), String> {
+fn copy_rows(
+    old: &Path,
+    key: Option<&DatabaseKey>,
+    new: &Connection,
+    recovery: &mut Recovery,
+) -> Result<(), String> {
     let source = Connection::open_with_flags(old, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| format!("cannot open the old file: {e}"))?;
+    // A damaged encrypted file was moved aside only after it decrypted with this key.
+    if let Some(key) = key.filter(|_| !cipher::is_plaintext(old)) {
+        cipher::apply_key(&source, key).map_err(|e| format!("cannot key the old file: {e}"))?;
+    }
     let (jobs, lost_jobs) = copy_table(
         &source,
         new,

@@ -14,7 +14,7 @@ fn schema(conn: &Connection) -> Vec<(String, String, String)> {
 }
 
 /// Column lists as SQLite reports them, which normalises ALTER TABLE text differences.
-fn columns(conn: &Connection) -> Vec<(String, String, String, bool, bool)> {
+pub(super) fn columns(conn: &Connection) -> Vec<(String, String, String, bool, bool)> {
     let mut out = Vec::new();
     for (kind, name, _) in schema(conn) {
         if kind != "table" {
@@ -108,7 +108,7 @@ fn a_newer_schema_is_refused_and_left_untouched() {
     );
 }
 
-fn seed_old_file(path: &Path) {
+pub(super) fn seed_old_file(path: &Path) {
     let (store, _) = Store::open(path).unwrap();
     store
         .conn()
@@ -144,7 +144,7 @@ fn salvage_copies_jobs_and_open_outbox_items_with_their_keys() {
         salvaged_outbox_items: 0,
         salvage_problem: None,
     };
-    salvage::salvage_into(&old, new.conn(), &mut recovery);
+    salvage::salvage_into(&old, None, new.conn(), &mut recovery);
     assert_eq!(recovery.salvage_problem, None);
     assert_eq!(recovery.salvaged_jobs, 1);
     assert_eq!(recovery.salvaged_outbox_items, 4);
@@ -292,7 +292,7 @@ fn the_same_photo_twice_on_a_question_is_one_photo_and_removal_keeps_history() {
 // ------------------------------------------------------------------ opening hostile files
 
 /// Every file in `dir` with its bytes, to prove an open changed nothing.
-fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+pub(super) fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -317,7 +317,13 @@ fn job_count(store: &Store) -> i64 {
 }
 
 fn fast(path: &Path) -> Result<(Store, OpenReport), StoreError> {
-    Store::open_with(path, std::time::Duration::from_millis(200))
+    Store::open_with(
+        path,
+        &StoreOptions {
+            busy_timeout: std::time::Duration::from_millis(200),
+            key: None,
+        },
+    )
 }
 
 #[test]
@@ -393,7 +399,11 @@ fn a_lock_released_within_the_wait_is_waited_for() {
         conn.execute_batch("COMMIT").unwrap();
     });
     locked_rx.recv().unwrap();
-    let (store, report) = Store::open_with(&path, std::time::Duration::from_secs(30)).unwrap();
+    let options = StoreOptions {
+        busy_timeout: std::time::Duration::from_secs(30),
+        key: None,
+    };
+    let (store, report) = Store::open_with(&path, &options).unwrap();
     assert_eq!(report, OpenReport::default());
     assert_eq!(job_count(&store), 1);
     holder.join().unwrap();

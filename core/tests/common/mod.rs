@@ -9,6 +9,7 @@ use jobpack_core::transport::{Timeouts, TlsMaterial};
 pub fn offline_config(db: &std::path::Path) -> Config {
     Config {
         database: db.to_owned(),
+        database_key: None,
         endpoints: vec![],
         tls: TlsMaterial::default(),
         timeouts: Timeouts::default(),
