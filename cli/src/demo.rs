@@ -22,8 +22,9 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use jobpack_core::engine::{Config, Engine, PhotoConfig};
 use jobpack_core::outbox::{ItemKind, ItemState};
-use jobpack_core::photos::{PhotoHash, S3Config, UploadDescriptor};
+use jobpack_core::photos::{PhotoHash, PhotoKey, S3Config, UploadDescriptor};
 use jobpack_core::protocol::EngineerDetails;
+use jobpack_core::store::{DATABASE_KEY_LEN, DatabaseKey};
 use jobpack_core::sync::{RetryPolicy, SyncPolicy};
 use jobpack_core::transport::{Timeouts, TlsMaterial};
 use jobpack_sim::s3::S3StandIn;
@@ -119,6 +120,8 @@ struct Report {
     times_corrected: usize,
     /// Messages whose action time rests on a clock that was never checked.
     times_unchecked: usize,
+    /// Engineers' database files that are encrypted and hold no customer data in the clear.
+    databases_sealed: usize,
     wall: Duration,
 }
 
@@ -154,6 +157,10 @@ impl Report {
             "  photos uploaded to S3    {} ({} read back and verified)",
             self.photos_uploaded, self.photos_verified
         ));
+        line(format!(
+            "  databases encrypted      {} of {} (SQLCipher; no customer name or phone in their bytes)",
+            self.databases_sealed, self.engineers
+        ));
         line(format!("  connectivity outages     {}", self.outages));
         line(format!("  jobs cancelled           {}", self.cancelled));
         let closures: Vec<String> = self
@@ -178,6 +185,7 @@ impl Report {
             if self.lost == 0
                 && self.reordered + self.order_violations == 0
                 && self.photos_verified == self.photos_uploaded
+                && self.databases_sealed == self.engineers
             {
                 "  result                   OK: nothing lost, nothing reordered".into()
             } else {
@@ -207,8 +215,11 @@ fn config(
         .clients
         .get(engineer)
         .ok_or_else(|| format!("no certificate for {engineer}"))?;
+    // What a phone's keystore would hold: one random storage key per installation.
+    let storage_key: Vec<u8> = (0..DATABASE_KEY_LEN).map(|_| fastrand::u8(..)).collect();
     Ok(Config {
         database: dir.join(format!("{engineer}.sqlite")),
+        database_key: Some(DatabaseKey::derive(&storage_key).map_err(|e| e.to_string())?),
         endpoints: urls,
         tls: TlsMaterial {
             client_cert_pem: Some(identity.cert_pem.clone()),
@@ -243,9 +254,26 @@ fn config(
         photos: PhotoConfig {
             bucket: BUCKET.into(),
             s3: Some(s3),
+            key: Some(PhotoKey::new(&storage_key)?),
             ..PhotoConfig::default()
         },
     })
+}
+
+/// Whether an engineer's database (with its WAL) is encrypted: no plain SQLite header and
+/// none of the sample customer's details anywhere in its bytes.
+fn database_sealed(database: &std::path::Path) -> bool {
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal"] {
+        if let Ok(part) = std::fs::read(format!("{}{suffix}", database.display())) {
+            bytes.extend(part);
+        }
+    }
+    let holds = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    !bytes.is_empty()
+        && !bytes.starts_with(b"SQLite format 3")
+        && !holds(b"Alex Example")
+        && !holds(b"07700 900456")
 }
 
 async fn day(args: &DemoArgs) -> Result<Report, String> {
@@ -461,9 +489,13 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
         outages,
         times_corrected: 0,
         times_unchecked: 0,
+        databases_sealed: 0,
         wall: Duration::ZERO,
     };
     for phone in &phones {
+        if database_sealed(&dir.join(format!("{}.sqlite", phone.id))) {
+            report.databases_sealed += 1;
+        }
         let items = phone.engine.outbox(None).map_err(|e| e.to_string())?;
         let mut per_job: HashMap<&str, Vec<&str>> = HashMap::new();
         for item in items.iter().filter(|i| i.kind == ItemKind::Upload) {

@@ -15,8 +15,9 @@ use jobpack_core::closure::{Gap, Journey};
 use jobpack_core::engine::{
     Config, DatabaseProblem, Engine, Error, FlowView, PhotoConfig, PhotoView, QuestionView,
 };
-use jobpack_core::photos::S3Config;
+use jobpack_core::photos::{PhotoKey, S3Config};
 use jobpack_core::protocol::{EngineerDetails, Location, OntDevice, Timestamp};
+use jobpack_core::store::{DATABASE_KEY_LEN, DatabaseKey};
 use jobpack_core::sync::SyncPolicy;
 use jobpack_core::transport::{Timeouts, TlsMaterial};
 use serde_json::{Value, json};
@@ -55,8 +56,40 @@ pub struct EngineerArgs {
     /// stand-ins without TLS). Without it every endpoint must be `https://`.
     #[arg(long)]
     allow_plain_http_loopback: bool,
+    /// A file holding the installation's 32-byte storage key as 64 hex digits (what a phone
+    /// keeps in its keystore): the database is encrypted with a key derived from it and photo
+    /// files are sealed with it. A plain database is encrypted in place on first use.
+    #[arg(long)]
+    storage_key_file: Option<PathBuf>,
     #[command(subcommand)]
     command: EngineerCommand,
+}
+
+/// The database key and photo key from `--storage-key-file`.
+fn storage_keys(args: &EngineerArgs) -> Result<Option<(DatabaseKey, PhotoKey)>, String> {
+    let Some(path) = &args.storage_key_file else {
+        return Ok(None);
+    };
+    let text = crate::input::read_text(path, 1024).map_err(|e| e.to_string())?;
+    let text = text.trim();
+    let bytes = (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>()
+        .filter(|bytes| bytes.len() == DATABASE_KEY_LEN)
+        .ok_or_else(|| {
+            format!(
+                "{} must hold {DATABASE_KEY_LEN} bytes as {} hex digits",
+                path.display(),
+                2 * DATABASE_KEY_LEN
+            )
+        })?;
+    let database = DatabaseKey::derive(&bytes).map_err(|e| e.to_string())?;
+    let photos = PhotoKey::new(&bytes)?;
+    Ok(Some((database, photos)))
 }
 
 #[derive(Subcommand)]
@@ -225,6 +258,7 @@ fn error_json(e: &Error) -> Value {
             DatabaseProblem::NotARegularFile => "databaseNotAFile",
             DatabaseProblem::ForeignDatabase => "foreignDatabase",
             DatabaseProblem::NotADatabase => "notADatabase",
+            DatabaseProblem::WrongKey => "wrongKey",
         },
         Error::Config { .. } => "config",
         Error::Offline => "offline",
@@ -323,9 +357,17 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
 }
 
 pub fn run(args: &EngineerArgs) -> ExitCode {
+    let keys = match storage_keys(args) {
+        Ok(keys) => keys,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if let EngineerCommand::Wipe { force } = &args.command {
         // No engine: the database must not be open while it is removed.
-        return match Engine::wipe(&args.db, None, *force) {
+        let key = keys.as_ref().map(|(database, _)| database);
+        return match Engine::wipe(&args.db, None, key, *force) {
             Ok(report) => {
                 print(&to_json(&report));
                 ExitCode::SUCCESS
@@ -373,8 +415,10 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
         args.command,
         EngineerCommand::Pull { .. } | EngineerCommand::Sync { .. } | EngineerCommand::Soak { .. }
     );
+    let (database_key, photo_key) = keys.unzip();
     let config = Config {
         database: args.db.clone(),
+        database_key,
         endpoints: args.upstream.clone(),
         tls,
         timeouts: Timeouts {
@@ -413,6 +457,7 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
                 s3.allow_plain_http_loopback = args.allow_plain_http_loopback;
                 s3
             }),
+            key: photo_key,
             ..PhotoConfig::default()
         },
     };

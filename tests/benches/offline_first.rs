@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use jobpack_core::closure::Journey;
 use jobpack_core::engine::Engine;
 use jobpack_core::protocol::Location;
-use jobpack_core::store::Store;
+use jobpack_core::store::{DatabaseKey, Store, StoreOptions};
 use jobpack_core::transport::client_config;
 use jobpack_e2e::World;
 use serde_json::{Value, json};
@@ -106,6 +106,77 @@ fn commit_latency(world: &World) {
         ms(b),
         ms(p90(bare)),
         a.as_secs_f64() / b.as_secs_f64()
+    );
+}
+
+/// Encryption at rest: the same action committed to a plain and a SQLCipher database,
+/// interleaved so both see the same disk; then open time of each, and the one-off migration
+/// of a plain database to an encrypted one.
+fn encryption_cost(world: &World) {
+    const N: usize = 400;
+    let key = DatabaseKey::new(&[7; 32]).unwrap();
+    let dir = world.dir.path();
+    {
+        let plain = World::open(
+            world.config("E001", "plain.sqlite", vec![], Default::default()),
+            None,
+        );
+        let mut config = world.config("E001", "sealed.sqlite", vec![], Default::default());
+        config.database_key = Some(key.clone());
+        let sealed = World::open(config, None);
+        let jobs: Vec<Value> = (0..N).map(create_job).collect();
+        plain.apply_inbound(&jobs).unwrap();
+        sealed.apply_inbound(&jobs).unwrap();
+        let (mut plain_times, mut sealed_times) = (Vec::new(), Vec::new());
+        for i in 0..N {
+            let job = format!("B{i:05}");
+            let t = Instant::now();
+            plain.accept(&job).unwrap();
+            plain_times.push(t.elapsed());
+            let t = Instant::now();
+            sealed.accept(&job).unwrap();
+            sealed_times.push(t.elapsed());
+        }
+        let (p, s) = (median(plain_times.clone()), median(sealed_times.clone()));
+        println!("encryption at rest (SQLCipher, raw 256-bit key) vs plain, {N} accepts each");
+        println!(
+            "  commit plain      median {:.3} ms  p90 {:.3} ms\n  commit encrypted  median {:.3} ms  p90 {:.3} ms\n  ratio             {:.2}x (target <= 1.2x)",
+            ms(p),
+            ms(p90(plain_times)),
+            ms(s),
+            ms(p90(sealed_times)),
+            s.as_secs_f64() / p.as_secs_f64()
+        );
+    }
+    let with_key = StoreOptions {
+        key: Some(key),
+        ..StoreOptions::default()
+    };
+    let (mut plain_opens, mut sealed_opens) = (Vec::new(), Vec::new());
+    for _ in 0..15 {
+        let t = Instant::now();
+        drop(Store::open(&dir.join("plain.sqlite")).unwrap());
+        plain_opens.push(t.elapsed());
+        let t = Instant::now();
+        drop(Store::open_with(&dir.join("sealed.sqlite"), &with_key).unwrap());
+        sealed_opens.push(t.elapsed());
+    }
+    let (p, s) = (median(plain_opens), median(sealed_opens));
+    println!(
+        "  open plain        median {:.2} ms\n  open encrypted    median {:.2} ms ({:.2}x)",
+        ms(p),
+        ms(s),
+        s.as_secs_f64() / p.as_secs_f64()
+    );
+    let migrating = dir.join("migrating.sqlite");
+    std::fs::copy(dir.join("plain.sqlite"), &migrating).unwrap();
+    let size = std::fs::metadata(&migrating).map(|m| m.len()).unwrap_or(0);
+    let t = Instant::now();
+    drop(Store::open_with(&migrating, &with_key).unwrap());
+    println!(
+        "  first open with a key encrypts a plain {:.1} MB database in place: {:.1} ms",
+        size as f64 / 1e6,
+        ms(t.elapsed())
     );
 }
 
@@ -303,6 +374,7 @@ fn main() {
     runtime.block_on(async {
         let world = World::start(1, 1).await;
         commit_latency(&world);
+        encryption_cost(&world);
         open_time(&world);
         throughput(&world).await;
         big_backlog(&world).await;
