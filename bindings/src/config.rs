@@ -12,6 +12,7 @@ use std::time::Duration;
 use jobpack_core::engine::{self, Engine, PhotoConfig};
 use jobpack_core::photos::{IngestConfig, PhotoKey, S3Config};
 use jobpack_core::protocol::EngineerDetails;
+use jobpack_core::store::DatabaseKey;
 use jobpack_core::sync::SyncPolicy;
 use jobpack_core::transport::{Timeouts, TlsMaterial};
 use tokio::sync::broadcast;
@@ -56,9 +57,11 @@ pub struct Config {
     /// when `None`. Unsent work is never pruned.
     #[uniffi(default = None)]
     pub retention: Option<crate::retention::Retention>,
-    /// 32 bytes from the platform keystore: photo files are sealed with it at rest
-    /// (AES-256-GCM). Keep it for the life of the installation: without it (or with another)
-    /// sealed photos cannot be read or uploaded.
+    /// 32 bytes from the platform keystore: the database is encrypted at rest with a key
+    /// derived from it (SQLCipher; a plain database is encrypted in place on the first open
+    /// with it) and photo files are sealed with it (AES-256-GCM). Keep it for the life of
+    /// the installation: without it (or with another) the database does not open
+    /// (`DatabaseUnavailable` with `WrongKey`) and sealed photos cannot be read or uploaded.
     #[uniffi(default = None)]
     pub storage_key: Option<Vec<u8>>,
 }
@@ -112,12 +115,21 @@ impl TryFrom<Config> for engine::Config {
             .map(PhotoKey::new)
             .transpose()
             .map_err(|reason| JobpackError::Config { reason })?;
+        let database_key = c
+            .storage_key
+            .as_deref()
+            .map(DatabaseKey::derive)
+            .transpose()
+            .map_err(|e| JobpackError::Config {
+                reason: e.to_string(),
+            })?;
         let timeouts = Timeouts {
             request: Duration::from_secs(c.request_timeout_secs.max(1).into()),
             ..Timeouts::default()
         };
         Ok(engine::Config {
             database: PathBuf::from(c.database_path),
+            database_key,
             endpoints: c.endpoints,
             tls: TlsMaterial {
                 client_cert_pem: c.client_certificate_pem,

@@ -110,6 +110,9 @@ pub enum DatabaseProblem {
     ForeignDatabase,
     /// Not a database, or unreadable and not marked as this app's.
     NotADatabase,
+    /// Encrypted, and the storage key given does not open it (the keystore lost the key, or
+    /// another installation's file).
+    WrongKey,
 }
 
 impl From<jobpack_core::engine::DatabaseProblem> for DatabaseProblem {
@@ -121,6 +124,7 @@ impl From<jobpack_core::engine::DatabaseProblem> for DatabaseProblem {
             Core::NotARegularFile => Self::NotARegularFile,
             Core::ForeignDatabase => Self::ForeignDatabase,
             Core::NotADatabase => Self::NotADatabase,
+            Core::WrongKey => Self::WrongKey,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use jobpack_core::engine::Engine;
-use jobpack_core::store;
+use jobpack_core::store::{self, DatabaseKey};
 
 use crate::Jobpack;
 use crate::errors::{JobpackError, Result};
@@ -49,6 +49,8 @@ pub struct WipeReport {
     pub files_removed: u64,
     /// Unsent items that were lost (non-zero only when forced).
     pub unsent_items_lost: u64,
+    /// The database did not open with the key, so its contents were not counted (forced only).
+    pub unreadable: bool,
 }
 
 #[uniffi::export]
@@ -74,18 +76,33 @@ impl Jobpack {
 
 /// Deletes the engineer's database and photos for a sign-out. Close every `Jobpack` handle on
 /// the database first. Refuses with `UnsentWork { items }` while anything is unsent, unless
-/// `force`. `photos_directory` is the one given in the config, if any.
+/// `force`. `photos_directory` and `storage_key` are the ones given in the config, if any; a
+/// database the key does not open (the keystore lost it) is only removed with `force`.
 #[uniffi::export]
 pub fn wipe_device_data(
     database_path: String,
     photos_directory: Option<String>,
+    storage_key: Option<Vec<u8>>,
     force: bool,
 ) -> Result<WipeReport> {
     let photos = photos_directory.map(PathBuf::from);
-    Engine::wipe(&PathBuf::from(database_path), photos.as_deref(), force)
-        .map(|r| WipeReport {
-            files_removed: r.files_removed,
-            unsent_items_lost: r.unsent_items_lost,
-        })
-        .map_err(JobpackError::from)
+    let key = storage_key
+        .as_deref()
+        .map(DatabaseKey::derive)
+        .transpose()
+        .map_err(|e| JobpackError::Config {
+            reason: e.to_string(),
+        })?;
+    Engine::wipe(
+        &PathBuf::from(database_path),
+        photos.as_deref(),
+        key.as_ref(),
+        force,
+    )
+    .map(|r| WipeReport {
+        files_removed: r.files_removed,
+        unsent_items_lost: r.unsent_items_lost,
+        unreadable: r.unreadable,
+    })
+    .map_err(JobpackError::from)
 }

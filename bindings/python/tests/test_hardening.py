@@ -48,9 +48,31 @@ def test_sign_out_refuses_while_work_is_unsent_unless_forced(simulator, tmp_path
     del core
 
     with pytest.raises(jobpack.JobpackError.UnsentWork) as refused:
-        jobpack.wipe_device_data(str(database), None, False)
+        jobpack.wipe_device_data(str(database), None, None, False)
     assert refused.value.items == 1
     assert database.exists()
-    report = jobpack.wipe_device_data(str(database), None, True)
+    report = jobpack.wipe_device_data(str(database), None, None, True)
     assert report.unsent_items_lost == 1
+    assert not database.exists()
+
+
+def test_the_storage_key_encrypts_the_database_and_another_key_is_refused(offline_config, tmp_path):
+    database = tmp_path / "sealed.sqlite"
+    offline_config.database_path = str(database)
+    offline_config.storage_key = bytes(range(32))
+    core = jobpack.Jobpack.open(offline_config)
+    del core
+    assert not database.read_bytes().startswith(b"SQLite format 3"), "encrypted at rest"
+    before = database.read_bytes()
+
+    offline_config.storage_key = bytes(32)
+    with pytest.raises(jobpack.JobpackError.DatabaseUnavailable) as refused:
+        jobpack.Jobpack.open(offline_config)
+    assert refused.value.problem == jobpack.DatabaseProblem.WRONG_KEY
+    assert database.read_bytes() == before, "untouched"
+
+    with pytest.raises(jobpack.JobpackError.DatabaseUnavailable):
+        jobpack.wipe_device_data(str(database), None, bytes(32), False)
+    report = jobpack.wipe_device_data(str(database), None, bytes(32), True)
+    assert report.unreadable
     assert not database.exists()

@@ -45,6 +45,9 @@ class Provisioning(private val files: File, private val vault: KeyVault) {
             requestTimeoutSecs = 30u,
             closureMatrixJson = json.optString("closureMatrixJson").ifEmpty { null },
             photoStorage = null,
+            // The installation's storage key: the core encrypts its database (SQLCipher) with
+            // a key derived from it and seals photo files with it.
+            storageKey = vault.databaseKey(),
         )
     }
 }

@@ -140,6 +140,9 @@ class PlatformTest {
         assertFalse(File(dir, "settings.json").readText().contains("SECRET-KEY"))
         // The next start reads the stored settings and the vault.
         assertEquals("SECRET-KEY", Provisioning(dir, vault).config(null)!!.clientKeyPem)
+        // The core gets the vault's storage key, the same on every start.
+        assertArrayEquals(vault.databaseKey(), config.storageKey)
+        assertArrayEquals(config.storageKey, Provisioning(dir, vault).config(null)!!.storageKey)
         assertEquals(null, Provisioning(File(dir, "empty").apply { mkdirs() }, vault).config(null))
     }
 
