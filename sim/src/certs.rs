@@ -42,6 +42,12 @@ pub struct Pki {
     pub server_key_pem: String,
     /// Engineer id -> client identity.
     pub clients: BTreeMap<String, ClientIdentity>,
+    /// The installation partner's certificate (what the partner hub presents to CityFibre);
+    /// signed by this CA, it belongs to no engineer.
+    pub partner: ClientIdentity,
+    /// CityFibre's own client certificate, presented when the simulator calls the partner
+    /// hub (`PartnerCaller`); a hub trusts `ca_cert_pem` for it.
+    pub cityfibre: ClientIdentity,
 }
 
 const CA_NAME: &str = "Jobpack CityFibre simulator CA";
@@ -84,6 +90,8 @@ impl Pki {
             server_cert_pem: server_cert.pem(),
             server_key_pem: server_key.serialize_pem(),
             clients,
+            partner: make_client("installation-partner", &ca)?,
+            cityfibre: make_client("cityfibre-gateway", &ca)?,
         })
     }
 
