@@ -96,7 +96,8 @@ impl Pki {
     }
 
     /// Writes `ca.pem`, and for each engineer `client-<id>.pem` and `client-<id>.key`; the
-    /// first engineer (in id order) also as `client.pem` / `client.key`.
+    /// first engineer (in id order) also as `client.pem` / `client.key`; the partner's and
+    /// CityFibre's identities as `partner.pem`/`.key` and `cityfibre.pem`/`.key`.
     pub fn write_to_dir(&self, dir: &Path) -> Result<(), SimError> {
         std::fs::create_dir_all(dir).map_err(|source| SimError::Write {
             path: dir.to_path_buf(),
@@ -118,6 +119,10 @@ impl Pki {
                 write_file(&dir.join("client.pem"), &identity.cert_pem, false)?;
                 write_file(&dir.join("client.key"), &identity.key_pem, true)?;
             }
+        }
+        for (name, identity) in [("partner", &self.partner), ("cityfibre", &self.cityfibre)] {
+            write_file(&dir.join(format!("{name}.pem")), &identity.cert_pem, false)?;
+            write_file(&dir.join(format!("{name}.key")), &identity.key_pem, true)?;
         }
         Ok(())
     }
@@ -268,6 +273,9 @@ mod tests {
             "client-E001.key",
             "client-E002.pem",
             "client-E002.key",
+            "partner.pem",
+            "partner.key",
+            "cityfibre.key",
         ] {
             assert!(dir.join(name).is_file(), "{name} missing");
         }

@@ -1,0 +1,204 @@
+//! `jobpack hub`: the partner hub as a process, and the back office's commands on its
+//! directory (engineers, dispatch, device certificates).
+//!
+//! The commands other than `serve` open the hub's SQLite file directly; they are safe while
+//! the hub runs (SQLite serialises the writers, and the running hub's forwarder looks at its
+//! outbox at least twice a second, so an assignment made here is forwarded promptly).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use jobpack_core::protocol::EngineerDetails;
+use jobpack_core::transport::{Timeouts, TlsMaterial};
+use jobpack_hub::{Hub, HubConfig, HubStore, Role};
+use serde_json::json;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct HubArgs {
+    /// The hub's directory: database, CA and server certificate.
+    #[arg(long, global = true, default_value = "hub")]
+    pub dir: PathBuf,
+    #[command(subcommand)]
+    pub command: HubCommand,
+}
+
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum HubCommand {
+    /// Serve CityFibre's side and the phones' side until stopped (prints one JSON line when ready).
+    Serve(ServeArgs),
+    /// Add an engineer (or update their details).
+    Engineer {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        phone: String,
+        #[arg(long)]
+        company: Option<String>,
+    },
+    /// Assign (or reassign) a job to an engineer.
+    Assign { job_ref: String, engineer: String },
+    /// Issue a device certificate (an engineer's phone, or `--office` for the back office).
+    Issue {
+        #[arg(long)]
+        device: String,
+        #[arg(long, required_unless_present = "office")]
+        engineer: Option<String>,
+        #[arg(long, conflicts_with = "engineer")]
+        office: bool,
+        /// Where to write `<device>.pem`, `<device>.key` and `hub-ca.pem`.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Revoke a device certificate; its next request is refused.
+    Revoke {
+        #[arg(long)]
+        device: String,
+    },
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Where CityFibre calls (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub cityfibre_listen: SocketAddr,
+    /// Where the phones call.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub device_listen: SocketAddr,
+    /// CA certificate(s), PEM, that sign CityFibre's client certificates.
+    #[arg(long)]
+    pub cityfibre_ca: PathBuf,
+    /// CityFibre endpoint (repeat for the second gateway); none = nothing is forwarded.
+    #[arg(long)]
+    pub upstream: Vec<String>,
+    /// The partner's client certificate and key for CityFibre, PEM.
+    #[arg(long, requires = "partner_key")]
+    pub partner_cert: Option<PathBuf>,
+    #[arg(long, requires = "partner_cert")]
+    pub partner_key: Option<PathBuf>,
+    /// CA certificate(s), PEM, that sign CityFibre's server certificates.
+    #[arg(long)]
+    pub upstream_ca: Option<PathBuf>,
+    /// Extra names for the hub's server certificate (made on first start).
+    #[arg(long)]
+    pub server_name: Vec<String>,
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub fn run(args: &HubArgs) -> ExitCode {
+    let outcome = match &args.command {
+        HubCommand::Serve(serve_args) => serve(&args.dir, serve_args),
+        other => manage(&args.dir, other),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn manage(dir: &Path, command: &HubCommand) -> Result<(), String> {
+    let store = HubStore::open(dir, &[]).map_err(|e| e.to_string())?;
+    let line = match command {
+        HubCommand::Serve(_) => return Err("serve is not a management command".into()),
+        HubCommand::Engineer {
+            id,
+            name,
+            phone,
+            company,
+        } => {
+            store
+                .add_engineer(&EngineerDetails {
+                    engineer_id: id.clone(),
+                    name: name.clone(),
+                    phone: phone.clone(),
+                    company: company.clone(),
+                })
+                .map_err(|e| e.to_string())?;
+            json!({"engineer": id})
+        }
+        HubCommand::Assign { job_ref, engineer } => {
+            let assignment = store.assign(job_ref, engineer).map_err(|e| e.to_string())?;
+            serde_json::to_value(assignment).map_err(|e| e.to_string())?
+        }
+        HubCommand::Issue {
+            device,
+            engineer,
+            office,
+            out,
+        } => {
+            let role = if *office { Role::Office } else { Role::Device };
+            let identity = store
+                .issue_device(device, engineer.as_deref(), role)
+                .map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+            let write = |name: String, text: &str| {
+                let path = out.join(name);
+                std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
+            };
+            write(format!("{device}.pem"), &identity.cert_pem)?;
+            write(format!("{device}.key"), &identity.key_pem)?;
+            write("hub-ca.pem".into(), &store.pki.ca_cert_pem)?;
+            json!({"device": device, "engineer": engineer, "out": out.display().to_string()})
+        }
+        HubCommand::Revoke { device } => {
+            store.revoke_device(device).map_err(|e| e.to_string())?;
+            json!({"revoked": device})
+        }
+    };
+    println!("{line}");
+    Ok(())
+}
+
+fn serve(dir: &Path, args: &ServeArgs) -> Result<(), String> {
+    let mut config = HubConfig::local(dir.to_path_buf(), read(&args.cityfibre_ca)?);
+    config.cityfibre_listen = args.cityfibre_listen;
+    config.device_listen = args.device_listen;
+    config.upstream = args.upstream.clone();
+    config.server_names = args.server_name.clone();
+    config.upstream_tls = TlsMaterial {
+        client_cert_pem: args.partner_cert.as_deref().map(read).transpose()?,
+        client_key_pem: args.partner_key.as_deref().map(read).transpose()?,
+        trust_anchors_pem: args
+            .upstream_ca
+            .as_deref()
+            .map(read)
+            .transpose()?
+            .unwrap_or_default(),
+        allow_plain_http_loopback: false,
+    };
+    config.timeouts = Timeouts {
+        connect: Duration::from_secs(10),
+        request: Duration::from_secs(30),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("could not start the runtime: {e}"))?;
+    runtime.block_on(async {
+        let hub = Hub::start(config).await.map_err(|e| e.to_string())?;
+        let line = json!({
+            "ready": true,
+            "cityfibre": hub.cityfibre_url(),
+            "devices": hub.device_url(),
+            "ca": dir.join("ca.pem").display().to_string(),
+        });
+        let mut out = std::io::stdout();
+        writeln!(out, "{line}")
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("could not write the ready line: {e}"))?;
+        crate::sim_cmd::stop_signal().await;
+        hub.shutdown().await;
+        Ok(())
+    })
+}
