@@ -627,6 +627,7 @@ fn handle_pull(shared: &Shared, engineer: Option<&str>, body: &[u8]) -> Response
                     messages: page.messages,
                     next_cursor: page.next_cursor,
                     more: page.more,
+                    refused: Vec::new(),
                 },
             };
             json_response(200, serde_json::to_string(&response).unwrap_or_default())

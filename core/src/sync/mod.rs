@@ -468,20 +468,44 @@ impl SyncLoop {
                     serde_json::from_value(v).map_err(|e| format!("pull: unreadable page: {e}"))
                 })?;
             let catalogue = &self.shared.catalogue;
-            let outcome = self
+            let (outcome, parked) = self
                 .shared
                 .with_store_tx(|tx| {
-                    inbox::apply_page(
+                    let outcome = inbox::apply_page(
                         tx,
                         &page.messages,
                         Some(&page.next_cursor),
                         catalogue,
                         Timestamp::now(),
-                    )
+                    )?;
+                    // A hub's word that CityFibre refused a message it had accepted from us.
+                    let mut parked = Vec::new();
+                    for refusal in &page.refused {
+                        if let Some(seq) =
+                            outbox::park_delivered(tx, &refusal.idempotency_key, &refusal.reason)?
+                        {
+                            parked.push(seq);
+                        }
+                    }
+                    Ok((outcome, parked))
                 })
                 .map_err(|e| e.to_string())?;
             for job_ref in outcome.changed_jobs {
                 self.shared.emit(Event::JobChanged { job_ref });
+            }
+            for seq in parked {
+                let job_ref = self
+                    .shared
+                    .with_store(|s| outbox::get(s.conn(), seq))
+                    .ok()
+                    .flatten()
+                    .map(|item| item.job_ref)
+                    .unwrap_or_default();
+                self.shared.emit(Event::OutboxChanged {
+                    seq,
+                    job_ref,
+                    state: ItemState::Parked,
+                });
             }
             if !page.more {
                 return Ok(());
