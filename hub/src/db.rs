@@ -18,9 +18,10 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::HubError;
 
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     include_str!("../migrations/0001_cityfibre_side.sql"),
     include_str!("../migrations/0002_dispatch_devices_outbox.sql"),
+    include_str!("../migrations/0003_refusals_to_phones.sql"),
 ];
 
 /// The schema version this build writes.

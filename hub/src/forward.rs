@@ -23,8 +23,11 @@ use jobpack_core::outbox::{self, ReadyItem};
 use jobpack_core::protocol::Timestamp;
 use jobpack_core::sync::{DeliveryRules, Verdict, rules};
 use jobpack_core::transport::{Transport, TransportError};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::json;
 use tokio::sync::{Notify, watch};
 
+use crate::HubError;
 use crate::db::Db;
 
 /// How often the outbox is looked at when nothing wakes the forwarder (a CLI on the same
@@ -92,6 +95,9 @@ impl Forwarder {
                     // A failed write leaves the item queued: it is sent again with its key.
                     let _ = self.db.write(|tx| {
                         rules::record(tx, item.seq, &verdict, Timestamp::now())?;
+                        if let Verdict::Park(reason) = &verdict {
+                            return_refusal(tx, &item, reason)?;
+                        }
                         Ok(())
                     });
                     in_flight.remove(&item.seq);
@@ -122,4 +128,41 @@ impl Forwarder {
             (item, endpoint, outcome)
         })
     }
+}
+
+/// A message a phone pushed and CityFibre refused for good goes back to that phone: a refusal
+/// row in its inbox (served by `pull`, where the core parks its copy with the reason), and the
+/// hub lets its own copy go (discarded), so the job's lane at the hub is not held up by a
+/// message the engineer now owns. A resend from the phone (same key) queues it again
+/// (`phone::push`); a corrected message comes with a new key. The hub's own messages (the
+/// engineer details) stay parked here, for the back office.
+fn return_refusal(conn: &Connection, item: &ReadyItem, reason: &str) -> Result<(), HubError> {
+    let engineer: Option<String> = conn
+        .query_row(
+            "SELECT engineer_id FROM pushes WHERE idempotency_key = ?1",
+            [&item.idempotency_key],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(engineer) = engineer else {
+        return Ok(());
+    };
+    let refusal = json!({"idempotencyKey": item.idempotency_key, "reason": reason});
+    conn.execute(
+        "INSERT INTO device_inbox (engineer_id, job_ref, envelope, created_at, kind)
+         VALUES (?1, ?2, ?3, ?4, 'refusal')",
+        params![
+            engineer,
+            item.job_ref,
+            refusal.to_string(),
+            Timestamp::now().unix_millis()
+        ],
+    )?;
+    if let Err(refusal) = outbox::discard(conn, item.seq, &item.idempotency_key)? {
+        return Err(HubError::Invalid {
+            field: "outbox",
+            reason: refusal.to_string(),
+        });
+    }
+    Ok(())
 }

@@ -72,27 +72,36 @@ pub fn pull(conn: &Connection, engineer: &str, body: &[u8]) -> Result<Answer, Hu
         .unwrap_or(DEFAULT_PULL_LIMIT)
         .min(MAX_PULL_LIMIT);
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, envelope FROM device_inbox WHERE engineer_id = ?1 AND seq > ?2
+        "SELECT seq, kind, envelope FROM device_inbox WHERE engineer_id = ?1 AND seq > ?2
          ORDER BY seq LIMIT ?3",
     )?;
-    let rows: Vec<(i64, String)> = stmt
+    let rows: Vec<(i64, String, String)> = stmt
         .query_map(params![engineer, after, i64::from(limit) + 1], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?
         .collect::<Result<_, _>>()?;
     let more = rows.len() > limit as usize;
     let page = rows
         .get(..rows.len().min(limit as usize))
         .unwrap_or_default();
-    let last = page.last().map_or(after, |(seq, _)| *seq);
-    let messages: Vec<Value> = page
-        .iter()
-        .map(|(_, text)| serde_json::from_str(text).unwrap_or(Value::Null))
-        .collect();
+    let last = page.last().map_or(after, |(seq, _, _)| *seq);
+    let (mut messages, mut refused) = (Vec::new(), Vec::new());
+    for (_, kind, text) in page {
+        let value = serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
+        if kind == "refusal" {
+            refused.push(value);
+        } else {
+            messages.push(value);
+        }
+    }
+    let mut result = json!({"messages": messages, "nextCursor": format!("h-{last}"), "more": more});
+    if !refused.is_empty() {
+        result["refused"] = Value::Array(refused);
+    }
     Ok(Answer::ok(json!({
         "jsonrpc": "2.0",
         "id": request.id.get(),
-        "result": {"messages": messages, "nextCursor": format!("h-{last}"), "more": more},
+        "result": result,
     })))
 }
 
@@ -123,15 +132,22 @@ pub fn push(
             ),
         );
     }
-    let seen: Option<(String, String)> = conn
+    let seen: Option<(String, String, i64)> = conn
         .query_row(
-            "SELECT engineer_id, answer FROM pushes WHERE idempotency_key = ?1",
+            "SELECT engineer_id, answer, outbox_seq FROM pushes WHERE idempotency_key = ?1",
             [key],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
     match seen {
-        Some((owner, answer)) if owner == engineer => {
+        Some((owner, answer, seq)) if owner == engineer => {
+            // The engineer resent a message CityFibre had refused (the phone parked it, the
+            // hub let its copy go): it goes again, with its key, in its old place.
+            conn.execute(
+                "UPDATE outbox SET state = 'queued', parked_reason = NULL, next_attempt_at = NULL
+                 WHERE seq = ?1 AND state IN ('parked', 'discarded')",
+                [seq],
+            )?;
             return Ok(Answer {
                 status: hyper::StatusCode::OK,
                 body: answer,

@@ -170,3 +170,81 @@ async fn faults_between_hub_and_cityfibre_are_retried_with_exactly_once_effect()
     assert!(items.iter().any(|i| i.attempts > 1), "the hub retried");
     engine.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_from_cityfibre_comes_back_to_the_phone_as_a_parked_item() {
+    let world = World::start(1).await;
+    world
+        .cityfibre
+        .create_job("S9", sample_job_pack("S9").expect("pack"))
+        .await
+        .expect("createJob");
+    world.hub.assign("S9", "E001").expect("assign");
+    let engine = world.engine("E001", world.device("phone-e001", "E001"));
+    engine.sync_until_idle(IDLE).await.expect("pull");
+    // The engineer details reach CityFibre before it starts refusing this job.
+    assert!(eventually(IDLE, || delivered(&world, "S9") == ["engineerAssigned"]).await);
+    world.sim.set_faults(FaultConfig {
+        reject_job_refs: vec!["S9".into()],
+        ..FaultConfig::default()
+    });
+    let receipt = engine.accept("S9").expect("accept");
+    let seq = receipt.outbox_seq.expect("queued");
+    engine.sync_until_idle(IDLE).await.expect("push");
+    // The hub accepted it (sent, from the phone's side) and CityFibre then refused it.
+    let parked = eventually(IDLE, || {
+        engine.sync_now();
+        engine
+            .outbox(Some("S9"))
+            .expect("outbox")
+            .iter()
+            .any(|i| i.seq == seq && i.state == ItemState::Parked)
+    })
+    .await;
+    assert!(parked, "{:?}", engine.outbox(Some("S9")));
+    let item = engine
+        .outbox(Some("S9"))
+        .expect("outbox")
+        .into_iter()
+        .find(|i| i.seq == seq)
+        .expect("item");
+    assert!(
+        item.parked_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("HTTP 422")),
+        "{item:?}"
+    );
+    let hub_items = world.hub.store().outbox(Some("S9")).expect("hub outbox");
+    assert_eq!(
+        hub_items.iter().map(|i| i.state).collect::<Vec<_>>(),
+        [ItemState::Sent, ItemState::Discarded],
+        "the hub let its copy go"
+    );
+
+    // CityFibre fixes its side; the engineer resends from the outbox screen.
+    world.sim.set_faults(FaultConfig::default());
+    engine.resend(seq).expect("resend");
+    engine
+        .sync_until_idle(IDLE)
+        .await
+        .expect("resend reaches the hub");
+    assert!(
+        eventually(IDLE, || delivered(&world, "S9")
+            == ["engineerAssigned", "engineerAssigned"])
+        .await,
+        "{:?}",
+        delivered(&world, "S9")
+    );
+    assert!(eventually(IDLE, || hub_outbox_sent_or_gone(&world)).await);
+    engine.shutdown();
+}
+
+fn hub_outbox_sent_or_gone(world: &World) -> bool {
+    world
+        .hub
+        .store()
+        .outbox(None)
+        .expect("hub outbox")
+        .iter()
+        .all(|i| i.state == ItemState::Sent)
+}
