@@ -18,6 +18,7 @@
 //! * `dispatch`  — assigning and reassigning jobs: inboxes and the engineer-details notifyJob;
 //! * `phone`     — `pull` and the pushes, deduplicated by `Idempotency-Key`;
 //! * `forward`   — the outbox to CityFibre with the core's outbox and delivery rules;
+//! * `photos`    — presigned S3 PUT URLs, so phones hold no S3 keys;
 //! * `pki`       — the hub CA, device certificates and revocation;
 //! * `server`    — the two mutual-TLS listeners and routing.
 
@@ -27,6 +28,7 @@ mod dispatch;
 mod error;
 mod forward;
 mod phone;
+mod photos;
 pub mod pki;
 mod rpc;
 mod server;
@@ -50,6 +52,7 @@ pub use cityfibre::{HubJob, METHODS as CITYFIBRE_METHODS};
 pub use db::{Db, LATEST_VERSION};
 pub use dispatch::Assignment;
 pub use error::HubError;
+pub use photos::PhotoBucket;
 pub use pki::{HubPki, Identity, Role};
 pub use rpc::{KEPT_BODY_LIMIT, MAX_BODY, Rejected, RpcCode};
 
@@ -79,6 +82,8 @@ pub struct HubConfig {
     pub max_in_flight: usize,
     /// Extra DNS names / addresses for the hub's server certificate.
     pub server_names: Vec<String>,
+    /// The partner's photo bucket, for presigned upload URLs (`/photoUrl`); `None` = none.
+    pub photos: Option<PhotoBucket>,
 }
 
 impl HubConfig {
@@ -96,6 +101,7 @@ impl HubConfig {
             configuration_retry: Duration::from_secs(60),
             max_in_flight: 8,
             server_names: Vec::new(),
+            photos: None,
         }
     }
 }
@@ -203,6 +209,11 @@ impl Hub {
             catalogue: Catalogue::embedded(),
             wake: Arc::clone(&wake),
             shutdown: shutdown_rx.clone(),
+            photos: config
+                .photos
+                .as_ref()
+                .map(photos::Presigner::new)
+                .transpose()?,
         });
         let mut tasks = vec![
             tokio::spawn(server::serve(

@@ -41,6 +41,7 @@ pub(crate) struct Context {
     /// Wakes the forwarder after something was queued for CityFibre.
     pub(crate) wake: Arc<Notify>,
     pub(crate) shutdown: watch::Receiver<bool>,
+    pub(crate) photos: Option<crate::photos::Presigner>,
 }
 
 pub(crate) async fn serve(
@@ -255,6 +256,20 @@ fn device(
             context.wake.notify_one();
             Ok(answer)
         }
+        ("/photoUrl", Role::Device, Some(engineer)) => match &context.photos {
+            Some(presigner) => context.db.write(|tx| presigner.answer(tx, engineer, body)),
+            None => context.db.write(|tx| {
+                reject(
+                    tx,
+                    Side::Device,
+                    path,
+                    body,
+                    body.len(),
+                    RpcCode::MethodNotFound,
+                    "this hub hands out no photo URLs (no bucket configured)".into(),
+                )
+            }),
+        },
         ("/admin/assign", Role::Office, _) => {
             let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
             let text = |name: &str| {
@@ -295,7 +310,7 @@ fn device(
                 Err(e) => Err(e),
             }
         }
-        ("/pull" | "/notifyJob" | "/closeJob", _, _) => forbidden(format!(
+        ("/pull" | "/notifyJob" | "/closeJob" | "/photoUrl", _, _) => forbidden(format!(
             "device {} is not an engineer's device",
             caller.device_id
         )),

@@ -63,6 +63,11 @@ impl World {
     /// The simulator as CityFibre (two gateways, provisioning always `status`), the hub
     /// forwarding to it, engineers E001 and E002 known to the hub.
     pub async fn start(status: u8) -> World {
+        Self::start_with(status, None).await
+    }
+
+    /// [`World::start`] with the hub presigning uploads to `photos`.
+    pub async fn start_with(status: u8, photos: Option<jobpack_hub::PhotoBucket>) -> World {
         let dir = tempfile::tempdir().expect("temp dir");
         let pki = Pki::generate(&["E001".to_owned()]).expect("pki");
         let sim = Simulator::start(
@@ -84,9 +89,9 @@ impl World {
         )
         .await
         .expect("simulator");
-        let hub = Hub::start(hub_config(dir.path(), &pki, sim.urls()))
-            .await
-            .expect("hub");
+        let mut config = hub_config(dir.path(), &pki, sim.urls());
+        config.photos = photos;
+        let hub = Hub::start(config).await.expect("hub");
         for id in ["E001", "E002"] {
             hub.store().add_engineer(&engineer(id)).expect("engineer");
         }
