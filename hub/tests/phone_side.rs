@@ -46,6 +46,11 @@ async fn a_device_sees_and_pushes_only_its_engineers_jobs() {
     two_jobs(&world).await;
     let phone = world.device("phone-1", "E001");
     let page = raw_pull(&world, &phone, None).await;
+    let spec = jobpack_spec::Spec::load().expect("contract");
+    assert!(
+        spec.is_valid("PullResponse", &page).expect("schema"),
+        "{page}"
+    );
     let messages = page["result"]["messages"].as_array().expect("messages");
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0]["ref"], "S1");
