@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use jobpack_core::protocol::EngineerDetails;
 use jobpack_core::transport::{Timeouts, TlsMaterial};
-use jobpack_hub::{Hub, HubConfig, HubStore, Role};
+use jobpack_hub::{Hub, HubConfig, HubStore, PhotoBucket, Role};
 use serde_json::json;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -86,6 +86,21 @@ pub struct ServeArgs {
     /// Extra names for the hub's server certificate (made on first start).
     #[arg(long)]
     pub server_name: Vec<String>,
+    /// The partner's photo bucket endpoint, for presigned upload URLs (`/photoUrl`). The keys
+    /// come from JOBPACK_S3_ACCESS_KEY_ID and JOBPACK_S3_SECRET_ACCESS_KEY, never from the
+    /// command line (where `ps` shows them).
+    #[arg(long, requires = "s3_bucket")]
+    pub s3_endpoint: Option<String>,
+    #[arg(long, requires = "s3_endpoint")]
+    pub s3_bucket: Option<String>,
+    #[arg(long, default_value = "us-east-1")]
+    pub s3_region: String,
+    /// Virtual-hosted URLs (`bucket.host/key`, AWS) instead of path style (`host/bucket/key`).
+    #[arg(long)]
+    pub s3_virtual_host: bool,
+    /// How long a presigned URL is valid, in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub s3_url_secs: u64,
 }
 
 fn read(path: &Path) -> Result<String, String> {
@@ -176,6 +191,20 @@ fn serve(dir: &Path, args: &ServeArgs) -> Result<(), String> {
             .unwrap_or_default(),
         allow_plain_http_loopback: false,
     };
+    if let (Some(endpoint), Some(bucket)) = (&args.s3_endpoint, &args.s3_bucket) {
+        let key = |name: &str| {
+            std::env::var(name).map_err(|_| format!("{name} must be set for --s3-endpoint"))
+        };
+        config.photos = Some(PhotoBucket {
+            endpoint: endpoint.clone(),
+            region: args.s3_region.clone(),
+            bucket: bucket.clone(),
+            access_key_id: key("JOBPACK_S3_ACCESS_KEY_ID")?,
+            secret_access_key: key("JOBPACK_S3_SECRET_ACCESS_KEY")?,
+            path_style: !args.s3_virtual_host,
+            validity: Duration::from_secs(args.s3_url_secs),
+        });
+    }
     config.timeouts = Timeouts {
         connect: Duration::from_secs(10),
         request: Duration::from_secs(30),
