@@ -161,3 +161,79 @@ fn serve_answers_cityfibre_and_assign_works_on_the_running_hub() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Starts `jobpack hub serve` on `hub_dir`; returns the child and its CityFibre URL.
+fn serve(hub_dir: &str, cityfibre_ca: &str) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jobpack"))
+        .args([
+            "hub",
+            "--dir",
+            hub_dir,
+            "serve",
+            "--cityfibre-ca",
+            cityfibre_ca,
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("hub starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("ready line");
+    let ready: serde_json::Value = serde_json::from_str(&line).expect("JSON ready line");
+    let url = ready["cityfibre"].as_str().expect("url").to_owned();
+    (child, url)
+}
+
+#[test]
+fn an_answered_create_job_survives_sigkill_and_its_redelivery_gets_the_same_answer() {
+    let dir = tempfile::tempdir().expect("dir");
+    let pki = Pki::generate(&["E001".to_owned()]).expect("pki");
+    let certs = dir.path().join("cityfibre");
+    pki.write_to_dir(&certs).expect("certs");
+    let hub = dir.path().join("hub");
+    let hub_dir = hub.to_str().expect("path");
+    let ca = certs.join("ca.pem");
+    let ca = ca.to_str().expect("path");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let caller = |url: String| {
+        PartnerCaller::new(CallerConfig {
+            urls: vec![url],
+            hub_anchors_pem: std::fs::read_to_string(hub.join("ca.pem")).expect("hub CA"),
+            identity: pki.cityfibre.clone(),
+            attempts: 3,
+            backoff: std::time::Duration::from_millis(50),
+            timeout: std::time::Duration::from_secs(5),
+        })
+        .expect("caller")
+    };
+    let envelope = jobpack_core::protocol::InboundEnvelope {
+        id: jobpack_core::protocol::RpcId::new(41).expect("id"),
+        sent: jobpack_core::protocol::Timestamp::now(),
+        job_ref: jobpack_core::protocol::JobRef::new("S41").expect("ref"),
+        message: jobpack_core::protocol::InboundMessage::CreateJob(Box::new(
+            sample_job_pack("S41").expect("pack"),
+        )),
+        response: serde_json::json!({}),
+        extra: serde_json::Map::new(),
+    };
+    let (mut first, url) = serve(hub_dir, ca);
+    let answer = runtime
+        .block_on(caller(url).send(&envelope))
+        .expect("createJob");
+    // SIGKILL right after the answer: what was answered must have been committed.
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+    let (mut second, url) = serve(hub_dir, ca);
+    let again = runtime
+        .block_on(caller(url).send(&envelope))
+        .expect("redelivery after the restart");
+    assert_eq!(again, answer);
+    assert_eq!(answer["providerJobId"], "JP-000001");
+    let _ = second.kill();
+    let _ = second.wait();
+}

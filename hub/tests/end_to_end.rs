@@ -248,3 +248,61 @@ fn hub_outbox_sent_or_gone(world: &World) -> bool {
         .iter()
         .all(|i| i.state == ItemState::Sent)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_hub_accepted_while_cityfibre_was_down_is_delivered_after_a_hub_restart() {
+    let world = World::start(1).await;
+    world.sim.set_gateway_down(0, true);
+    world.sim.set_gateway_down(1, true);
+    world
+        .cityfibre
+        .create_job("S7", sample_job_pack("S7").expect("pack"))
+        .await
+        .expect("createJob");
+    world.hub.assign("S7", "E001").expect("assign");
+    let engine = world.engine("E001", world.device("phone-e001", "E001"));
+    engine.sync_until_idle(IDLE).await.expect("pull");
+    engine.accept("S7").expect("accept");
+    engine.start_travel("S7", here(), None).expect("travel");
+    engine.sync_until_idle(IDLE).await.expect("the hub accepts");
+    assert!(
+        eventually(IDLE, || world
+            .hub
+            .store()
+            .outbox(Some("S7"))
+            .expect("outbox")
+            .iter()
+            .any(|i| i.attempts > 0))
+        .await,
+        "the hub tried CityFibre"
+    );
+    assert!(delivered(&world, "S7").is_empty());
+    engine.shutdown();
+
+    // The hub goes away with three messages in its outbox and comes back on the same files.
+    let pki = world.sim.pki().clone();
+    let config = common::hub_config(world.dir.path(), &pki, world.sim.urls());
+    let World { sim, hub, dir, .. } = world;
+    hub.shutdown().await;
+    sim.set_gateway_down(0, false);
+    sim.set_gateway_down(1, false);
+    let hub = jobpack_hub::Hub::start(config).await.expect("restart");
+    let expected = ["engineerAssigned", "engineerAssigned", "enRoute"];
+    let arrived = eventually(IDLE, || {
+        sim.stats()
+            .jobs
+            .get("S7")
+            .map(|m| {
+                m.iter()
+                    .map(|m| m.notification_type.clone().unwrap_or_default())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+            == expected
+    })
+    .await;
+    assert!(arrived, "{:?}", sim.stats().jobs.get("S7"));
+    assert!(sim.stats().order_violations.is_empty());
+    hub.shutdown().await;
+    drop(dir);
+}
