@@ -306,3 +306,36 @@ async fn what_the_hub_accepted_while_cityfibre_was_down_is_delivered_after_a_hub
     hub.shutdown().await;
     drop(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cityfibre_answers_an_ont_scan_by_calling_the_hub_and_the_phone_sees_it() {
+    // Every scan is answered "retrying in 5 minutes" (4), then "provisioned" (1).
+    let world = World::start(4).await;
+    let pki = world.sim.pki().clone();
+    world.sim.call_partner(common::caller(&world.hub, &pki));
+    world
+        .cityfibre
+        .create_job("S5", sample_job_pack("S5").expect("pack"))
+        .await
+        .expect("createJob");
+    world.hub.assign("S5", "E001").expect("assign");
+    let engine = world.engine("E001", world.device("phone-e001", "E001"));
+    engine.sync_until_idle(IDLE).await.expect("pull");
+    engine.accept("S5").expect("accept");
+    engine.start_travel("S5", here(), None).expect("travel");
+    engine.arrive("S5", here(), None).expect("arrive");
+    let ont = OntDevice::new("ALCLB443689D", "YP2244017834").expect("ont");
+    engine.confirm_ont("S5", ont, None).expect("scan");
+    let provisioned = eventually(IDLE, || {
+        engine.sync_now();
+        engine.job("S5").map(|j| j.state).ok() == Some(JobState::Provisioned { status: 1 })
+    })
+    .await;
+    assert!(provisioned, "{:?}", engine.job("S5").map(|j| j.state));
+    let stats = world.sim.stats();
+    assert_eq!(stats.provisioning_sent.get(&4), Some(&1));
+    assert_eq!(stats.provisioning_sent.get(&1), Some(&1));
+    // Both notices went through the hub: stored as CityFibre's calls, relayed to the phone.
+    assert_eq!(world.hub.store().inbound_count().expect("count"), 3);
+    engine.shutdown();
+}

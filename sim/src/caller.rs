@@ -115,13 +115,24 @@ impl PartnerCaller {
 
     /// An ONT provisioning notice with the seed table's success flag for `status`.
     pub async fn provision(&self, job_ref: &str, status: u8) -> Result<Value, CallError> {
+        self.provision_ont(job_ref, status, None).await
+    }
+
+    /// [`PartnerCaller::provision`] naming the ONT (FSAN, serial number) it is about.
+    pub async fn provision_ont(
+        &self,
+        job_ref: &str,
+        status: u8,
+        ont: Option<(String, String)>,
+    ) -> Result<Value, CallError> {
+        let (fsan, serial_number) = ont.unzip();
         let notice = ProvisioningNotice {
             ont_provisioning: OntProvisioning {
                 status_id: status,
                 success: matches!(status, 1 | 2),
                 details: None,
-                fsan: None,
-                serial_number: None,
+                fsan,
+                serial_number,
                 extra: Map::new(),
             },
             extra: Map::new(),
