@@ -59,6 +59,23 @@ pub enum HubCommand {
         #[arg(long)]
         device: String,
     },
+    /// The hub's outbox to CityFibre, one JSON object per item (states, attempts, parked reasons).
+    Outbox {
+        #[arg(long)]
+        job: Option<String>,
+    },
+    /// Queue a parked outbox item again (CityFibre's side was fixed).
+    Resend {
+        #[arg(long)]
+        seq: i64,
+    },
+    /// Discard a parked outbox item; `--key` must be its idempotency key (as `outbox` shows).
+    Discard {
+        #[arg(long)]
+        seq: i64,
+        #[arg(long)]
+        key: String,
+    },
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -168,6 +185,23 @@ fn manage(dir: &Path, command: &HubCommand) -> Result<(), String> {
         HubCommand::Revoke { device } => {
             store.revoke_device(device).map_err(|e| e.to_string())?;
             json!({"revoked": device})
+        }
+        HubCommand::Outbox { job } => {
+            for item in store.outbox(job.as_deref()).map_err(|e| e.to_string())? {
+                println!(
+                    "{}",
+                    serde_json::to_string(&item).map_err(|e| e.to_string())?
+                );
+            }
+            return Ok(());
+        }
+        HubCommand::Resend { seq } => {
+            store.resend(*seq).map_err(|e| e.to_string())?;
+            json!({"resent": seq})
+        }
+        HubCommand::Discard { seq, key } => {
+            store.discard(*seq, key).map_err(|e| e.to_string())?;
+            json!({"discarded": seq})
         }
     };
     println!("{line}");

@@ -158,6 +158,22 @@ fn serve_answers_cityfibre_and_assign_works_on_the_running_hub() {
         serde_json::from_slice(&assign.stdout).expect("assignment JSON");
     assert_eq!(assignment["engineerId"], "E001");
     assert_eq!(assignment["changed"], true);
+    // No CityFibre configured: the engineer details wait in the hub's outbox, queued.
+    let outbox = jobpack(&["hub", "--dir", hub_dir, "outbox", "--job", "S1"]);
+    assert!(outbox.status.success());
+    let item: serde_json::Value = serde_json::from_slice(&outbox.stdout).expect("one item");
+    assert_eq!(
+        (item["state"].as_str(), item["method"].as_str()),
+        (Some("queued"), Some("notifyJob"))
+    );
+    let seq = item["seq"].to_string();
+    let resend = jobpack(&["hub", "--dir", hub_dir, "resend", "--seq", &seq]);
+    assert_eq!(
+        resend.status.code(),
+        Some(1),
+        "only parked items are resent"
+    );
+    assert!(String::from_utf8_lossy(&resend.stderr).contains("only parked items"));
     let _ = child.kill();
     let _ = child.wait();
 }

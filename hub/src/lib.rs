@@ -158,6 +158,30 @@ impl HubStore {
         Ok(jobpack_core::outbox::list(&self.db.lock(), job_ref)?)
     }
 
+    /// Queues a parked outbox item again, unchanged, with its key (CityFibre's side was
+    /// fixed): the core's own `outbox::resend`.
+    pub fn resend(&self, seq: i64) -> Result<(), HubError> {
+        self.db.write(|tx| {
+            jobpack_core::outbox::resend(tx, seq)?.map_err(|e| HubError::Invalid {
+                field: "seq",
+                reason: e.to_string(),
+            })
+        })
+    }
+
+    /// Discards a parked outbox item (the back office gave up on it), confirmed with its
+    /// idempotency key as on the phone: the core's own `outbox::discard`.
+    pub fn discard(&self, seq: i64, confirmation_key: &str) -> Result<(), HubError> {
+        self.db.write(|tx| {
+            jobpack_core::outbox::discard(tx, seq, confirmation_key)?.map_err(|e| {
+                HubError::Invalid {
+                    field: "seq",
+                    reason: e.to_string(),
+                }
+            })
+        })
+    }
+
     /// Requests refused and kept for inspection.
     pub fn rejected(&self) -> Result<Vec<Rejected>, HubError> {
         rpc::rejected(&self.db.lock())

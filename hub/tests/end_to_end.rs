@@ -339,3 +339,53 @@ async fn cityfibre_answers_an_ont_scan_by_calling_the_hub_and_the_phone_sees_it(
     assert_eq!(world.hub.store().inbound_count().expect("count"), 3);
     engine.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hubs_own_refused_message_stays_parked_for_the_back_office_and_holds_its_job() {
+    let world = World::start(1).await;
+    world.sim.set_faults(FaultConfig {
+        reject_job_refs: vec!["S8".into()],
+        ..FaultConfig::default()
+    });
+    world
+        .cityfibre
+        .create_job("S8", sample_job_pack("S8").expect("pack"))
+        .await
+        .expect("createJob");
+    world.hub.assign("S8", "E001").expect("assign");
+    let parked = || {
+        world
+            .hub
+            .store()
+            .outbox(Some("S8"))
+            .expect("outbox")
+            .into_iter()
+            .find(|i| i.state == ItemState::Parked)
+    };
+    assert!(eventually(IDLE, || parked().is_some()).await);
+    let item = parked().expect("parked");
+    assert!(
+        item.parked_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("HTTP 422"))
+    );
+    // The phone's message for the same job waits behind it at the hub.
+    let engine = world.engine("E001", world.device("phone-e001", "E001"));
+    engine.sync_until_idle(IDLE).await.expect("pull");
+    engine.accept("S8").expect("accept");
+    engine.sync_until_idle(IDLE).await.expect("push");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(delivered(&world, "S8").is_empty());
+    assert!(world.hub.store().discard(item.seq, "not-its-key").is_err());
+
+    world.sim.set_faults(FaultConfig::default());
+    world.hub.store().resend(item.seq).expect("resend");
+    assert!(
+        eventually(IDLE, || delivered(&world, "S8")
+            == ["engineerAssigned", "engineerAssigned"])
+        .await,
+        "{:?}",
+        delivered(&world, "S8")
+    );
+    engine.shutdown();
+}
