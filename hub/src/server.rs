@@ -102,19 +102,26 @@ async fn connection(tcp: TcpStream, acceptor: TlsAcceptor, side: Side, context: 
     }
 }
 
-/// Reads at most `MAX_BODY` bytes; `Err(size)` when the body is larger (what was read is
-/// kept for inspection).
-async fn read_body(body: Incoming) -> Result<Vec<u8>, (Vec<u8>, usize)> {
+/// Why a body was not read whole; what was read is kept for inspection.
+enum BodyError {
+    /// Larger than `MAX_BODY` (at least `size` bytes).
+    TooLarge { start: Vec<u8>, size: usize },
+    /// The connection broke mid-body.
+    Broken { start: Vec<u8> },
+}
+
+/// Reads at most `MAX_BODY` bytes.
+async fn read_body(body: Incoming) -> Result<Vec<u8>, BodyError> {
     let mut body = body;
     let mut bytes = Vec::new();
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else {
-            return Err((bytes, 0));
+            return Err(BodyError::Broken { start: bytes });
         };
         if let Some(chunk) = frame.data_ref() {
             if bytes.len() + chunk.len() > MAX_BODY {
                 let size = bytes.len() + chunk.len();
-                return Err((bytes, size));
+                return Err(BodyError::TooLarge { start: bytes, size });
             }
             bytes.extend_from_slice(chunk);
         }
@@ -141,7 +148,7 @@ async fn handle(
         .map(|v| v.to_str().map(str::to_owned).unwrap_or_default());
     let body = match read_body(request.into_body()).await {
         Ok(body) => body,
-        Err((start, size)) => {
+        Err(BodyError::TooLarge { start, size }) => {
             let answer = context
                 .db
                 .write(|tx| {
@@ -160,13 +167,43 @@ async fn handle(
                 .unwrap_or_else(|_| Answer::too_large(size));
             return respond(answer);
         }
+        Err(BodyError::Broken { start }) => {
+            // Nobody may be there to read the answer, but the attempt is kept all the same.
+            let reason = "the request body broke off before its end".to_owned();
+            let answer = context
+                .db
+                .write(|tx| {
+                    reject(
+                        tx,
+                        side,
+                        &path,
+                        &start,
+                        start.len(),
+                        RpcCode::InvalidRequest,
+                        reason.clone(),
+                    )
+                })
+                .unwrap_or_else(|_| Answer::error(RpcCode::InvalidRequest, Value::Null, reason));
+            return respond(answer);
+        }
     };
     if method != Method::POST {
-        return respond(Answer::error(
-            RpcCode::MethodNotFound,
-            Value::Null,
-            format!("{method} {path}: only POST is served"),
-        ));
+        let reason = format!("{method} {path}: only POST is served");
+        let answer = context
+            .db
+            .write(|tx| {
+                reject(
+                    tx,
+                    side,
+                    &path,
+                    &body,
+                    body.len(),
+                    RpcCode::MethodNotFound,
+                    reason.clone(),
+                )
+            })
+            .unwrap_or_else(|_| Answer::error(RpcCode::MethodNotFound, Value::Null, reason));
+        return respond(answer);
     }
     let answer = match side {
         Side::CityFibre => {

@@ -254,3 +254,24 @@ async fn only_an_office_certificate_dispatches_and_a_reassignment_moves_the_job(
         (400, Some(-32602))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_is_refused_typed_and_kept() {
+    let world = World::start(1).await;
+    let phone = world.device("phone-1", "E001");
+    let response = common::client(&phone)
+        .get(format!("{}/pull", world.hub.device_url()))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status().as_u16(), 404);
+    let body: serde_json::Value =
+        serde_json::from_str(&response.text().await.expect("body")).expect("JSON");
+    assert_eq!(body["error"]["code"], -32601);
+    let kept = world.hub.store().rejected().expect("rejected");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (kept[0].side.as_str(), kept[0].path.as_str()),
+        ("device", "/pull")
+    );
+}
