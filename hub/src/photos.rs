@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use base64::Engine as _;
 use jobpack_core::protocol::{JobRef, Timestamp};
 use rusqlite::{Connection, OptionalExtension};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
@@ -124,10 +125,42 @@ impl Presigner {
                 format!("job {job_ref} is not assigned to engineer {engineer}"),
             );
         }
-        let url = self
-            .bucket
-            .put_object(Some(&self.credentials), key)
-            .sign(self.validity);
+        let mut action = self.bucket.put_object(Some(&self.credentials), key);
+        // With the photo's hash (and type) the signature covers the checksum headers too, so
+        // the URL uploads these bytes only (S3 verifies the body against the checksum).
+        if let Some(hash) = request.pointer("/params/sha256").and_then(Value::as_str) {
+            let matches = key
+                .rsplit('/')
+                .next()
+                .and_then(|file| file.strip_suffix(".jpg"))
+                == Some(hash);
+            let Some(bytes) = hex_bytes(hash).filter(|_| matches) else {
+                return refuse(
+                    RpcCode::InvalidParams,
+                    "params.sha256 is not the hash the key names".into(),
+                );
+            };
+            action.headers_mut().insert(
+                "x-amz-checksum-sha256",
+                base64::engine::general_purpose::STANDARD.encode(bytes),
+            );
+            action
+                .headers_mut()
+                .insert("x-amz-sdk-checksum-algorithm", "SHA256");
+        }
+        if let Some(content_type) = request
+            .pointer("/params/contentType")
+            .and_then(Value::as_str)
+        {
+            if content_type != "image/jpeg" {
+                return refuse(
+                    RpcCode::InvalidParams,
+                    format!("params.contentType {content_type:?}: photos are image/jpeg"),
+                );
+            }
+            action.headers_mut().insert("content-type", content_type);
+        }
+        let url = action.sign(self.validity);
         let expires = Timestamp::from_unix_millis(
             Timestamp::now().unix_millis() + self.validity.as_millis().min(i64::MAX as u128) as i64,
         )
@@ -143,6 +176,19 @@ impl Presigner {
             },
         })))
     }
+}
+
+/// 64 lowercase hex digits as 32 bytes.
+fn hex_bytes(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() != 64 {
+        return None;
+    }
+    (0..32)
+        .map(|i| {
+            hex.get(i * 2..i * 2 + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
+        .collect()
 }
 
 /// The job a photo key belongs to, when the key has the core's shape

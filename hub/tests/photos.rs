@@ -102,6 +102,21 @@ async fn a_phone_uploads_with_a_presigned_url_for_its_own_job_only() {
         (status, body["error"]["code"].as_i64()),
         (403, Some(-32003))
     );
+    let mismatch = json!({"jsonrpc": "2.0", "id": 4, "method": "photoUrl",
+                          "params": {"key": key, "sha256": "cd".repeat(32)}});
+    let (status, body) = post(
+        &world,
+        &phone,
+        "/photoUrl",
+        None,
+        mismatch.to_string().into_bytes(),
+    )
+    .await
+    .expect("answer");
+    assert_eq!(
+        (status, body["error"]["code"].as_i64()),
+        (400, Some(-32602))
+    );
     let (status, body) = post(
         &world,
         &phone,
@@ -145,4 +160,81 @@ async fn an_expired_url_is_refused_by_s3() {
             .expect("read")
             .is_none()
     );
+}
+
+/// A camera-like JPEG.
+fn camera_jpeg(seed: u8) -> Vec<u8> {
+    use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
+    let image = RgbImage::from_fn(320, 240, |x, y| {
+        Rgb([(x as u8) ^ seed, (y as u8).wrapping_add(seed), seed])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    DynamicImage::ImageRgb8(image)
+        .write_to(&mut out, ImageFormat::Jpeg)
+        .expect("jpeg");
+    out.into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_with_no_s3_key_uploads_its_photo_through_the_hub() {
+    use jobpack_core::closure::Journey;
+    use jobpack_core::photos::{HubPresignedUploader, PhotoHash, PhotoStore};
+    use jobpack_core::transport::{Timeouts, Transport};
+
+    let stand_in = S3StandIn::start(&[BUCKET]).await.expect("S3 stand-in");
+    let world = World::start_with(1, Some(bucket(&stand_in, Duration::from_secs(120)))).await;
+    world
+        .cityfibre
+        .create_job("S1", sample_job_pack("S1").expect("pack"))
+        .await
+        .expect("create");
+    world.hub.assign("S1", "E001").expect("assign");
+    let tls = world.device("phone-1", "E001");
+    let timeouts = Timeouts {
+        connect: Duration::from_millis(500),
+        request: Duration::from_secs(5),
+    };
+    let database = world.dir.path().join("E001.sqlite");
+    let uploader = HubPresignedUploader::new(
+        Transport::new(vec![world.hub.device_url().to_owned()], &tls, timeouts).expect("transport"),
+        None,
+        true, // the stand-in is plain http on loopback (QA)
+        timeouts,
+        PhotoStore::open(PhotoStore::dir_beside_database(&database)).expect("store"),
+    )
+    .expect("uploader");
+    let mut config = world.engine_config("E001", tls);
+    config.photos.bucket = BUCKET.into();
+    assert!(config.photos.s3.is_none(), "the phone holds no S3 key");
+    let engine = jobpack_core::engine::Engine::open_on(
+        config,
+        &tokio::runtime::Handle::current(),
+        Some(std::sync::Arc::new(uploader)),
+    )
+    .expect("engine");
+    engine
+        .sync_until_idle(Duration::from_secs(20))
+        .await
+        .expect("pull");
+    engine.accept("S1").expect("accept");
+    let jpeg = camera_jpeg(9);
+    let photo = engine
+        .attach_photo("S1", Journey::Closure, "4900", &jpeg)
+        .expect("photo");
+    engine
+        .sync_until_idle(Duration::from_secs(20))
+        .await
+        .expect("upload");
+    let key = photo
+        .object_path
+        .strip_prefix(&format!("s3://{BUCKET}/"))
+        .expect("object path in the bucket")
+        .to_owned();
+    let stored = stand_in
+        .get_object(BUCKET, &key)
+        .await
+        .expect("read back")
+        .expect("uploaded");
+    assert_eq!(PhotoHash::of(&stored.bytes).as_str(), photo.sha256);
+    engine.shutdown();
 }

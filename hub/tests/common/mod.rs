@@ -125,7 +125,13 @@ impl World {
 
     /// An unmodified core engine whose upstream is the hub.
     pub fn engine(&self, engineer_id: &str, tls: TlsMaterial) -> Engine {
-        let config = Config {
+        let config = self.engine_config(engineer_id, tls);
+        Engine::open_on(config, &tokio::runtime::Handle::current(), None).expect("engine opens")
+    }
+
+    /// The configuration [`World::engine`] uses.
+    pub fn engine_config(&self, engineer_id: &str, tls: TlsMaterial) -> Config {
+        Config {
             database: self.dir.path().join(format!("{engineer_id}.sqlite")),
             endpoints: vec![self.hub.device_url().to_owned()],
             tls,
@@ -144,8 +150,7 @@ impl World {
             start_online: true,
             closure_matrix: None,
             photos: Default::default(),
-        };
-        Engine::open_on(config, &tokio::runtime::Handle::current(), None).expect("engine opens")
+        }
     }
 }
 
