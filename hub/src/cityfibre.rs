@@ -308,3 +308,39 @@ pub fn job(conn: &Connection, job_ref: &str) -> Result<Option<HubJob>, HubError>
         )
         .optional()?)
 }
+
+/// A job as the back-office board shows it: state, engineer, and its latest message to
+/// CityFibre with that message's delivery state.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BoardRow {
+    pub job_ref: String,
+    pub provider_job_id: String,
+    pub state: String,
+    pub engineer_id: Option<String>,
+    pub last_message: Option<String>,
+    pub last_message_state: Option<String>,
+    pub parked_reason: Option<String>,
+}
+
+/// Every job, newest first, with its latest outbox item.
+pub fn board(conn: &Connection) -> Result<Vec<BoardRow>, HubError> {
+    let mut stmt = conn.prepare(
+        "SELECT j.job_ref, j.provider_job_id, j.state, j.engineer_id, o.label, o.state, o.parked_reason
+         FROM jobs j
+         LEFT JOIN outbox o ON o.seq = (SELECT MAX(seq) FROM outbox WHERE job_ref = j.job_ref)
+         ORDER BY j.created_at DESC, j.job_ref",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(BoardRow {
+            job_ref: r.get(0)?,
+            provider_job_id: r.get(1)?,
+            state: r.get(2)?,
+            engineer_id: r.get(3)?,
+            last_message: r.get(4)?,
+            last_message_state: r.get(5)?,
+            parked_reason: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -48,7 +48,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-pub use cityfibre::{HubJob, METHODS as CITYFIBRE_METHODS};
+pub use cityfibre::{BoardRow, HubJob, METHODS as CITYFIBRE_METHODS};
 pub use db::{Db, LATEST_VERSION};
 pub use dispatch::Assignment;
 pub use error::HubError;
@@ -180,6 +180,11 @@ impl HubStore {
                 }
             })
         })
+    }
+
+    /// Every job with its state, engineer and latest message to CityFibre (the board's view).
+    pub fn board(&self) -> Result<Vec<BoardRow>, HubError> {
+        cityfibre::board(&self.db.lock())
     }
 
     /// Requests refused and kept for inspection.

@@ -307,6 +307,16 @@ fn device(
                 )
             }),
         },
+        ("/admin/jobs", Role::Office, _) => {
+            let id = serde_json::from_slice::<Value>(body)
+                .ok()
+                .and_then(|v| v.get("id").cloned())
+                .unwrap_or(Value::Null);
+            let rows = cityfibre::board(&context.db.lock())?;
+            Ok(Answer::ok(
+                json!({"jsonrpc": "2.0", "id": id, "result": {"jobs": rows}}),
+            ))
+        }
         ("/admin/assign", Role::Office, _) => {
             let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
             let text = |name: &str| {
@@ -351,7 +361,7 @@ fn device(
             "device {} is not an engineer's device",
             caller.device_id
         )),
-        ("/admin/assign", _, _) => {
+        ("/admin/assign" | "/admin/jobs", _, _) => {
             forbidden(format!("device {} may not dispatch", caller.device_id))
         }
         _ => context.db.write(|tx| {

@@ -238,6 +238,27 @@ async fn only_an_office_certificate_dispatches_and_a_reassignment_moves_the_job(
         ["engineer assigned: E001", "engineer assigned: E002"]
     );
 
+    let jobs = json!({"jsonrpc": "2.0", "id": 11, "method": "jobs"})
+        .to_string()
+        .into_bytes();
+    let (status, _) = post(&world, &phone_2, "/admin/jobs", None, jobs.clone())
+        .await
+        .expect("answer");
+    assert_eq!(status, 403, "a phone does not see the board");
+    let (status, board) = post(&world, &office, "/admin/jobs", None, jobs)
+        .await
+        .expect("answer");
+    assert_eq!(status, 200, "{board}");
+    let rows = board["result"]["jobs"].as_array().expect("jobs");
+    let s1 = rows
+        .iter()
+        .find(|r| r["jobRef"] == "S1")
+        .expect("S1 on the board");
+    assert_eq!(s1["engineerId"], "E002");
+    assert_eq!(s1["state"], "assigned");
+    assert_eq!(s1["lastMessage"], "engineer assigned: E002");
+    assert!(s1["lastMessageState"].is_string());
+
     let bad =
         json!({"jsonrpc": "2.0", "id": 10, "params": {"jobRef": "S404", "engineerId": "E002"}});
     let (status, body) = post(
