@@ -14,6 +14,7 @@ mod codes_cmd;
 mod demo;
 mod engineer;
 mod flow_cmd;
+mod hub_cmd;
 mod input;
 mod scan;
 mod scripted;
@@ -44,6 +45,8 @@ enum Command {
     Engineer(engineer::EngineerArgs),
     /// Run the CityFibre simulator (mutual TLS, device inbox, fault injection) until stopped.
     Sim(sim_cmd::SimArgs),
+    /// The partner hub: serve CityFibre and the phones, or manage engineers, dispatch and devices.
+    Hub(hub_cmd::HubArgs),
     /// Read ONT labels (QR codes) from image files or the camera.
     Scan(scan::ScanArgs),
     /// Closure matrix: check a matrix file, or walk its questions on a terminal (QA).
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Engineer(args) => engineer::run(&args),
         Command::Sim(args) => sim_cmd::run(&args),
+        Command::Hub(args) => hub_cmd::run(&args),
         Command::Scan(args) => scan::run(&args),
         Command::Flow(args) => flow_cmd::run(&args),
         Command::BenchQr(args) => bench_qr::run(&args),

@@ -161,7 +161,7 @@ async fn serve(
 }
 
 /// SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

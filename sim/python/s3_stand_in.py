@@ -14,6 +14,7 @@ Usage: python s3_stand_in.py -H 127.0.0.1 -p PORT
 """
 
 import argparse
+import datetime
 import hmac
 import os
 from urllib.parse import parse_qsl, unquote
@@ -80,6 +81,18 @@ def expected_signature(environ, raw_query, params):
     return auth.signature(auth.string_to_sign(request, canonical), request)
 
 
+def expired(raw):
+    """True when X-Amz-Date + X-Amz-Expires lies in the past, as S3 judges a presigned URL."""
+    try:
+        signed_at = datetime.datetime.strptime(unquote(raw["X-Amz-Date"]), "%Y%m%dT%H%M%SZ")
+        lifetime = int(raw["X-Amz-Expires"])
+    except (KeyError, ValueError):
+        return False
+    signed_at = signed_at.replace(tzinfo=datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return now > signed_at + datetime.timedelta(seconds=lifetime)
+
+
 def with_presigned_auth(app):
     def checked(environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/moto-api"):
@@ -98,6 +111,8 @@ def with_presigned_auth(app):
                 "InvalidAccessKeyId",
                 "The AWS Access Key Id you provided does not exist in our records.",
             )
+        if expired(raw):
+            return s3_error(environ, start_response, "AccessDenied", "Request has expired")
         try:
             expected = expected_signature(environ, raw_query, raw)
         except (KeyError, IndexError, AssertionError):

@@ -42,6 +42,12 @@ pub struct Pki {
     pub server_key_pem: String,
     /// Engineer id -> client identity.
     pub clients: BTreeMap<String, ClientIdentity>,
+    /// The installation partner's certificate (what the partner hub presents to CityFibre);
+    /// signed by this CA, it belongs to no engineer.
+    pub partner: ClientIdentity,
+    /// CityFibre's own client certificate, presented when the simulator calls the partner
+    /// hub (`PartnerCaller`); a hub trusts `ca_cert_pem` for it.
+    pub cityfibre: ClientIdentity,
 }
 
 const CA_NAME: &str = "Jobpack CityFibre simulator CA";
@@ -84,11 +90,14 @@ impl Pki {
             server_cert_pem: server_cert.pem(),
             server_key_pem: server_key.serialize_pem(),
             clients,
+            partner: make_client("installation-partner", &ca)?,
+            cityfibre: make_client("cityfibre-gateway", &ca)?,
         })
     }
 
     /// Writes `ca.pem`, and for each engineer `client-<id>.pem` and `client-<id>.key`; the
-    /// first engineer (in id order) also as `client.pem` / `client.key`.
+    /// first engineer (in id order) also as `client.pem` / `client.key`; the partner's and
+    /// CityFibre's identities as `partner.pem`/`.key` and `cityfibre.pem`/`.key`.
     pub fn write_to_dir(&self, dir: &Path) -> Result<(), SimError> {
         std::fs::create_dir_all(dir).map_err(|source| SimError::Write {
             path: dir.to_path_buf(),
@@ -110,6 +119,10 @@ impl Pki {
                 write_file(&dir.join("client.pem"), &identity.cert_pem, false)?;
                 write_file(&dir.join("client.key"), &identity.key_pem, true)?;
             }
+        }
+        for (name, identity) in [("partner", &self.partner), ("cityfibre", &self.cityfibre)] {
+            write_file(&dir.join(format!("{name}.pem")), &identity.cert_pem, false)?;
+            write_file(&dir.join(format!("{name}.key")), &identity.key_pem, true)?;
         }
         Ok(())
     }
@@ -260,6 +273,9 @@ mod tests {
             "client-E001.key",
             "client-E002.pem",
             "client-E002.key",
+            "partner.pem",
+            "partner.key",
+            "cityfibre.key",
         ] {
             assert!(dir.join(name).is_file(), "{name} missing");
         }

@@ -16,12 +16,15 @@
 //! * `ledger` — what was received: first deliveries per job, duplicates, order violations,
 //!   quarantined payloads — the evidence tests assert on ([`Stats`]);
 //! * `server` — TLS, HTTP routing, the order in which faults and processing happen;
+//! * `caller` — CityFibre's calling side: createJob, cancelJob, provisioning sent to a partner
+//!   hub with CityFibre's certificate, retried as a webhook sender does;
 //! * [`s3`]   — CityFibre's photo bucket: moto's S3 server with presigned SigV4 checked;
 //! * `error`  — [`SimError`].
 //!
 //! The wire contract (paths, answers, the `stats` and `admin` methods) is documented for QA in
 //! `docs/SIMULATOR.md`.
 
+mod caller;
 mod certs;
 mod error;
 mod faults;
@@ -33,6 +36,7 @@ mod server;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+pub use caller::{CallError, CallerConfig, PartnerCaller};
 pub use certs::{ClientIdentity, Pki};
 pub use error::SimError;
 pub use faults::{FaultConfig, FaultKind, PERMANENT_REJECTION};

@@ -38,7 +38,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::faults::{FaultKind, FaultPlan, PERMANENT_REJECTION};
 use crate::inbox::{Inbox, Ont, ProvisioningDraw, sample_job_pack};
 use crate::ledger::{Ledger, RememberedAnswer};
-use crate::{FaultConfig, Pki, SimConfig, SimError, Stats};
+use crate::{FaultConfig, PartnerCaller, Pki, SimConfig, SimError, Stats};
 
 /// Bodies larger than this are refused (413); real messages are a few KB.
 const MAX_BODY: usize = 1 << 20;
@@ -71,6 +71,8 @@ struct Shared {
     gateways_down: Vec<watch::Sender<bool>>,
     /// Added to the time in every response's `Date` header (`SimConfig::clock_skew_ms`).
     clock_skew_ms: AtomicI64,
+    /// Where provisioning results for the partner's own messages go (`Simulator::call_partner`).
+    partner: Mutex<Option<Arc<PartnerCaller>>>,
 }
 
 impl Shared {
@@ -139,6 +141,7 @@ impl Simulator {
             shutdown: shutdown_rx,
             gateways_down: bound.iter().map(|_| watch::channel(false).0).collect(),
             clock_skew_ms: AtomicI64::new(config.clock_skew_ms),
+            partner: Mutex::new(None),
         });
 
         let urls = bound.iter().map(|(_, local)| url_of(*local)).collect();
@@ -194,6 +197,18 @@ impl Simulator {
         state.inbox.provisioning(job_ref, status)?;
         state.ledger.count_provisioning(status);
         Ok(())
+    }
+
+    /// From now on, an ontScanned that arrives with a certificate of no engineer (the partner
+    /// hub's) is answered the way CityFibre does it: the provisioning result (and, after a
+    /// status 4, the follow-up status 1 after `retry_delay`) is *sent to the partner* with
+    /// `caller`, instead of being queued in the simulator's own pull inbox.
+    pub fn call_partner(&self, caller: PartnerCaller) {
+        *self
+            .shared
+            .partner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(caller));
     }
 
     /// Replaces the fault configuration; the random source restarts from its seed.
@@ -549,7 +564,20 @@ fn process_message(
             },
         );
         let status = state.provisioning.draw();
-        if state.inbox.provisioning(&job_ref, status).is_ok() {
+        let partner = shared
+            .partner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .filter(|_| engineer.is_none());
+        if let Some(caller) = partner {
+            state.ledger.count_provisioning(status);
+            if status == 4 {
+                state.ledger.count_provisioning(1);
+            }
+            let ont = (ont.fsan.clone(), ont.serial_number.clone());
+            provision_partner(shared, caller, job_ref, status, ont);
+        } else if state.inbox.provisioning(&job_ref, status).is_ok() {
             state.ledger.count_provisioning(status);
             if status == 4 {
                 follow_up_with_success(shared, job_ref);
@@ -557,6 +585,36 @@ fn process_message(
         }
     }
     answer
+}
+
+/// Sends a provisioning result to the partner, as CityFibre does; after a status 4 the
+/// follow-up status 1 comes `retry_delay` later, in the same task so they stay in order. A
+/// call the partner never answers is given up after the caller's retries (CityFibre's side
+/// of that is its own order desk).
+fn provision_partner(
+    shared: &Arc<Shared>,
+    caller: Arc<PartnerCaller>,
+    job_ref: String,
+    status: u8,
+    ont: (String, String),
+) {
+    let retry_delay = shared.retry_delay;
+    let mut shutdown = shared.shutdown.clone();
+    tokio::spawn(async move {
+        let calls = async {
+            let _ = caller
+                .provision_ont(&job_ref, status, Some(ont.clone()))
+                .await;
+            if status == 4 {
+                tokio::time::sleep(retry_delay).await;
+                let _ = caller.provision_ont(&job_ref, 1, Some(ont)).await;
+            }
+        };
+        tokio::select! {
+            _ = calls => {}
+            _ = shutdown.changed() => {}
+        }
+    });
 }
 
 /// Status 4 says "retrying in 5 minutes"; the simulator retries after `retry_delay` and succeeds.
@@ -627,6 +685,7 @@ fn handle_pull(shared: &Shared, engineer: Option<&str>, body: &[u8]) -> Response
                     messages: page.messages,
                     next_cursor: page.next_cursor,
                     more: page.more,
+                    refused: Vec::new(),
                 },
             };
             json_response(200, serde_json::to_string(&response).unwrap_or_default())

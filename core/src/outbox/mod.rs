@@ -309,6 +309,32 @@ pub fn park(conn: &Connection, seq: i64, reason: &str) -> Result<(), StoreError>
     Ok(())
 }
 
+/// Parks an item already delivered to a hub that CityFibre then refused for good (the hub
+/// says so in a pull page). Returns the item's sequence number, or `None` when no delivered
+/// item has that key (already parked, discarded, pruned, or not this device's).
+pub fn park_delivered(
+    conn: &Connection,
+    idempotency_key: &str,
+    reason: &str,
+) -> Result<Option<i64>, StoreError> {
+    let seq: Option<i64> = conn
+        .query_row(
+            "SELECT seq FROM outbox WHERE idempotency_key = ?1 AND state = 'sent'",
+            [idempotency_key],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(seq) = seq {
+        conn.prepare_cached(
+            "UPDATE outbox SET state = 'parked', parked_reason = ?2, last_error = ?2,
+                    next_attempt_at = NULL, sent_at = NULL
+             WHERE seq = ?1",
+        )?
+        .execute(params![seq, reason])?;
+    }
+    Ok(seq)
+}
+
 /// `Ok(Ok(()))` when item `seq` is parked; otherwise the refusal for `operation`.
 fn require_parked(
     conn: &Connection,

@@ -197,3 +197,37 @@ fn counts_and_listing_for_the_pending_screen() {
     assert_eq!(list(store.conn(), None).unwrap().len(), 3);
     assert_eq!(body(store.conn(), a1).unwrap().unwrap(), b"a1");
 }
+
+#[test]
+fn a_delivered_item_refused_later_is_parked_and_holds_up_its_lane() {
+    let store = store_with_jobs(&["J1"]);
+    let first = add(&store, "J1", "key-first", &[]);
+    let second = add(&store, "J1", "key-second", &[]);
+    mark_sent(store.conn(), first, t(1)).unwrap();
+    assert_eq!(ready_keys(&store, t(2)), ["key-second"]);
+    let parked = park_delivered(store.conn(), "key-first", "refused by CityFibre").unwrap();
+    assert_eq!(parked, Some(first));
+    let item = get(store.conn(), first).unwrap().unwrap();
+    assert_eq!(item.state, ItemState::Parked);
+    assert_eq!(item.parked_reason.as_deref(), Some("refused by CityFibre"));
+    assert_eq!(item.sent_at, None);
+    // The refused message is the lane's head again: what followed it waits for the engineer.
+    assert!(ready_keys(&store, t(3)).is_empty());
+    assert_eq!(counts(store.conn()).unwrap().blocked, 1);
+    // Only delivered items: a second word about it, or an unknown key, changes nothing.
+    assert_eq!(
+        park_delivered(store.conn(), "key-first", "again").unwrap(),
+        None
+    );
+    assert_eq!(
+        park_delivered(store.conn(), "key-unknown", "x").unwrap(),
+        None
+    );
+    assert_eq!(
+        park_delivered(store.conn(), "key-second", "x").unwrap(),
+        None
+    );
+    resend(store.conn(), first).unwrap().unwrap();
+    assert_eq!(ready_keys(&store, t(4)), ["key-first"]);
+    let _ = second;
+}

@@ -21,6 +21,7 @@ pub mod ingest;
 mod naming;
 mod s3;
 mod storage;
+mod via_hub;
 
 #[cfg(test)]
 mod tests;
@@ -31,6 +32,7 @@ pub use ingest::{IngestConfig, IngestError, PreparedPhoto, prepare};
 pub use naming::{MAX_SEGMENT_BYTES, NamingError, PHOTO_CONTENT_TYPE, PhotoObject};
 pub use s3::{S3Config, S3Uploader};
 pub use storage::{PhotoKey, PhotoStore, StorageError};
+pub use via_hub::HubPresignedUploader;
 
 /// Why a photo could not be attached.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

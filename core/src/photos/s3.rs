@@ -176,24 +176,7 @@ impl S3Uploader {
 
     /// Uploads the photo an upload item describes.
     pub async fn upload_descriptor(&self, item: &UploadDescriptor) -> Result<(), TransportError> {
-        let jpeg = self
-            .store
-            .read_verified(&item.sha256)
-            .map_err(|e| match e {
-                // The device's storage or key: nothing the item can fix, the settings can.
-                StorageError::Io { .. } | StorageError::WrongKey { .. } => {
-                    TransportError::Config(e.to_string())
-                }
-                other => TransportError::Unsendable(other.to_string()),
-            })?;
-        if jpeg.len() as u64 != item.size {
-            return Err(TransportError::Unsendable(format!(
-                "photo {} has {} bytes, its upload item says {}",
-                item.sha256,
-                jpeg.len(),
-                item.size
-            )));
-        }
+        let jpeg = read_photo(&self.store, item)?;
         let bucket = Bucket::new(
             self.endpoint.clone(),
             self.style,
@@ -209,36 +192,70 @@ impl S3Uploader {
             .insert("content-type", item.content_type.clone());
         action
             .headers_mut()
-            .insert("x-amz-checksum-sha256", checksum.clone());
+            .insert("x-amz-checksum-sha256", checksum);
         action
             .headers_mut()
             .insert("x-amz-sdk-checksum-algorithm", "SHA256");
         let url = action.sign(PRESIGN_VALIDITY);
-        let where_to = format!("s3://{}/{}", item.bucket, item.key);
-        let response = self
-            .client
-            .put(url)
-            .header("content-type", &item.content_type)
-            .header("x-amz-checksum-sha256", checksum)
-            .header("x-amz-sdk-checksum-algorithm", "SHA256")
-            .header("content-length", jpeg.len())
-            .body(jpeg)
-            .send()
-            .await
-            .map_err(|e| crate::transport::classify_send_error(&where_to, &e))?;
-        let status = response.status().as_u16();
-        if (200..300).contains(&status) {
-            return Ok(());
-        }
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = read_limited(response).await;
-        Err(classify_refusal(where_to, status, retry_after, &body))
+        put_signed(&self.client, url, item, jpeg).await
     }
+}
+
+/// The photo an item describes, read back and checked against its hash and size.
+pub(super) fn read_photo(
+    store: &PhotoStore,
+    item: &UploadDescriptor,
+) -> Result<Vec<u8>, TransportError> {
+    let jpeg = store.read_verified(&item.sha256).map_err(|e| match e {
+        // The device's storage or key: nothing the item can fix, the settings can.
+        StorageError::Io { .. } | StorageError::WrongKey { .. } => {
+            TransportError::Config(e.to_string())
+        }
+        other => TransportError::Unsendable(other.to_string()),
+    })?;
+    if jpeg.len() as u64 != item.size {
+        return Err(TransportError::Unsendable(format!(
+            "photo {} has {} bytes, its upload item says {}",
+            item.sha256,
+            jpeg.len(),
+            item.size
+        )));
+    }
+    Ok(jpeg)
+}
+
+/// PUTs `jpeg` to a presigned `url` with the headers the signature covers (content type and
+/// checksum), and classifies S3's answer.
+pub(super) async fn put_signed(
+    client: &reqwest::Client,
+    url: reqwest::Url,
+    item: &UploadDescriptor,
+    jpeg: Vec<u8>,
+) -> Result<(), TransportError> {
+    let checksum = base64::engine::general_purpose::STANDARD.encode(item.sha256.to_bytes());
+    let where_to = format!("s3://{}/{}", item.bucket, item.key);
+    let response = client
+        .put(url)
+        .header("content-type", &item.content_type)
+        .header("x-amz-checksum-sha256", checksum)
+        .header("x-amz-sdk-checksum-algorithm", "SHA256")
+        .header("content-length", jpeg.len())
+        .body(jpeg)
+        .send()
+        .await
+        .map_err(|e| crate::transport::classify_send_error(&where_to, &e))?;
+    let status = response.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let body = read_limited(response).await;
+    Err(classify_refusal(where_to, status, retry_after, &body))
 }
 
 impl Uploader for S3Uploader {
@@ -254,7 +271,7 @@ impl Uploader for S3Uploader {
     }
 }
 
-fn tls_config(anchors: Option<String>) -> Result<rustls::ClientConfig, TransportError> {
+pub(super) fn tls_config(anchors: Option<String>) -> Result<rustls::ClientConfig, TransportError> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     let Some(pem) = anchors else {

@@ -35,7 +35,7 @@ pub use outbound::{
 };
 pub use rpc::{
     Acknowledgement, CreateJobAnswer, MAX_PULL_LIMIT, PullParams, PullRequest, PullResponse,
-    PullResult, RpcErrorObject, parse_acknowledgement,
+    PullResult, Refusal, RpcErrorObject, parse_acknowledgement,
 };
 pub use time::{StrictTimestamp, Timestamp};
 pub use values::{JobRef, ProviderJobId, RpcId, is_fsan, is_s3_object_path};

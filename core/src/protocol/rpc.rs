@@ -139,6 +139,20 @@ pub struct PullResult {
     /// True when another page is waiting; absent means false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub more: bool,
+    /// Messages this device delivered to the hub that CityFibre then refused for good (hub
+    /// only): the device parks its copy with the reason, as if it had been refused directly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<Refusal>,
+}
+
+/// A message the hub accepted from this device and CityFibre refused for good.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refusal {
+    /// The message's `Idempotency-Key`, as the device sent it.
+    pub idempotency_key: String,
+    /// CityFibre's reason.
+    pub reason: String,
 }
 
 /// A `pull` response.

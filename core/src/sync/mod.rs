@@ -24,6 +24,7 @@
 
 mod backoff;
 pub mod inbox;
+pub mod rules;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -35,12 +36,13 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 pub use backoff::RetryPolicy;
+pub use rules::{DeliveryRules, Verdict};
 
 use crate::engine::{Event, Shared};
 use crate::outbox::{self, ItemState, ReadyItem};
 use crate::protocol::{PullRequest, PullResult, RpcId, Timestamp};
 use crate::store::{self, StoreError};
-use crate::transport::{FailureClass, Transport, TransportError};
+use crate::transport::{Transport, TransportError};
 
 /// How the engine paces itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +101,8 @@ pub(crate) struct SyncLoop {
     shared: Arc<Shared>,
     transport: Transport,
     policy: SyncPolicy,
-    endpoint: usize,
+    /// Backoff, failover and the endpoint in use: the rules the hub's forwarder shares.
+    rules: DeliveryRules,
     rng: fastrand::Rng,
     /// When the inbox should next be pulled.
     next_pull: tokio::time::Instant,
@@ -107,8 +110,6 @@ pub(crate) struct SyncLoop {
     pull_failures: u32,
     /// The endpoint index last written to the store as healthy.
     persisted_endpoint: Option<usize>,
-    /// A request succeeded on the current endpoint since it was chosen.
-    healthy_confirmed: bool,
     /// When delivered work was last pruned.
     last_prune: Option<tokio::time::Instant>,
 }
@@ -133,16 +134,21 @@ impl SyncLoop {
             .and_then(|v| v.parse::<usize>().ok())
             .filter(|i| *i < endpoints);
         let endpoint = persisted_endpoint.unwrap_or(0);
+        let rules = DeliveryRules::new(
+            policy.retry,
+            policy.configuration_retry,
+            endpoints,
+            endpoint,
+        );
         Self {
             shared,
             transport,
             policy,
-            endpoint,
+            rules,
             rng: fastrand::Rng::new(),
             next_pull: tokio::time::Instant::now(),
             pull_failures: 0,
             persisted_endpoint,
-            healthy_confirmed: false,
             last_prune: None,
         }
     }
@@ -274,7 +280,7 @@ impl SyncLoop {
             state: ItemState::Sending,
         });
         let transport = self.transport.clone();
-        let endpoint = self.endpoint;
+        let endpoint = self.rules.endpoint();
         let uploader = self.shared.uploader.clone();
         in_flight.push(Box::pin(async move {
             let outcome = match item.kind {
@@ -383,84 +389,28 @@ impl SyncLoop {
     /// Decides what each finished attempt means (backoff, failover, parking) and records
     /// them all in one transaction. Returns the last transient failure, if any.
     fn settle(&mut self, finished: Vec<(ReadyItem, usize, SendOutcome)>) -> Result<(), String> {
-        enum Record {
-            Sent,
-            Park(String),
-            Retry {
-                at: Timestamp,
-                error: String,
-                maybe_delivered: bool,
-            },
-        }
-        let endpoints = self.transport.endpoints().len().max(1);
         let mut records = Vec::with_capacity(finished.len());
         let mut cycle_error = None;
         for (item, endpoint, outcome) in &finished {
-            let attempts = item.attempts + 1;
-            let record = match outcome {
-                SendOutcome::Sent => {
-                    if *endpoint == self.endpoint {
-                        self.healthy_confirmed = true;
-                    }
-                    Record::Sent
-                }
-                SendOutcome::Failed(error) => {
-                    let class = error.class();
-                    let rotated = class == FailureClass::Transient
-                        && error.suggests_failover()
-                        && endpoints > 1
-                        && *endpoint == self.endpoint;
-                    if rotated {
-                        self.endpoint = (self.endpoint + 1) % endpoints;
-                        self.healthy_confirmed = false;
-                    }
-                    let message = error.to_string();
-                    match class {
-                        // A parked item is a state of that item, not a failure of the cycle:
-                        // the server was reached and answered.
-                        FailureClass::Permanent => Record::Park(message),
-                        FailureClass::Transient | FailureClass::Configuration => {
-                            let delay = if class == FailureClass::Configuration {
-                                self.policy.configuration_retry
-                            } else if rotated && attempts as usize % endpoints != 0 {
-                                Duration::ZERO
-                            } else {
-                                let round = (attempts as usize).div_ceil(endpoints) as u32;
-                                self.policy
-                                    .retry
-                                    .delay(round, error.retry_after(), &mut self.rng)
-                            };
-                            let at = Timestamp::from_unix_millis(
-                                Timestamp::now().unix_millis() + delay.as_millis() as i64,
-                            )
-                            .unwrap_or_else(Timestamp::now);
-                            cycle_error = Some(message.clone());
-                            Record::Retry {
-                                at,
-                                error: message,
-                                maybe_delivered: error.maybe_delivered(),
-                            }
-                        }
-                    }
-                }
+            let outcome = match outcome {
+                SendOutcome::Sent => Ok(()),
+                SendOutcome::Failed(error) => Err(error),
             };
-            records.push(record);
+            let verdict = self.rules.judge(item.attempts, *endpoint, outcome);
+            if let Verdict::Retry { error, .. } = &verdict {
+                // A parked item is a state of that item, not a failure of the cycle: the
+                // server was reached and answered.
+                cycle_error = Some(error.clone());
+            }
+            records.push(verdict);
         }
-        let remember = self.healthy_confirmed && self.persisted_endpoint != Some(self.endpoint);
-        let endpoint = self.endpoint;
+        let endpoint = self.rules.endpoint();
+        let remember = self.rules.healthy_confirmed() && self.persisted_endpoint != Some(endpoint);
         self.shared
             .with_store_relaxed(|conn| {
                 let now = Timestamp::now();
-                for ((item, _, _), record) in finished.iter().zip(&records) {
-                    match record {
-                        Record::Sent => outbox::mark_sent(conn, item.seq, now)?,
-                        Record::Park(reason) => outbox::park(conn, item.seq, reason)?,
-                        Record::Retry {
-                            at,
-                            error,
-                            maybe_delivered,
-                        } => outbox::schedule_retry(conn, item.seq, *at, error, *maybe_delivered)?,
-                    }
+                for ((item, _, _), verdict) in finished.iter().zip(&records) {
+                    rules::record(conn, item.seq, verdict, now)?;
                 }
                 if remember {
                     store::set_sync_value(conn, HEALTHY_ENDPOINT_KEY, &endpoint.to_string())?;
@@ -477,14 +427,14 @@ impl SyncLoop {
                 in_flight.remove(&item.seq);
             }
         }
-        for ((item, _, _), record) in finished.iter().zip(&records) {
+        for ((item, _, _), verdict) in finished.iter().zip(&records) {
             self.shared.emit(Event::OutboxChanged {
                 seq: item.seq,
                 job_ref: item.job_ref.clone(),
-                state: match record {
-                    Record::Sent => ItemState::Sent,
-                    Record::Park(_) => ItemState::Parked,
-                    Record::Retry { .. } => ItemState::Retrying,
+                state: match verdict {
+                    Verdict::Sent => ItemState::Sent,
+                    Verdict::Park(_) => ItemState::Parked,
+                    Verdict::Retry { .. } => ItemState::Retrying,
                 },
             });
         }
@@ -504,14 +454,11 @@ impl SyncLoop {
             let id = RpcId::new(self.rng.u64(1..=RpcId::MAX)).map_err(|e| e.to_string())?;
             let request = PullRequest::new(id, cursor, Some(self.policy.pull_limit));
             let body = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
-            let endpoint = self.endpoint;
+            let endpoint = self.rules.endpoint();
             let result = match self.transport.call(endpoint, "/pull", body, None).await {
                 Ok(result) => result,
                 Err(error) => {
-                    let endpoints = self.transport.endpoints().len();
-                    if error.suggests_failover() && endpoints > 1 && endpoint == self.endpoint {
-                        self.endpoint = (self.endpoint + 1) % endpoints;
-                    }
+                    self.rules.rotate_after(endpoint, &error);
                     return Err(format!("pull: {error}"));
                 }
             };
@@ -521,20 +468,44 @@ impl SyncLoop {
                     serde_json::from_value(v).map_err(|e| format!("pull: unreadable page: {e}"))
                 })?;
             let catalogue = &self.shared.catalogue;
-            let outcome = self
+            let (outcome, parked) = self
                 .shared
                 .with_store_tx(|tx| {
-                    inbox::apply_page(
+                    let outcome = inbox::apply_page(
                         tx,
                         &page.messages,
                         Some(&page.next_cursor),
                         catalogue,
                         Timestamp::now(),
-                    )
+                    )?;
+                    // A hub's word that CityFibre refused a message it had accepted from us.
+                    let mut parked = Vec::new();
+                    for refusal in &page.refused {
+                        if let Some(seq) =
+                            outbox::park_delivered(tx, &refusal.idempotency_key, &refusal.reason)?
+                        {
+                            parked.push(seq);
+                        }
+                    }
+                    Ok((outcome, parked))
                 })
                 .map_err(|e| e.to_string())?;
             for job_ref in outcome.changed_jobs {
                 self.shared.emit(Event::JobChanged { job_ref });
+            }
+            for seq in parked {
+                let job_ref = self
+                    .shared
+                    .with_store(|s| outbox::get(s.conn(), seq))
+                    .ok()
+                    .flatten()
+                    .map(|item| item.job_ref)
+                    .unwrap_or_default();
+                self.shared.emit(Event::OutboxChanged {
+                    seq,
+                    job_ref,
+                    state: ItemState::Parked,
+                });
             }
             if !page.more {
                 return Ok(());
@@ -565,7 +536,7 @@ impl SyncLoop {
             status.online = online;
             status.pending = counts.pending();
             status.parked = counts.parked;
-            status.endpoint = self.endpoint;
+            status.endpoint = self.rules.endpoint();
             status.last_error = last_error;
             status.quarantined = quarantined.max(0) as u64;
             if completed_cycle {

@@ -1,0 +1,267 @@
+//! `jobpack hub`: the partner hub as a process, and the back office's commands on its
+//! directory (engineers, dispatch, device certificates).
+//!
+//! The commands other than `serve` open the hub's SQLite file directly; they are safe while
+//! the hub runs (SQLite serialises the writers, and the running hub's forwarder looks at its
+//! outbox at least twice a second, so an assignment made here is forwarded promptly).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use jobpack_core::protocol::EngineerDetails;
+use jobpack_core::transport::{Timeouts, TlsMaterial};
+use jobpack_hub::{Hub, HubConfig, HubStore, PhotoBucket, Role};
+use serde_json::json;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct HubArgs {
+    /// The hub's directory: database, CA and server certificate.
+    #[arg(long, global = true, default_value = "hub")]
+    pub dir: PathBuf,
+    #[command(subcommand)]
+    pub command: HubCommand,
+}
+
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum HubCommand {
+    /// Serve CityFibre's side and the phones' side until stopped (prints one JSON line when ready).
+    Serve(ServeArgs),
+    /// Add an engineer (or update their details).
+    Engineer {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        phone: String,
+        #[arg(long)]
+        company: Option<String>,
+    },
+    /// Assign (or reassign) a job to an engineer.
+    Assign { job_ref: String, engineer: String },
+    /// Issue a device certificate (an engineer's phone, or `--office` for the back office).
+    Issue {
+        #[arg(long)]
+        device: String,
+        #[arg(long, required_unless_present = "office")]
+        engineer: Option<String>,
+        #[arg(long, conflicts_with = "engineer")]
+        office: bool,
+        /// Where to write `<device>.pem`, `<device>.key` and `hub-ca.pem`.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Revoke a device certificate; its next request is refused.
+    Revoke {
+        #[arg(long)]
+        device: String,
+    },
+    /// The hub's outbox to CityFibre, one JSON object per item (states, attempts, parked reasons).
+    Outbox {
+        #[arg(long)]
+        job: Option<String>,
+    },
+    /// Queue a parked outbox item again (CityFibre's side was fixed).
+    Resend {
+        #[arg(long)]
+        seq: i64,
+    },
+    /// Discard a parked outbox item; `--key` must be its idempotency key (as `outbox` shows).
+    Discard {
+        #[arg(long)]
+        seq: i64,
+        #[arg(long)]
+        key: String,
+    },
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Where CityFibre calls (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub cityfibre_listen: SocketAddr,
+    /// Where the phones call.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub device_listen: SocketAddr,
+    /// CA certificate(s), PEM, that sign CityFibre's client certificates.
+    #[arg(long)]
+    pub cityfibre_ca: PathBuf,
+    /// CityFibre endpoint (repeat for the second gateway); none = nothing is forwarded.
+    #[arg(long)]
+    pub upstream: Vec<String>,
+    /// The partner's client certificate and key for CityFibre, PEM.
+    #[arg(long, requires = "partner_key")]
+    pub partner_cert: Option<PathBuf>,
+    #[arg(long, requires = "partner_cert")]
+    pub partner_key: Option<PathBuf>,
+    /// CA certificate(s), PEM, that sign CityFibre's server certificates.
+    #[arg(long)]
+    pub upstream_ca: Option<PathBuf>,
+    /// Extra names for the hub's server certificate (made on first start).
+    #[arg(long)]
+    pub server_name: Vec<String>,
+    /// The partner's photo bucket endpoint, for presigned upload URLs (`/photoUrl`). The keys
+    /// come from JOBPACK_S3_ACCESS_KEY_ID and JOBPACK_S3_SECRET_ACCESS_KEY, never from the
+    /// command line (where `ps` shows them).
+    #[arg(long, requires = "s3_bucket")]
+    pub s3_endpoint: Option<String>,
+    #[arg(long, requires = "s3_endpoint")]
+    pub s3_bucket: Option<String>,
+    #[arg(long, default_value = "us-east-1")]
+    pub s3_region: String,
+    /// Virtual-hosted URLs (`bucket.host/key`, AWS) instead of path style (`host/bucket/key`).
+    #[arg(long)]
+    pub s3_virtual_host: bool,
+    /// How long a presigned URL is valid, in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub s3_url_secs: u64,
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub fn run(args: &HubArgs) -> ExitCode {
+    let outcome = match &args.command {
+        HubCommand::Serve(serve_args) => serve(&args.dir, serve_args),
+        other => manage(&args.dir, other),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn manage(dir: &Path, command: &HubCommand) -> Result<(), String> {
+    let store = HubStore::open(dir, &[]).map_err(|e| e.to_string())?;
+    let line = match command {
+        HubCommand::Serve(_) => return Err("serve is not a management command".into()),
+        HubCommand::Engineer {
+            id,
+            name,
+            phone,
+            company,
+        } => {
+            store
+                .add_engineer(&EngineerDetails {
+                    engineer_id: id.clone(),
+                    name: name.clone(),
+                    phone: phone.clone(),
+                    company: company.clone(),
+                })
+                .map_err(|e| e.to_string())?;
+            json!({"engineer": id})
+        }
+        HubCommand::Assign { job_ref, engineer } => {
+            let assignment = store.assign(job_ref, engineer).map_err(|e| e.to_string())?;
+            serde_json::to_value(assignment).map_err(|e| e.to_string())?
+        }
+        HubCommand::Issue {
+            device,
+            engineer,
+            office,
+            out,
+        } => {
+            let role = if *office { Role::Office } else { Role::Device };
+            let identity = store
+                .issue_device(device, engineer.as_deref(), role)
+                .map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+            let write = |name: String, text: &str| {
+                let path = out.join(name);
+                std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
+            };
+            write(format!("{device}.pem"), &identity.cert_pem)?;
+            write(format!("{device}.key"), &identity.key_pem)?;
+            write("hub-ca.pem".into(), &store.pki.ca_cert_pem)?;
+            json!({"device": device, "engineer": engineer, "out": out.display().to_string()})
+        }
+        HubCommand::Revoke { device } => {
+            store.revoke_device(device).map_err(|e| e.to_string())?;
+            json!({"revoked": device})
+        }
+        HubCommand::Outbox { job } => {
+            for item in store.outbox(job.as_deref()).map_err(|e| e.to_string())? {
+                println!(
+                    "{}",
+                    serde_json::to_string(&item).map_err(|e| e.to_string())?
+                );
+            }
+            return Ok(());
+        }
+        HubCommand::Resend { seq } => {
+            store.resend(*seq).map_err(|e| e.to_string())?;
+            json!({"resent": seq})
+        }
+        HubCommand::Discard { seq, key } => {
+            store.discard(*seq, key).map_err(|e| e.to_string())?;
+            json!({"discarded": seq})
+        }
+    };
+    println!("{line}");
+    Ok(())
+}
+
+fn serve(dir: &Path, args: &ServeArgs) -> Result<(), String> {
+    let mut config = HubConfig::local(dir.to_path_buf(), read(&args.cityfibre_ca)?);
+    config.cityfibre_listen = args.cityfibre_listen;
+    config.device_listen = args.device_listen;
+    config.upstream = args.upstream.clone();
+    config.server_names = args.server_name.clone();
+    config.upstream_tls = TlsMaterial {
+        client_cert_pem: args.partner_cert.as_deref().map(read).transpose()?,
+        client_key_pem: args.partner_key.as_deref().map(read).transpose()?,
+        trust_anchors_pem: args
+            .upstream_ca
+            .as_deref()
+            .map(read)
+            .transpose()?
+            .unwrap_or_default(),
+        allow_plain_http_loopback: false,
+    };
+    if let (Some(endpoint), Some(bucket)) = (&args.s3_endpoint, &args.s3_bucket) {
+        let key = |name: &str| {
+            std::env::var(name).map_err(|_| format!("{name} must be set for --s3-endpoint"))
+        };
+        config.photos = Some(PhotoBucket {
+            endpoint: endpoint.clone(),
+            region: args.s3_region.clone(),
+            bucket: bucket.clone(),
+            access_key_id: key("JOBPACK_S3_ACCESS_KEY_ID")?,
+            secret_access_key: key("JOBPACK_S3_SECRET_ACCESS_KEY")?,
+            path_style: !args.s3_virtual_host,
+            validity: Duration::from_secs(args.s3_url_secs),
+        });
+    }
+    config.timeouts = Timeouts {
+        connect: Duration::from_secs(10),
+        request: Duration::from_secs(30),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("could not start the runtime: {e}"))?;
+    runtime.block_on(async {
+        let hub = Hub::start(config).await.map_err(|e| e.to_string())?;
+        let line = json!({
+            "ready": true,
+            "cityfibre": hub.cityfibre_url(),
+            "devices": hub.device_url(),
+            "ca": dir.join("ca.pem").display().to_string(),
+        });
+        let mut out = std::io::stdout();
+        writeln!(out, "{line}")
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("could not write the ready line: {e}"))?;
+        crate::sim_cmd::stop_signal().await;
+        hub.shutdown().await;
+        Ok(())
+    })
+}

@@ -1,0 +1,220 @@
+//! A world for the hub's tests: the CityFibre simulator (both directions), the hub between it
+//! and the phones, and core engines whose upstream is the hub. Loopback only.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use jobpack_core::engine::{Config, Engine};
+use jobpack_core::protocol::EngineerDetails;
+use jobpack_core::sync::{RetryPolicy, SyncPolicy};
+use jobpack_core::transport::{Timeouts, TlsMaterial};
+use jobpack_hub::{Hub, HubConfig, Identity, Role};
+use jobpack_sim::{
+    CallerConfig, FaultConfig, PartnerCaller, Pki, ProvisioningScript, SimConfig, Simulator,
+};
+
+pub struct World {
+    pub sim: Simulator,
+    pub hub: Hub,
+    pub cityfibre: PartnerCaller,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        base: Duration::from_millis(20),
+        max: Duration::from_millis(200),
+    }
+}
+
+pub fn hub_config(dir: &Path, pki: &Pki, upstream: Vec<String>) -> HubConfig {
+    let mut config = HubConfig::local(dir.join("hub"), pki.ca_cert_pem.clone());
+    config.upstream = upstream;
+    config.upstream_tls = TlsMaterial {
+        client_cert_pem: Some(pki.partner.cert_pem.clone()),
+        client_key_pem: Some(pki.partner.key_pem.clone()),
+        trust_anchors_pem: pki.ca_cert_pem.clone(),
+        allow_plain_http_loopback: false,
+    };
+    config.timeouts = Timeouts {
+        connect: Duration::from_millis(500),
+        request: Duration::from_millis(600),
+    };
+    config.retry = fast_retry();
+    config.configuration_retry = Duration::from_millis(300);
+    config
+}
+
+pub fn caller(hub: &Hub, pki: &Pki) -> PartnerCaller {
+    PartnerCaller::new(CallerConfig {
+        urls: vec![hub.cityfibre_url().to_owned()],
+        hub_anchors_pem: hub.store().pki.ca_cert_pem.clone(),
+        identity: pki.cityfibre.clone(),
+        attempts: 5,
+        backoff: Duration::from_millis(50),
+        timeout: Duration::from_secs(2),
+    })
+    .expect("caller")
+}
+
+impl World {
+    /// The simulator as CityFibre (two gateways, provisioning always `status`), the hub
+    /// forwarding to it, engineers E001 and E002 known to the hub.
+    pub async fn start(status: u8) -> World {
+        Self::start_with(status, None).await
+    }
+
+    /// [`World::start`] with the hub presigning uploads to `photos`.
+    pub async fn start_with(status: u8, photos: Option<jobpack_hub::PhotoBucket>) -> World {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pki = Pki::generate(&["E001".to_owned()]).expect("pki");
+        let sim = Simulator::start(
+            SimConfig {
+                listen: vec![
+                    "127.0.0.1:0".parse().expect("addr"),
+                    "127.0.0.1:0".parse().expect("addr"),
+                ],
+                engineers: vec!["E001".to_owned()],
+                faults: FaultConfig {
+                    delay: Duration::from_millis(900),
+                    ..FaultConfig::default()
+                },
+                provisioning: ProvisioningScript::always(status),
+                retry_delay: Duration::from_millis(100),
+                clock_skew_ms: 0,
+            },
+            pki.clone(),
+        )
+        .await
+        .expect("simulator");
+        let mut config = hub_config(dir.path(), &pki, sim.urls());
+        config.photos = photos;
+        let hub = Hub::start(config).await.expect("hub");
+        for id in ["E001", "E002"] {
+            hub.store().add_engineer(&engineer(id)).expect("engineer");
+        }
+        let cityfibre = caller(&hub, &pki);
+        World {
+            sim,
+            hub,
+            cityfibre,
+            dir,
+        }
+    }
+
+    /// A device certificate for `engineer`, as TLS material for the core.
+    pub fn device(&self, device_id: &str, engineer: &str) -> TlsMaterial {
+        let identity = self
+            .hub
+            .store()
+            .issue_device(device_id, Some(engineer), Role::Device)
+            .expect("device certificate");
+        self.tls(identity)
+    }
+
+    pub fn tls(&self, identity: Identity) -> TlsMaterial {
+        TlsMaterial {
+            client_cert_pem: Some(identity.cert_pem),
+            client_key_pem: Some(identity.key_pem),
+            trust_anchors_pem: self.hub.store().pki.ca_cert_pem.clone(),
+            allow_plain_http_loopback: false,
+        }
+    }
+
+    /// An unmodified core engine whose upstream is the hub.
+    pub fn engine(&self, engineer_id: &str, tls: TlsMaterial) -> Engine {
+        let config = self.engine_config(engineer_id, tls);
+        Engine::open_on(config, &tokio::runtime::Handle::current(), None).expect("engine opens")
+    }
+
+    /// The configuration [`World::engine`] uses.
+    pub fn engine_config(&self, engineer_id: &str, tls: TlsMaterial) -> Config {
+        Config {
+            database: self.dir.path().join(format!("{engineer_id}.sqlite")),
+            endpoints: vec![self.hub.device_url().to_owned()],
+            tls,
+            timeouts: Timeouts {
+                connect: Duration::from_millis(500),
+                request: Duration::from_millis(800),
+            },
+            engineer: engineer(engineer_id),
+            partner_catalogue: None,
+            sync: SyncPolicy {
+                retry: fast_retry(),
+                configuration_retry: Duration::from_millis(300),
+                pull_interval: Duration::from_secs(30),
+                ..SyncPolicy::default()
+            },
+            start_online: true,
+            closure_matrix: None,
+            photos: Default::default(),
+        }
+    }
+}
+
+pub fn engineer(id: &str) -> EngineerDetails {
+    EngineerDetails {
+        engineer_id: id.to_owned(),
+        name: format!("Engineer {id}"),
+        phone: "+44 7700 900123".to_owned(),
+        company: Some("Example Installs".to_owned()),
+    }
+}
+
+/// Waits until `check` holds; false after `limit`.
+pub async fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let start = tokio::time::Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    check()
+}
+
+/// An HTTPS client with `tls` (for raw requests to the hub's device side).
+pub fn client(tls: &TlsMaterial) -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(jobpack_core::transport::client_config(tls).expect("tls"))
+        .timeout(Duration::from_secs(5))
+        .no_proxy()
+        .build()
+        .expect("client")
+}
+
+/// POSTs JSON to the device side; (status, body).
+pub async fn post(
+    world: &World,
+    tls: &TlsMaterial,
+    path: &str,
+    key: Option<&str>,
+    body: Vec<u8>,
+) -> Result<(u16, serde_json::Value), reqwest::Error> {
+    let mut request = client(tls)
+        .post(format!("{}{path}", world.hub.device_url()))
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let text = response.text().await?;
+    Ok((
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    ))
+}
+
+/// One `pull` page as raw JSON.
+pub async fn raw_pull(world: &World, tls: &TlsMaterial, cursor: Option<&str>) -> serde_json::Value {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "pull", "params": {"cursor": cursor}});
+    let (status, page) = post(world, tls, "/pull", None, body.to_string().into_bytes())
+        .await
+        .expect("pull");
+    assert_eq!(status, 200, "{page}");
+    page
+}
