@@ -133,6 +133,7 @@ impl World {
     pub fn engine_config(&self, engineer_id: &str, tls: TlsMaterial) -> Config {
         Config {
             database: self.dir.path().join(format!("{engineer_id}.sqlite")),
+            database_key: None,
             endpoints: vec![self.hub.device_url().to_owned()],
             tls,
             timeouts: Timeouts {
