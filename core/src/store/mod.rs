@@ -144,6 +144,14 @@ impl Store {
             salvaged_outbox_items: 0,
             salvage_problem: None,
         };
+        log::warn!(
+            "database unreadable ({}): moved aside as {}",
+            crate::text::prefix(&recovery.reason, 300),
+            moved_to
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        );
         salvage::salvage_into(&moved_to, &conn, &mut recovery);
         Ok((
             Self {

@@ -15,6 +15,19 @@ pub(super) fn salvage_into(old: &Path, new: &Connection, recovery: &mut Recovery
     if let Err(problem) = copy_rows(old, new, recovery) {
         recovery.salvage_problem = Some(problem);
     }
+    // Counts and SQLite's own words only: never a row's content.
+    match &recovery.salvage_problem {
+        None => log::warn!(
+            "database salvage: {} jobs and {} unsent outbox items copied",
+            recovery.salvaged_jobs,
+            recovery.salvaged_outbox_items
+        ),
+        Some(problem) => log::warn!(
+            "database salvage: {} jobs and {} unsent outbox items copied, then: {problem}",
+            recovery.salvaged_jobs,
+            recovery.salvaged_outbox_items
+        ),
+    }
 }
 
 fn copy_rows(old: &Path, new: &Connection, recovery: &mut Recovery) -> Result<(), String> {

@@ -163,7 +163,28 @@ impl SyncLoop {
                 published_offline = false;
                 let error = self.cycle().await.err();
                 next_wake = self.next_wake();
+                let failed = error.is_some();
                 self.publish_status(error, true);
+                // Counts only: the cycle's error text may quote a server's answer.
+                let status = self.shared.status.borrow().clone();
+                log::log!(
+                    if failed {
+                        log::Level::Info
+                    } else {
+                        log::Level::Debug
+                    },
+                    "sync cycle {} {}: {} waiting, {} parked, {} quarantined, endpoint {}",
+                    status.cycles,
+                    if failed {
+                        "ended with a failure"
+                    } else {
+                        "done"
+                    },
+                    status.pending,
+                    status.parked,
+                    status.quarantined,
+                    status.endpoint
+                );
             } else if !published_offline {
                 published_offline = true;
                 self.publish_status(None, false);
@@ -416,6 +437,22 @@ impl SyncLoop {
                     }
                     let message = error.to_string();
                     match class {
+                        FailureClass::Permanent => log::warn!(
+                            "outbox item {} ({} of job {}) parked after {attempts} attempts: {}",
+                            item.seq,
+                            item.method,
+                            item.job_ref,
+                            error.log_summary()
+                        ),
+                        _ => log::info!(
+                            "outbox item {} ({} of job {}) to retry after attempt {attempts}: {}",
+                            item.seq,
+                            item.method,
+                            item.job_ref,
+                            error.log_summary()
+                        ),
+                    }
+                    match class {
                         // A parked item is a state of that item, not a failure of the cycle:
                         // the server was reached and answered.
                         FailureClass::Permanent => Record::Park(message),
@@ -512,6 +549,7 @@ impl SyncLoop {
                     if error.suggests_failover() && endpoints > 1 && endpoint == self.endpoint {
                         self.endpoint = (self.endpoint + 1) % endpoints;
                     }
+                    log::info!("inbox pull failed: {}", error.log_summary());
                     return Err(format!("pull: {error}"));
                 }
             };
@@ -533,6 +571,14 @@ impl SyncLoop {
                     )
                 })
                 .map_err(|e| e.to_string())?;
+            if outcome.applied + outcome.quarantined > 0 {
+                log::info!(
+                    "inbox page: {} applied, {} redelivered, {} quarantined",
+                    outcome.applied,
+                    outcome.redelivered,
+                    outcome.quarantined
+                );
+            }
             for job_ref in outcome.changed_jobs {
                 self.shared.emit(Event::JobChanged { job_ref });
             }

@@ -147,6 +147,28 @@ impl TransportError {
         }
     }
 
+    /// The failure in words fit for a log record: the class of failure, the endpoint and the
+    /// status, never the server's own words or a body, which may quote a customer's details
+    /// (those stay in the outbox row, on the device).
+    pub fn log_summary(&self) -> String {
+        match self {
+            Self::BadResponse { endpoint, .. } => {
+                format!("{endpoint} answered with something that is not an acknowledgement")
+            }
+            Self::Rejected {
+                endpoint,
+                status,
+                code,
+                ..
+            } => format!(
+                "refused by {endpoint} (HTTP {status}{})",
+                code.map(|c| format!(", code {c}")).unwrap_or_default()
+            ),
+            Self::Unsendable(_) => "cannot be sent as it is (its local file)".into(),
+            other => other.to_string(),
+        }
+    }
+
     /// The endpoint itself looks unhealthy: worth trying the other gateway.
     pub fn suggests_failover(&self) -> bool {
         matches!(
@@ -526,7 +548,11 @@ mod tests {
             "retry-after",
             "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
         );
-        assert_eq!(retry_after(&headers), None, "an HTTP date: the backoff decides");
+        assert_eq!(
+            retry_after(&headers),
+            None,
+            "an HTTP date: the backoff decides"
+        );
         headers.insert("retry-after", "-3".parse().unwrap());
         assert_eq!(retry_after(&headers), None);
     }
