@@ -111,7 +111,7 @@ impl TryFrom<Config> for engine::Config {
             .as_deref()
             .map(PhotoKey::new)
             .transpose()
-            .map_err(|reason| JobpackError::Config { reason })?;
+            .map_err(JobpackError::config)?;
         let timeouts = Timeouts {
             request: Duration::from_secs(c.request_timeout_secs.max(1).into()),
             ..Timeouts::default()
@@ -190,9 +190,7 @@ impl Jobpack {
         let engine = Engine::open(config.try_into()?)?;
         let runtime = engine
             .runtime_handle()
-            .ok_or_else(|| JobpackError::Config {
-                reason: "the core started without its runtime".into(),
-            })?;
+            .ok_or_else(|| JobpackError::config("the core started without its runtime".into()))?;
         let (scan_events, _) = broadcast::channel(64);
         Ok(Arc::new(Jobpack {
             engine: Arc::new(engine),

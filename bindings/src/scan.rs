@@ -21,7 +21,7 @@ use jobpack_core::qr::{
 use tokio::sync::broadcast;
 
 use crate::Jobpack;
-use crate::errors::{JobpackError, Result};
+use crate::errors::Result;
 use crate::events::Event;
 
 /// How the frame's pixels are laid out.
@@ -198,13 +198,7 @@ impl ScanSession {
     /// (or `Duplicate`) with that serial; anything else is `InvalidInput` and the session
     /// keeps waiting for a pick.
     pub fn choose_serial(&self, serial: String) -> Result<ScanProgress> {
-        let progress: ScanProgress = self
-            .lock()
-            .choose_serial(&serial)
-            .map_err(|e| JobpackError::InvalidInput {
-                reason: e.to_string(),
-            })?
-            .into();
+        let progress: ScanProgress = self.lock().choose_serial(&serial)?.into();
         let _ = self.events.send(Event::ScanProgress {
             job_ref: self.job_ref.clone(),
             progress: progress.clone(),
@@ -232,11 +226,7 @@ impl Jobpack {
 
     /// Checks one typed value at once, so the field can be flagged while typing.
     pub fn check_ont_entry(&self, value: String) -> Result<OntIdentity> {
-        qr::parse_ont_payload(&value)
-            .map(OntIdentity::from)
-            .map_err(|e| JobpackError::ManualEntry {
-                reason: e.to_string(),
-            })
+        Ok(qr::parse_ont_payload(&value)?.into())
     }
 
     /// Manual entry for a damaged label: the value typed twice must parse, agree, and not be

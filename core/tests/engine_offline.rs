@@ -4,7 +4,7 @@
 use jobpack_core::closure::Journey;
 use jobpack_core::engine::{Engine, Error};
 use jobpack_core::lifecycle::{JobState, LifecycleError};
-use jobpack_core::outbox::ItemState;
+use jobpack_core::outbox::{ItemState, OutboxError};
 use jobpack_core::protocol::{Location, OntDevice, OutboundCall, Timestamp, parse_outbound};
 use serde_json::{Value, json};
 
@@ -185,9 +185,10 @@ fn parked_items_are_only_touched_when_parked() {
     let seq = engine.accept("S1").unwrap().outbox_seq.unwrap();
     assert!(matches!(engine.resend(seq), Err(Error::Outbox(_))));
     assert!(matches!(engine.discard(seq, "x"), Err(Error::Outbox(_))));
+    // Not a closeJob: an outbox refusal naming the item (it was a configuration error).
     assert!(matches!(
         engine.correct_parked_close(seq, "SP", None),
-        Err(Error::Config { .. })
+        Err(Error::Outbox(OutboxError::NotACloseJob { seq: s })) if s == seq
     ));
 }
 

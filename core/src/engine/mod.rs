@@ -35,7 +35,9 @@ use crate::protocol::{
     EngineerDetails, Location, OntDevice, OutboundCall, OutboundRequest, ProtocolError, RpcId,
     Timestamp,
 };
-use crate::store::{self, OpenReport, PruneReport, Retention, Store, StoreError, StoredJob};
+use crate::store::{
+    self, OpenReport, PruneReport, Retention, StorageFailure, Store, StoreError, StoredJob,
+};
 use crate::sync::inbox::PageOutcome;
 use crate::sync::{SyncLoop, SyncPolicy, SyncStatus, Uploader};
 use crate::transport::{Timeouts, TlsMaterial, Transport, TransportError};
@@ -105,12 +107,17 @@ pub enum Error {
     UnknownJob { job_ref: String },
     #[error(transparent)]
     Lifecycle(#[from] LifecycleError),
+    /// An outbox operation refused (its storage failures are [`Error::Storage`]).
     #[error(transparent)]
-    Outbox(#[from] OutboxError),
+    Outbox(OutboxError),
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
-    #[error("local storage failed: {reason}")]
-    Storage { reason: String },
+    /// The database failed; `source` is the store's error (and SQLite's beneath it).
+    #[error("local storage failed: {source}")]
+    Storage {
+        #[source]
+        source: StorageFailure,
+    },
     #[error(
         "the database was written by a newer version of the app (schema {found}, this build knows up to {supported}); update the app"
     )]
@@ -210,8 +217,17 @@ impl From<StoreError> for Error {
                 Self::unavailable(DatabaseProblem::NotADatabase, &e)
             }
             other => Self::Storage {
-                reason: other.to_string(),
+                source: other.into(),
             },
+        }
+    }
+}
+
+impl From<OutboxError> for Error {
+    fn from(e: OutboxError) -> Self {
+        match e {
+            OutboxError::Storage(source) => Self::Storage { source },
+            refusal => Self::Outbox(refusal),
         }
     }
 }
@@ -359,12 +375,22 @@ impl Shared {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.transact(f)
+    }
+
+    /// A durable transaction whose body may also refuse (an unknown job, an illegal action):
+    /// any error rolls it back, so a refusal writes nothing.
+    pub(crate) fn transact<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut guard = self.lock();
         let tx = guard
             .conn_mut()
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
         let value = f(&tx)?;
-        tx.commit()?;
+        tx.commit().map_err(StoreError::from)?;
         Ok(value)
     }
 
@@ -666,24 +692,18 @@ impl Engine {
         build: impl FnOnce(&Transaction<'_>, &StoredJob) -> Result<(Action, Vec<i64>), Error>,
     ) -> Result<ActionReceipt, Error> {
         let catalogue = &self.shared.catalogue;
-        let receipt = self.shared.with_store_tx(|tx| {
+        let receipt = self.shared.transact(|tx| {
             let Some(mut stored) = store::load_job(tx, job_ref)? else {
-                return Ok(Err(Error::UnknownJob {
+                return Err(Error::UnknownJob {
                     job_ref: job_ref.to_owned(),
-                }));
+                });
             };
             let (time, clamped) = self.shared.action_time(tx, job_ref, at)?;
             let at = time.corrected;
-            let (action, depends_on) = match build(tx, &stored) {
-                Ok(built) => built,
-                Err(e) => return Ok(Err(e)),
-            };
+            let (action, depends_on) = build(tx, &stored)?;
             let name = action.name();
             let label = view::label(&action);
-            let outcome = match stored.job.apply(action, at, catalogue) {
-                Ok(o) => o,
-                Err(e) => return Ok(Err(e.into())),
-            };
+            let outcome = stored.job.apply(action, at, catalogue)?;
             store::save_job(tx, &stored.job, Timestamp::now())?;
             store::record_action(tx, &stored.job.header.job_ref, name, at, outcome.state)?;
             let mut warnings = outcome.warnings;
@@ -704,8 +724,8 @@ impl Engine {
                 receipt.idempotency_key = Some(key);
                 receipt.rpc_id = Some(id);
             }
-            Ok(Ok(receipt))
-        })??;
+            Ok(receipt)
+        })?;
         self.shared.emit(Event::JobChanged {
             job_ref: job_ref.to_owned(),
         });
@@ -757,7 +777,7 @@ impl Engine {
 
     /// Queues a parked item again, unchanged (the cause was fixed upstream).
     pub fn resend(&self, seq: i64) -> Result<(), Error> {
-        self.shared.with_store_tx(|tx| outbox::resend(tx, seq))??;
+        self.shared.transact(|tx| outbox::resend(tx, seq))?;
         self.after_outbox_change(seq);
         Ok(())
     }
@@ -766,7 +786,7 @@ impl Engine {
     /// the engineer with what will be lost.
     pub fn discard(&self, seq: i64, confirmation_key: &str) -> Result<(), Error> {
         self.shared
-            .with_store_tx(|tx| outbox::discard(tx, seq, confirmation_key))??;
+            .transact(|tx| outbox::discard(tx, seq, confirmation_key))?;
         self.after_outbox_change(seq);
         Ok(())
     }
@@ -780,23 +800,17 @@ impl Engine {
         secondary_code: Option<&str>,
     ) -> Result<(), Error> {
         let catalogue = &self.shared.catalogue;
-        self.shared.with_store_tx(|tx| {
+        self.shared.transact(|tx| {
             let Some(body) = outbox::body(tx, seq)? else {
-                return Ok(Err(Error::Outbox(OutboxError::UnknownItem { seq })));
+                return Err(Error::Outbox(OutboxError::UnknownItem { seq }));
             };
-            let request = match crate::protocol::parse_outbound(&body) {
-                Ok(r) => r,
-                Err(e) => return Ok(Err(e.into())),
-            };
+            let request = crate::protocol::parse_outbound(&body)?;
             let OutboundCall::CloseJob(mut close) = request.call else {
-                return Ok(Err(Error::Config {
-                    reason: format!("outbox item {seq} is not a closeJob"),
-                }));
+                return Err(Error::Outbox(OutboxError::NotACloseJob { seq }));
             };
-            let rule = match catalogue.check_closure(closure_code, secondary_code) {
-                Ok(rule) => rule,
-                Err(e) => return Ok(Err(Error::Lifecycle(e.into()))),
-            };
+            let rule = catalogue
+                .check_closure(closure_code, secondary_code)
+                .map_err(|e| Error::Lifecycle(e.into()))?;
             close.closure_code = rule.code.clone();
             close.secondary_closure_code = rule.secondary.clone();
             let job_ref = close.job_header.job_ref.as_str().to_owned();
@@ -807,15 +821,13 @@ impl Engine {
             })
             .map_err(StoreError::corrupt)?;
             let label = format!("close {}", rule.code);
-            if let Err(e) = outbox::replace_parked(tx, seq, &label, id.get(), &key, &body)? {
-                return Ok(Err(e.into()));
-            }
+            outbox::replace_parked(tx, seq, &label, id.get(), &key, &body)?;
             if let Some(mut stored) = store::load_job(tx, &job_ref)? {
                 stored.job.closure = Some(rule);
                 store::save_job(tx, &stored.job, Timestamp::now())?;
             }
-            Ok(Ok(()))
-        })??;
+            Ok(())
+        })?;
         self.after_outbox_change(seq);
         Ok(())
     }
@@ -839,20 +851,20 @@ impl Engine {
         label: &str,
         descriptor: &[u8],
     ) -> Result<i64, Error> {
-        let seq = self.shared.with_store_tx(|tx| {
+        let seq = self.shared.transact(|tx| {
             if store::load_job(tx, job_ref)?.is_none() {
-                return Ok(Err(Error::UnknownJob {
+                return Err(Error::UnknownJob {
                     job_ref: job_ref.to_owned(),
-                }));
+                });
             }
-            Ok(Ok(closure::enqueue_upload_item(
+            Ok(closure::enqueue_upload_item(
                 tx,
                 job_ref,
                 label,
                 descriptor,
                 Timestamp::now(),
-            )?))
-        })??;
+            )?)
+        })?;
         self.after_outbox_change(seq);
         Ok(seq)
     }
@@ -908,9 +920,11 @@ impl Engine {
             match std::fs::remove_file(path) {
                 Ok(()) => Ok(true),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-                Err(e) => Err(Error::Storage {
-                    reason: format!("cannot remove {}: {e}", path.display()),
-                }),
+                Err(e) => Err(StoreError::Io {
+                    path: path.to_owned(),
+                    reason: format!("cannot remove it: {e}"),
+                }
+                .into()),
             }
         };
         for suffix in ["", "-wal", "-shm", "-journal"] {
@@ -921,12 +935,12 @@ impl Engine {
             .map(Path::to_owned)
             .unwrap_or_else(|| PhotoStore::dir_beside_database(database));
         if dir.is_dir() {
-            for entry in std::fs::read_dir(&dir).map_err(|e| Error::Storage {
-                reason: format!("cannot list {}: {e}", dir.display()),
-            })? {
-                let entry = entry.map_err(|e| Error::Storage {
-                    reason: format!("cannot list {}: {e}", dir.display()),
-                })?;
+            let unlisted = |e: std::io::Error| StoreError::Io {
+                path: dir.clone(),
+                reason: format!("cannot list it: {e}"),
+            };
+            for entry in std::fs::read_dir(&dir).map_err(unlisted)? {
+                let entry = entry.map_err(unlisted)?;
                 if entry.file_type().is_ok_and(|t| t.is_file()) {
                     report.files_removed += u64::from(remove(&entry.path())?);
                 }
