@@ -14,7 +14,6 @@ use jobpack_core::photos::{IngestConfig, PhotoKey, S3Config};
 use jobpack_core::protocol::EngineerDetails;
 use jobpack_core::sync::SyncPolicy;
 use jobpack_core::transport::{Timeouts, TlsMaterial};
-use tokio::sync::broadcast;
 
 use crate::Jobpack;
 use crate::errors::{JobpackError, Result};
@@ -231,11 +230,9 @@ impl Jobpack {
         let runtime = engine
             .runtime_handle()
             .ok_or_else(|| JobpackError::config("the core started without its runtime".into()))?;
-        let (scan_events, _) = broadcast::channel(64);
         Ok(Arc::new(Jobpack {
             engine: Arc::new(engine),
             runtime,
-            scan_events,
         }))
     }
 

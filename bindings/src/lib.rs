@@ -38,7 +38,6 @@ use std::sync::Arc;
 
 use jobpack_core::engine::{Engine, Error as CoreError};
 use tokio::runtime::Handle;
-use tokio::sync::broadcast;
 
 pub use errors::{JobpackError, Result};
 
@@ -47,8 +46,6 @@ pub use errors::{JobpackError, Result};
 pub struct Jobpack {
     engine: Arc<Engine>,
     runtime: Handle,
-    /// Scan progress is made here, not in the engine; subscriptions merge it in.
-    scan_events: broadcast::Sender<events::Event>,
 }
 
 impl Jobpack {
@@ -143,7 +140,6 @@ mod tests {
         Jobpack {
             engine: Arc::new(engine),
             runtime,
-            scan_events: broadcast::channel(4).0,
         }
     }
 

@@ -11,6 +11,7 @@
 //! their message so the shells never depend on rusqlite.
 
 mod closure;
+mod scan;
 mod view;
 
 use std::collections::HashSet;
@@ -23,12 +24,13 @@ use serde::Serialize;
 use tokio::sync::{Notify, broadcast, watch};
 
 pub use closure::{FlowView, PhotoView, QuestionView};
+pub use scan::JobScan;
 pub use view::{ActionReceipt, JobView, QuarantinedMessage};
 
 use crate::clock::{ActionTime, ClockCheck, TimeSource, TrustedClock};
 use crate::closure::{AnswerError, Gap, Matrix, MatrixProblems};
 use crate::codes::{Catalogue, CatalogueError};
-use crate::lifecycle::{Action, ClosureChoice, JobState, LifecycleError, NextAction, Warning};
+use crate::lifecycle::{Action, ClosureChoice, LifecycleError, NextAction, Warning};
 use crate::outbox::{self, ItemKind, ItemState, NewItem, OutboxCounts, OutboxError, OutboxItem};
 use crate::photos::{IngestConfig, PhotoError, PhotoKey, PhotoStore, S3Config, S3Uploader};
 use crate::protocol::{
@@ -261,6 +263,20 @@ pub enum Event {
         state: ItemState,
     },
     Sync(SyncStatus),
+    /// A scan session ([`Engine::scan_session`]) made progress on a frame.
+    ScanProgress {
+        job_ref: String,
+        #[serde(serialize_with = "as_text")]
+        progress: crate::qr::ScanProgress,
+    },
+}
+
+/// A scan result in events serialised for tools: its sentence.
+fn as_text<S: serde::Serializer>(
+    progress: &crate::qr::ScanProgress,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(progress)
 }
 
 /// Where photos are kept and how they are prepared.
@@ -633,11 +649,7 @@ impl Engine {
         fsan: &str,
         except_job_ref: &str,
     ) -> Result<Option<String>, Error> {
-        Ok(self.jobs()?.into_iter().find_map(|job| {
-            let holds = job.ont.as_ref().is_some_and(|ont| ont.fsan == fsan);
-            (holds && job.job_ref != except_job_ref && job.state != JobState::Cancelled)
-                .then_some(job.job_ref)
-        }))
+        Ok(scan::holder_of_ont(&self.shared, fsan, except_job_ref)?)
     }
 
     /// The outbox, or one job's part of it, in creation order.
