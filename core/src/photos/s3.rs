@@ -31,8 +31,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 
-use crate::sync::Uploader;
-use crate::transport::{Timeouts, TransportError};
+use crate::transport::{Timeouts, TransportError, Uploader};
 
 use super::descriptor::UploadDescriptor;
 use super::storage::{PhotoStore, StorageError};

@@ -34,6 +34,9 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 use tokio::sync::watch;
 
+/// The uploader the sync loop hands upload items to; it lives in `transport`, below both the
+/// loop and `photos::s3`, which implements it.
+pub use crate::transport::Uploader;
 pub use backoff::RetryPolicy;
 
 use crate::engine::{Event, Shared};
@@ -621,14 +624,4 @@ impl SyncLoop {
         self.shared
             .emit(Event::Sync(self.shared.status.borrow().clone()));
     }
-}
-
-/// Uploads a file before the messages that reference it (photos, in the closure issue).
-/// An upload item's body says what to upload; the uploader knows where to. Its errors use
-/// the transport's classes, so uploads retry, fail over and park like messages.
-pub trait Uploader: Send + Sync {
-    fn upload<'a>(
-        &'a self,
-        item_body: &'a [u8],
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), TransportError>> + Send + 'a>>;
 }

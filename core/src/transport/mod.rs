@@ -182,6 +182,17 @@ impl TransportError {
     }
 }
 
+/// Uploads a file before the messages that reference it (closure photos). An upload item's
+/// body says what to upload; the uploader knows where to. Its errors use the transport's
+/// classes, so uploads retry, fail over and park like messages. The sync loop calls it;
+/// `photos::s3::S3Uploader` implements it: both sit above this module.
+pub trait Uploader: Send + Sync {
+    fn upload<'a>(
+        &'a self,
+        item_body: &'a [u8],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), TransportError>> + Send + 'a>>;
+}
+
 /// Most bytes of an answer read from an endpoint: an acknowledgement is tiny and a pull page
 /// of 100 job packs is well under a megabyte; a broken or hostile server cannot make the phone
 /// buffer more than this.
