@@ -14,15 +14,15 @@ mod closure;
 mod scan;
 mod view;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, Transaction};
 use serde::Serialize;
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::{broadcast, watch};
 
+pub use crate::state::Event;
 pub use closure::{FlowView, PhotoView, QuestionView};
 pub use scan::JobScan;
 pub use view::{ActionReceipt, JobView, QuarantinedMessage};
@@ -37,6 +37,7 @@ use crate::protocol::{
     EngineerDetails, Location, OntDevice, OutboundCall, OutboundRequest, ProtocolError, RpcId,
     Timestamp,
 };
+use crate::state::{CLOCK_CHECK_KEY, PhotoSetup, PruneFailure, Shared, prune_with};
 use crate::store::{
     self, OpenReport, PruneReport, Retention, StorageFailure, Store, StoreError, StoredJob,
 };
@@ -250,172 +251,6 @@ impl From<TransportError> for Error {
     }
 }
 
-/// What changed, for subscribers (the shells' screens).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "event", rename_all = "camelCase")]
-pub enum Event {
-    JobChanged {
-        job_ref: String,
-    },
-    OutboxChanged {
-        seq: i64,
-        job_ref: String,
-        state: ItemState,
-    },
-    Sync(SyncStatus),
-    /// A scan session ([`Engine::scan_session`]) made progress on a frame.
-    ScanProgress {
-        job_ref: String,
-        #[serde(serialize_with = "as_text")]
-        progress: crate::qr::ScanProgress,
-    },
-}
-
-/// A scan result in events serialised for tools: its sentence.
-fn as_text<S: serde::Serializer>(
-    progress: &crate::qr::ScanProgress,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(progress)
-}
-
-/// Where photos are kept and how they are prepared.
-pub(crate) struct PhotoSetup {
-    pub(crate) store: PhotoStore,
-    pub(crate) ingest: IngestConfig,
-    pub(crate) bucket: String,
-}
-
-/// State shared by the engine's API and its sync task.
-/// The `sync_state` key of the last clock check, kept so a restart offline still corrects.
-const CLOCK_CHECK_KEY: &str = "clock_check";
-
-pub(crate) struct Shared {
-    store: Mutex<Store>,
-    pub(crate) catalogue: Catalogue,
-    engineer: EngineerDetails,
-    events: broadcast::Sender<Event>,
-    pub(crate) wake: Notify,
-    pub(crate) online: watch::Sender<bool>,
-    pub(crate) status: watch::Sender<SyncStatus>,
-    pub(crate) uploader: Option<Arc<dyn Uploader>>,
-    pub(crate) matrix: Matrix,
-    pub(crate) photos: PhotoSetup,
-    /// Outbox items claimed by the sync loop and not yet recorded (shown as `sending`).
-    in_flight: Mutex<HashSet<i64>>,
-    /// The device clock checked against the servers' (`crate::clock`).
-    pub(crate) clock: Arc<TrustedClock>,
-    /// The clock check last written to the database, so an unchanged one is not rewritten.
-    kept_clock_check: Mutex<Option<ClockCheck>>,
-    /// Set by an explicit request ("sync now", connectivity back): the next cycle retries
-    /// every waiting item at once instead of waiting out its backoff.
-    pub(crate) retry_waiting_now: std::sync::atomic::AtomicBool,
-}
-
-impl Shared {
-    /// The time of an action the device puts at `device` (now when `None`), corrected by the
-    /// last clock check and kept from coming before the job's latest recorded time. Runs in
-    /// the action's transaction, which also keeps a new clock check for the next start.
-    pub(crate) fn action_time(
-        &self,
-        tx: &Connection,
-        job_ref: &str,
-        device: Option<Timestamp>,
-    ) -> Result<(ActionTime, bool), StoreError> {
-        let stamped = self.clock.stamp(device.unwrap_or_else(Timestamp::now));
-        let latest = store::latest_time_of_job(tx, job_ref)?;
-        let check = self.clock.last_check();
-        let mut kept = self
-            .kept_clock_check
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(check) = check.filter(|c| Some(*c) != *kept) {
-            store::set_sync_value(tx, CLOCK_CHECK_KEY, &check.to_record())?;
-            *kept = Some(check);
-        }
-        Ok(stamped.not_before(latest))
-    }
-
-    pub(crate) fn lock_in_flight(&self) -> MutexGuard<'_, HashSet<i64>> {
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Items in flight are `queued` or `retrying` in the database; show them as sending.
-    fn with_live_states(&self, mut items: Vec<OutboxItem>) -> Vec<OutboxItem> {
-        let in_flight = self.lock_in_flight();
-        for item in &mut items {
-            if in_flight.contains(&item.seq) {
-                item.state = ItemState::Sending;
-            }
-        }
-        items
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Store> {
-        // A panic while holding the lock cannot leave SQLite half-written (transactions roll
-        // back on drop), so the store is still consistent: keep using it.
-        self.store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    pub(crate) fn with_store<T>(
-        &self,
-        f: impl FnOnce(&Store) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        f(&self.lock())
-    }
-
-    /// Bookkeeping writes: `synchronous=NORMAL` (see the sync module for why that is safe).
-    pub(crate) fn with_store_relaxed<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let mut guard = self.lock();
-        let conn = guard.conn_mut();
-        conn.execute_batch("PRAGMA synchronous = NORMAL")?;
-        let result = (|| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = f(&tx)?;
-            tx.commit()?;
-            Ok(value)
-        })();
-        conn.execute_batch("PRAGMA synchronous = FULL")?;
-        result
-    }
-
-    /// A durable transaction.
-    pub(crate) fn with_store_tx<T>(
-        &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        self.transact(f)
-    }
-
-    /// A durable transaction whose body may also refuse (an unknown job, an illegal action):
-    /// any error rolls it back, so a refusal writes nothing.
-    pub(crate) fn transact<T, E: From<StoreError>>(
-        &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
-    ) -> Result<T, E> {
-        let mut guard = self.lock();
-        let tx = guard
-            .conn_mut()
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        let value = f(&tx)?;
-        tx.commit().map_err(StoreError::from)?;
-        Ok(value)
-    }
-
-    pub(crate) fn emit(&self, event: Event) {
-        // No subscriber is fine: events are hints, the store is the truth.
-        let _ = self.events.send(event);
-    }
-}
-
 /// What a wipe removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -423,27 +258,6 @@ pub struct WipeReport {
     pub files_removed: u64,
     /// Unsent outbox items that were in the database (only non-zero when forced).
     pub unsent_items_lost: u64,
-}
-
-/// One retention pass: the database part in one transaction, then the photo files.
-pub(crate) fn prune_with(shared: &Shared, retention: &Retention) -> Result<PruneReport, Error> {
-    let now = Timestamp::now().unix_millis();
-    let pruned = shared.with_store_tx(|tx| store::prune(tx, retention, now))?;
-    let mut report = pruned.report;
-    for hash in &pruned.photo_files {
-        let Ok(hash) = crate::photos::PhotoHash::parse(hash) else {
-            continue;
-        };
-        if shared
-            .photos
-            .store
-            .remove(&hash)
-            .map_err(|e| Error::Photo(e.into()))?
-        {
-            report.photo_files += 1;
-        }
-    }
-    Ok(report)
 }
 
 /// The running core of one engineer's device.
@@ -536,30 +350,20 @@ impl Engine {
                     .with_clock(clock.clone()),
             )
         };
-        let (events, _) = broadcast::channel(1024);
-        let shared = Arc::new(Shared {
-            store: Mutex::new(store),
+        let shared = Arc::new(Shared::new(
+            store,
             catalogue,
-            engineer: config.engineer,
-            events,
-            wake: Notify::new(),
-            online: watch::Sender::new(config.start_online),
-            status: watch::Sender::new(SyncStatus {
-                online: config.start_online,
-                ..SyncStatus::default()
-            }),
-            uploader,
+            config.engineer,
             matrix,
-            photos: PhotoSetup {
+            PhotoSetup {
                 store: photo_store,
                 ingest: config.photos.ingest,
                 bucket: config.photos.bucket,
             },
-            in_flight: Mutex::new(HashSet::new()),
+            uploader,
             clock,
-            kept_clock_check: Mutex::new(kept_check),
-            retry_waiting_now: std::sync::atomic::AtomicBool::new(false),
-        });
+            config.start_online,
+        ));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let has_endpoints = transport.is_some();
         if let Some(transport) = transport {
@@ -677,7 +481,7 @@ impl Engine {
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.shared.events.subscribe()
+        self.shared.subscribe()
     }
 
     // ------------------------------------------------------------------ acting
@@ -754,7 +558,7 @@ impl Engine {
 
     /// The engineer accepts the job; CityFibre is told who is coming.
     pub fn accept(&self, job_ref: &str) -> Result<ActionReceipt, Error> {
-        let engineer = self.shared.engineer.clone();
+        let engineer = self.shared.engineer().clone();
         self.act(job_ref, Action::Accept { engineer }, None)
     }
 
@@ -901,7 +705,10 @@ impl Engine {
     /// Prunes delivered work older than `retention` now (the sync loop also does it hourly
     /// with its policy's retention). Unsent work is never pruned.
     pub fn prune(&self, retention: &Retention) -> Result<PruneReport, Error> {
-        prune_with(&self.shared, retention)
+        prune_with(&self.shared, retention).map_err(|failure| match failure {
+            PruneFailure::Store(e) => e.into(),
+            PruneFailure::Photo(e) => Error::Photo(e.into()),
+        })
     }
 
     /// Outbox items not yet delivered (queued, retrying, parked): what a sign-out would lose.

@@ -12,7 +12,9 @@ use crate::qr::{
 };
 use crate::store;
 
-use super::{Engine, Event, Shared};
+use crate::state::{Event, Shared};
+
+use super::Engine;
 
 /// A scan session for one job's ONT label.
 pub struct JobScan {
