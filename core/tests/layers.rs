@@ -126,3 +126,87 @@ fn layers_only_point_down() {
         );
     }
 }
+
+/// Within a module, the submodules (`closure/load.rs`, `closure/matrix.rs`, ...) use each other
+/// through `super::<name>` without a circle, so each can be read from the ones it builds on.
+#[test]
+fn submodules_form_no_circle() {
+    let src = root().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut circles = Vec::new();
+    let mut dirs: BTreeSet<PathBuf> = files
+        .iter()
+        .map(|f| f.parent().unwrap().to_owned())
+        .collect();
+    dirs.remove(&src);
+    for dir in dirs {
+        let siblings: Vec<(String, PathBuf)> = files
+            .iter()
+            .filter(|f| f.parent() == Some(dir.as_path()))
+            .filter_map(|f| {
+                let name = f.file_stem()?.to_string_lossy().into_owned();
+                let test = name == "tests" || name.ends_with("_tests") || name == "mod";
+                (!test).then(|| (name, f.clone()))
+            })
+            .collect();
+        let names: BTreeSet<&str> = siblings.iter().map(|(n, _)| n.as_str()).collect();
+        let edges: Vec<(String, BTreeSet<String>)> = siblings
+            .iter()
+            .map(|(name, file)| {
+                let text = std::fs::read_to_string(file).unwrap();
+                let code = text.split("#[cfg(test)]").next().unwrap_or("");
+                let mut uses = BTreeSet::new();
+                for line in code.lines() {
+                    let line = line.split("//").next().unwrap_or("");
+                    for part in line.split("super::").skip(1) {
+                        let used: String = part
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                            .collect();
+                        if names.contains(used.as_str()) && used != *name {
+                            uses.insert(used);
+                        }
+                    }
+                }
+                (name.clone(), uses)
+            })
+            .collect();
+        // Depth-first search for a back edge.
+        fn visit(
+            node: &str,
+            edges: &[(String, BTreeSet<String>)],
+            stack: &mut Vec<String>,
+            done: &mut BTreeSet<String>,
+            found: &mut Vec<String>,
+        ) {
+            if done.contains(node) {
+                return;
+            }
+            if let Some(at) = stack.iter().position(|n| n == node) {
+                found.push(format!("{} -> {node}", stack[at..].join(" -> ")));
+                return;
+            }
+            stack.push(node.to_owned());
+            if let Some((_, next)) = edges.iter().find(|(n, _)| n == node) {
+                for n in next {
+                    visit(n, edges, stack, done, found);
+                }
+            }
+            stack.pop();
+            done.insert(node.to_owned());
+        }
+        let mut done = BTreeSet::new();
+        for (name, _) in &edges {
+            let mut found = Vec::new();
+            visit(name, &edges, &mut Vec::new(), &mut done, &mut found);
+            for circle in found {
+                circles.push(format!(
+                    "{}: {circle}",
+                    dir.strip_prefix(&src).unwrap().display()
+                ));
+            }
+        }
+    }
+    assert!(circles.is_empty(), "circles:\n{}", circles.join("\n"));
+}
