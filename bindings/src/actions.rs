@@ -73,13 +73,17 @@ impl From<CoreChoice> for ClosureChoice {
 impl Jobpack {
     /// The engineer's legal next actions on the job, in the order of the visit.
     pub async fn next_actions(&self, job_ref: String) -> Result<Vec<NextAction>> {
-        let actions = self.blocking(move |e| e.next_actions(&job_ref)).await?;
+        let actions = self
+            .blocking_for(job_ref, |e, job| e.next_actions(job))
+            .await?;
         Ok(actions.into_iter().map(NextAction::from).collect())
     }
 
     /// The closure codes usable on the job now, with their secondary codes.
     pub async fn closure_choices(&self, job_ref: String) -> Result<Vec<ClosureChoice>> {
-        let choices = self.blocking(move |e| e.closure_choices(&job_ref)).await?;
+        let choices = self
+            .blocking_for(job_ref, |e, job| e.closure_choices(job))
+            .await?;
         Ok(choices.into_iter().map(ClosureChoice::from).collect())
     }
 }

@@ -341,9 +341,9 @@ impl Jobpack {
         secondary_code: Option<String>,
     ) -> Result<FlowView> {
         let view = self
-            .blocking(move |e| {
+            .blocking_for(job_ref, move |e, job| {
                 e.flow(
-                    &job_ref,
+                    job,
                     journey.into(),
                     closure_code.as_deref(),
                     secondary_code.as_deref(),
@@ -364,8 +364,8 @@ impl Jobpack {
         at: Option<String>,
     ) -> Result<String> {
         let at = action_time(at)?;
-        self.blocking(move |e| {
-            e.answer_question(&job_ref, journey.into(), &question_code, &answer, at)
+        self.blocking_for(job_ref, move |e, job| {
+            e.answer_question(job, journey.into(), &question_code, &answer, at)
         })
         .await
     }
@@ -377,8 +377,10 @@ impl Jobpack {
         journey: Journey,
         question_code: String,
     ) -> Result<()> {
-        self.blocking(move |e| e.clear_answer(&job_ref, journey.into(), &question_code))
-            .await
+        self.blocking_for(job_ref, move |e, job| {
+            e.clear_answer(job, journey.into(), &question_code)
+        })
+        .await
     }
 
     /// Attaches a photo (the camera's JPEG, PNG or WebP bytes) to a question. The core
@@ -392,14 +394,16 @@ impl Jobpack {
         image: Vec<u8>,
     ) -> Result<Photo> {
         let photo = self
-            .blocking(move |e| e.attach_photo(&job_ref, journey.into(), &question_code, &image))
+            .blocking_for(job_ref, move |e, job| {
+                e.attach_photo(job, journey.into(), &question_code, &image)
+            })
             .await?;
         Ok(photo.into())
     }
 
     /// Detaches a photo; its upload still completes.
     pub async fn remove_photo(&self, job_ref: String, photo_id: i64) -> Result<()> {
-        self.blocking(move |e| e.remove_photo(&job_ref, photo_id))
+        self.blocking_for(job_ref, move |e, job| e.remove_photo(job, photo_id))
             .await
     }
 

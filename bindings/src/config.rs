@@ -15,13 +15,12 @@ use jobpack_core::protocol::EngineerDetails;
 use jobpack_core::store::DatabaseKey;
 use jobpack_core::sync::SyncPolicy;
 use jobpack_core::transport::{Timeouts, TlsMaterial};
-use tokio::sync::broadcast;
 
 use crate::Jobpack;
 use crate::errors::{JobpackError, Result};
 
-/// Everything needed to open the core.
-#[derive(Debug, Clone, uniffi::Record)]
+/// Everything needed to open the core. `Debug` names no secret (see [`redacted`]).
+#[derive(Clone, uniffi::Record)]
 pub struct Config {
     /// The engineer's SQLite file (created if missing).
     pub database_path: String,
@@ -66,8 +65,8 @@ pub struct Config {
     pub storage_key: Option<Vec<u8>>,
 }
 
-/// CityFibre's S3 bucket for closure photos.
-#[derive(Debug, Clone, uniffi::Record)]
+/// CityFibre's S3 bucket for closure photos. `Debug` hides the secret key.
+#[derive(Clone, uniffi::Record)]
 pub struct PhotoStorage {
     /// `https://` base URL of the S3-compatible endpoint (`http://` on loopback only, with
     /// `Config.allow_plain_http_loopback`).
@@ -82,6 +81,46 @@ pub struct PhotoStorage {
     /// Longest edge of a prepared photo, in pixels.
     #[uniffi(default = 2048)]
     pub max_edge: u32,
+}
+
+/// Secrets and personal details in `Debug` output: whether one is set, never its value (a
+/// shell that logs its configuration must not log the key, the S3 secret or the engineer).
+pub(crate) fn redacted<T>(value: &Option<T>) -> &'static str {
+    if value.is_some() { "<set>" } else { "<none>" }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Fields not named here (secrets added later among them) are left out, not printed.
+        f.debug_struct("Config")
+            .field("database_path", &self.database_path)
+            .field("endpoints", &self.endpoints)
+            .field(
+                "client_certificate_pem",
+                &redacted(&self.client_certificate_pem),
+            )
+            .field("client_key_pem", &redacted(&self.client_key_pem))
+            .field("engineer_id", &self.engineer.id)
+            .field("start_online", &self.start_online)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("photo_storage", &self.photo_storage)
+            .field("allow_plain_http_loopback", &self.allow_plain_http_loopback)
+            .field("storage_key", &redacted(&self.storage_key))
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for PhotoStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PhotoStorage")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("max_edge", &self.max_edge)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Who is doing the work; sent to CityFibre when a job is accepted.
@@ -114,15 +153,13 @@ impl TryFrom<Config> for engine::Config {
             .as_deref()
             .map(PhotoKey::new)
             .transpose()
-            .map_err(|reason| JobpackError::Config { reason })?;
+            .map_err(JobpackError::config)?;
         let database_key = c
             .storage_key
             .as_deref()
             .map(DatabaseKey::derive)
             .transpose()
-            .map_err(|e| JobpackError::Config {
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| JobpackError::config(e.to_string()))?;
         let timeouts = Timeouts {
             request: Duration::from_secs(c.request_timeout_secs.max(1).into()),
             ..Timeouts::default()
@@ -202,14 +239,10 @@ impl Jobpack {
         let engine = Engine::open(config.try_into()?)?;
         let runtime = engine
             .runtime_handle()
-            .ok_or_else(|| JobpackError::Config {
-                reason: "the core started without its runtime".into(),
-            })?;
-        let (scan_events, _) = broadcast::channel(64);
+            .ok_or_else(|| JobpackError::config("the core started without its runtime".into()))?;
         Ok(Arc::new(Jobpack {
             engine: Arc::new(engine),
             runtime,
-            scan_events,
         }))
     }
 
@@ -226,5 +259,59 @@ impl Jobpack {
                 salvaged_outbox_items: r.salvaged_outbox_items as u64,
                 salvage_problem: r.salvage_problem.clone(),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_prints_no_secret_and_no_personal_detail() {
+        let config = Config {
+            database_path: "/data/jobpack.sqlite".into(),
+            endpoints: vec!["https://hub.example".into()],
+            client_certificate_pem: Some("-----BEGIN CERTIFICATE-----\nCERTBYTES".into()),
+            client_key_pem: Some("-----BEGIN PRIVATE KEY-----\nKEYBYTES".into()),
+            trust_anchors_pem: "ANCHORBYTES".into(),
+            engineer: Engineer {
+                id: "E001".into(),
+                name: "Sam Fielding".into(),
+                phone: "07700900123".into(),
+                company: None,
+            },
+            partner_catalogue_json: None,
+            start_online: true,
+            request_timeout_secs: 30,
+            closure_matrix_json: None,
+            photo_storage: Some(PhotoStorage {
+                endpoint: "https://s3.example".into(),
+                region: "eu-west-2".into(),
+                bucket: "evidence".into(),
+                access_key_id: "AKIAEXAMPLE".into(),
+                secret_access_key: "S3SECRETVALUE".into(),
+                trust_anchors_pem: None,
+                max_edge: 2048,
+            }),
+            allow_plain_http_loopback: false,
+            retention: None,
+            storage_key: Some(vec![0xAB; 32]),
+        };
+        let text = format!("{config:?}");
+        for secret in [
+            "CERTBYTES",
+            "KEYBYTES",
+            "PRIVATE KEY",
+            "S3SECRETVALUE",
+            "Sam Fielding",
+            "07700900123",
+            "171, 171",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(
+            text.contains("hub.example") && text.contains("<set>"),
+            "{text}"
+        );
     }
 }

@@ -59,6 +59,10 @@ impl From<CoreEvent> for Event {
             CoreEvent::Sync(status) => Self::SyncStateChanged {
                 status: status.into(),
             },
+            CoreEvent::ScanProgress { job_ref, progress } => Self::ScanProgress {
+                job_ref,
+                progress: progress.into(),
+            },
         }
     }
 }
@@ -100,15 +104,10 @@ impl Jobpack {
     /// Calls `listener` for every change from now on until the subscription is cancelled.
     pub fn subscribe(&self, listener: Arc<dyn EventListener>) -> Arc<Subscription> {
         let mut core = self.engine.subscribe();
-        let mut scans = self.scan_events.subscribe();
         let task = self.runtime.spawn(async move {
             loop {
-                let next = tokio::select! {
-                    e = core.recv() => e.map(Event::from),
-                    e = scans.recv() => e,
-                };
-                match next {
-                    Ok(event) => listener.on_event(event),
+                match core.recv().await {
+                    Ok(event) => listener.on_event(event.into()),
                     Err(RecvError::Lagged(missed)) => listener.on_event(Event::Lagged { missed }),
                     Err(RecvError::Closed) => break,
                 }

@@ -294,11 +294,7 @@ pub struct Location {
 impl TryFrom<Location> for CoreLocation {
     type Error = JobpackError;
     fn try_from(l: Location) -> Result<Self> {
-        CoreLocation::new(l.latitude, l.longitude, l.accuracy).map_err(|e| {
-            JobpackError::InvalidInput {
-                reason: e.to_string(),
-            }
-        })
+        Ok(CoreLocation::new(l.latitude, l.longitude, l.accuracy)?)
     }
 }
 
@@ -312,7 +308,10 @@ impl Jobpack {
 
     /// One job with its current warnings.
     pub async fn job(&self, job_ref: String) -> Result<JobView> {
-        Ok(self.blocking(move |e| e.job(&job_ref)).await?.into())
+        Ok(self
+            .blocking_for(job_ref, |e, job| e.job(job))
+            .await?
+            .into())
     }
 
     /// The engineer accepts the job; CityFibre is told who is coming.
@@ -352,9 +351,7 @@ impl Jobpack {
         serial_number: String,
         at: Option<String>,
     ) -> Result<ActionReceipt> {
-        let ont = OntDevice::new(fsan, serial_number).map_err(|e| JobpackError::InvalidInput {
-            reason: e.to_string(),
-        })?;
+        let ont = OntDevice::new(fsan, serial_number)?;
         let at = action_time(at)?;
         self.act(job_ref, move |e, job| e.confirm_ont(job, ont, at))
             .await
@@ -371,10 +368,8 @@ impl Jobpack {
             + Send
             + 'static,
     {
-        let job = job_ref.clone();
-        self.blocking(move |e| action(e, &job))
+        self.blocking_for(job_ref, action)
             .await
             .map(ActionReceipt::from)
-            .map_err(|err| err.with_job(&job_ref))
     }
 }

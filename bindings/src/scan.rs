@@ -5,24 +5,21 @@
 //! rotation) and shows the progress it returns; the core decides when a reading is confirmed
 //! (several agreeing frames) and whether the ONT already sits on another job here. Feeding is
 //! synchronous: the camera analyser already runs off the UI thread, and a frame is decoded
-//! before the next one is taken. Each result is also published to subscribers as
-//! `Event::ScanProgress`.
+//! before the next one is taken. The engine's session ([`JobScan`]) makes every decision and
+//! publishes each result to subscribers as `Event::ScanProgress`; this module converts.
 //!
 //! A confirmed identity is not sent by the session: the engineer sees it, then the shell calls
 //! `Jobpack::confirm_ont`, exactly as after a manual entry.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
-use jobpack_core::engine::Engine;
+use jobpack_core::engine::JobScan;
 use jobpack_core::qr::{
-    self, DuplicateCheck, Frame, ManualEntry, OntIdentity as CoreIdentity, Rotation,
-    ScanProgress as CoreProgress, SessionConfig,
+    self, Frame, OntIdentity as CoreIdentity, Rotation, ScanProgress as CoreProgress,
 };
-use tokio::sync::broadcast;
 
 use crate::Jobpack;
-use crate::errors::{JobpackError, Result};
-use crate::events::Event;
+use crate::errors::Result;
 
 /// How the frame's pixels are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -116,7 +113,7 @@ impl From<CoreProgress> for ScanProgress {
             },
             CoreProgress::SeenOnce { identity, count } => Self::SeenOnce {
                 identity: identity.into(),
-                count: u32::try_from(count).unwrap_or(u32::MAX),
+                count,
             },
             CoreProgress::Confirmed(identity) => Self::Confirmed {
                 identity: identity.into(),
@@ -136,34 +133,11 @@ impl From<CoreProgress> for ScanProgress {
     }
 }
 
-/// The core's duplicate check for one job: another job here already holding the FSAN. A
-/// storage failure counts as "no duplicate": CityFibre's status 7 is the backstop.
-fn duplicate_check(engine: &Arc<Engine>, job_ref: &str) -> DuplicateCheck {
-    let engine = Arc::downgrade(engine);
-    let job_ref = job_ref.to_owned();
-    Box::new(move |fsan| {
-        engine
-            .upgrade()
-            .and_then(|e| e.job_holding_ont(fsan.as_str(), &job_ref).ok().flatten())
-    })
-}
-
-/// A scanning session for one job's ONT label.
+/// A scanning session for one job's ONT label: the engine's [`JobScan`], which decides
+/// confirmation and duplicates and publishes every result as `Event::ScanProgress`.
 #[derive(uniffi::Object)]
 pub struct ScanSession {
-    job_ref: String,
-    session: Mutex<qr::ScanSession>,
-    events: broadcast::Sender<Event>,
-}
-
-impl ScanSession {
-    fn lock(&self) -> MutexGuard<'_, qr::ScanSession> {
-        // A panic inside the decoder is contained by the core; a poisoned lock only means a
-        // frame was lost, and the session's state is still a valid one.
-        self.session
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+    scan: JobScan,
 }
 
 #[uniffi::export]
@@ -185,36 +159,19 @@ impl ScanSession {
             format,
             rotation,
         )?;
-        let progress: ScanProgress = self.lock().feed(&view).into();
-        // No subscriber is fine: the caller has the result.
-        let _ = self.events.send(Event::ScanProgress {
-            job_ref: self.job_ref.clone(),
-            progress: progress.clone(),
-        });
-        Ok(progress)
+        Ok(self.scan.feed(&view).into())
     }
 
     /// The engineer's pick after `ChooseSerial`: one of its candidates. Returns `Confirmed`
     /// (or `Duplicate`) with that serial; anything else is `InvalidInput` and the session
     /// keeps waiting for a pick.
     pub fn choose_serial(&self, serial: String) -> Result<ScanProgress> {
-        let progress: ScanProgress = self
-            .lock()
-            .choose_serial(&serial)
-            .map_err(|e| JobpackError::InvalidInput {
-                reason: e.to_string(),
-            })?
-            .into();
-        let _ = self.events.send(Event::ScanProgress {
-            job_ref: self.job_ref.clone(),
-            progress: progress.clone(),
-        });
-        Ok(progress)
+        Ok(self.scan.choose_serial(&serial)?.into())
     }
 
     /// Starts over (after the engineer dismissed a duplicate, or to scan another label).
     pub fn reset(&self) {
-        self.lock().reset();
+        self.scan.reset();
     }
 }
 
@@ -222,21 +179,14 @@ impl ScanSession {
 impl Jobpack {
     /// A scanning session for `job_ref`'s ONT.
     pub fn scan_session(&self, job_ref: String) -> Arc<ScanSession> {
-        let check = duplicate_check(&self.engine, &job_ref);
         Arc::new(ScanSession {
-            session: Mutex::new(qr::ScanSession::new(SessionConfig::default(), check)),
-            job_ref,
-            events: self.scan_events.clone(),
+            scan: self.engine.scan_session(&job_ref),
         })
     }
 
     /// Checks one typed value at once, so the field can be flagged while typing.
     pub fn check_ont_entry(&self, value: String) -> Result<OntIdentity> {
-        qr::parse_ont_payload(&value)
-            .map(OntIdentity::from)
-            .map_err(|e| JobpackError::ManualEntry {
-                reason: e.to_string(),
-            })
+        Ok(qr::parse_ont_payload(&value)?.into())
     }
 
     /// Manual entry for a damaged label: the value typed twice must parse, agree, and not be
@@ -247,7 +197,10 @@ impl Jobpack {
         first: String,
         second: String,
     ) -> Result<OntIdentity> {
-        let mut entry = ManualEntry::new(duplicate_check(&self.engine, &job_ref));
-        Ok(entry.confirm(&first, &second)?.into())
+        Ok(self
+            .engine
+            .manual_ont_entry(&job_ref)
+            .confirm(&first, &second)?
+            .into())
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use jobpack_core::sync::SyncStatus as CoreStatus;
 
 use crate::Jobpack;
-use crate::errors::{JobpackError, Result};
+use crate::errors::Result;
 
 /// What the sync indicator shows.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -71,11 +71,6 @@ impl Jobpack {
             crate::release(engine);
             result
         });
-        match task.await {
-            Ok(result) => Ok(result?.into()),
-            Err(e) => Err(JobpackError::Storage {
-                reason: format!("the sync wait did not complete: {e}"),
-            }),
-        }
+        Ok(task.await??.into())
     }
 }

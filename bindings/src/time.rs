@@ -22,10 +22,6 @@ pub(crate) fn instant(t: Timestamp) -> SystemTime {
 }
 
 pub(crate) fn action_time(at: Option<String>) -> Result<Option<Timestamp>> {
-    at.map(|text| {
-        Timestamp::parse_strict(&text).map_err(|e| JobpackError::InvalidInput {
-            reason: e.to_string(),
-        })
-    })
-    .transpose()
+    at.map(|text| Timestamp::parse_strict(&text).map_err(JobpackError::from))
+        .transpose()
 }

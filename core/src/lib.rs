@@ -22,6 +22,7 @@ pub mod outbox;
 pub mod photos;
 pub mod protocol;
 pub mod qr;
+pub(crate) mod state;
 pub mod store;
 pub mod sync;
 pub mod text;

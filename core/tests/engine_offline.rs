@@ -4,7 +4,7 @@
 use jobpack_core::closure::Journey;
 use jobpack_core::engine::{Engine, Error};
 use jobpack_core::lifecycle::{JobState, LifecycleError};
-use jobpack_core::outbox::ItemState;
+use jobpack_core::outbox::{ItemState, OutboxError};
 use jobpack_core::protocol::{Location, OntDevice, OutboundCall, Timestamp, parse_outbound};
 use serde_json::{Value, json};
 
@@ -185,9 +185,10 @@ fn parked_items_are_only_touched_when_parked() {
     let seq = engine.accept("S1").unwrap().outbox_seq.unwrap();
     assert!(matches!(engine.resend(seq), Err(Error::Outbox(_))));
     assert!(matches!(engine.discard(seq, "x"), Err(Error::Outbox(_))));
+    // Not a closeJob: an outbox refusal naming the item (it was a configuration error).
     assert!(matches!(
         engine.correct_parked_close(seq, "SP", None),
-        Err(Error::Config { .. })
+        Err(Error::Outbox(OutboxError::NotACloseJob { seq: s })) if s == seq
     ));
 }
 
@@ -231,4 +232,54 @@ fn an_ont_on_another_live_job_is_found_but_not_on_the_same_or_a_cancelled_one() 
         "S1 is cancelled and S3 is the job asking"
     );
     assert_eq!(engine.job_holding_ont("CXNK00000001", "S2").unwrap(), None);
+}
+
+#[test]
+fn the_engines_scan_sessions_decide_duplicates_and_publish_their_progress() {
+    use jobpack_core::engine::Event;
+    use jobpack_core::qr::{Frame, ManualEntryError, PixelFormat, Rotation, ScanProgress};
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(config(&dir.path().join("e.sqlite"))).unwrap();
+    engine
+        .apply_inbound(&[create_job(1, "S1"), create_job(2, "S2")])
+        .unwrap();
+    engine.accept("S1").unwrap();
+    engine.start_travel("S1", here(), None).unwrap();
+    engine.arrive("S1", here(), None).unwrap();
+    let ont = OntDevice::new("ALCLB443689D", "YP2244017834").unwrap();
+    engine.confirm_ont("S1", ont, None).unwrap();
+
+    // The duplicate rule is the engine's: S1 holds the FSAN, so S2 may not take it.
+    let refused = engine
+        .manual_ont_entry("S2")
+        .confirm("ALCLB443689D", "ALCLB443689D")
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        ManualEntryError::Duplicate {
+            fsan: "ALCLB443689D".into(),
+            other_job: "S1".into()
+        }
+    );
+    assert!(
+        engine
+            .manual_ont_entry("S1")
+            .confirm("ALCLB443689D", "ALCLB443689D")
+            .is_ok(),
+        "a job does not hold its own ONT against itself"
+    );
+
+    // Every frame's result reaches subscribers as an event of the job's session.
+    let mut events = engine.subscribe();
+    let session = engine.scan_session("S2");
+    let blank = vec![255u8; 64 * 64];
+    let frame = Frame::new(&blank, 64, 64, 64, PixelFormat::Luma8, Rotation::R0).unwrap();
+    assert_eq!(session.feed(&frame), ScanProgress::Nothing);
+    match events.try_recv().unwrap() {
+        Event::ScanProgress { job_ref, progress } => {
+            assert_eq!(job_ref, "S2");
+            assert_eq!(progress, ScanProgress::Nothing);
+        }
+        other => panic!("{other:?}"),
+    }
 }

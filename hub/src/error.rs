@@ -5,7 +5,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use jobpack_core::store::StoreError;
+use jobpack_core::outbox::OutboxError;
+use jobpack_core::store::{StorageFailure, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -13,6 +14,8 @@ pub enum HubError {
     Database(#[from] rusqlite::Error),
     #[error("outbox: {0}")]
     Outbox(#[from] StoreError),
+    #[error("storage: {0}")]
+    Storage(StorageFailure),
     #[error(
         "the hub database has schema {found}; this build knows up to {supported}: update the hub"
     )]
@@ -61,5 +64,19 @@ pub(crate) fn file_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) 
     move |source| HubError::File {
         path: path.to_path_buf(),
         source,
+    }
+}
+
+/// The core's outbox refusals (not parked, wrong confirmation...) are the caller's mistake;
+/// a storage failure under them is the hub's.
+impl From<OutboxError> for HubError {
+    fn from(e: OutboxError) -> Self {
+        match e {
+            OutboxError::Storage(failure) => Self::Storage(failure),
+            refusal => Self::Invalid {
+                field: "seq",
+                reason: refusal.to_string(),
+            },
+        }
     }
 }

@@ -158,11 +158,6 @@ fn return_refusal(conn: &Connection, item: &ReadyItem, reason: &str) -> Result<(
             Timestamp::now().unix_millis()
         ],
     )?;
-    if let Err(refusal) = outbox::discard(conn, item.seq, &item.idempotency_key)? {
-        return Err(HubError::Invalid {
-            field: "outbox",
-            reason: refusal.to_string(),
-        });
-    }
+    outbox::discard(conn, item.seq, &item.idempotency_key)?;
     Ok(())
 }

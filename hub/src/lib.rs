@@ -161,25 +161,15 @@ impl HubStore {
     /// Queues a parked outbox item again, unchanged, with its key (CityFibre's side was
     /// fixed): the core's own `outbox::resend`.
     pub fn resend(&self, seq: i64) -> Result<(), HubError> {
-        self.db.write(|tx| {
-            jobpack_core::outbox::resend(tx, seq)?.map_err(|e| HubError::Invalid {
-                field: "seq",
-                reason: e.to_string(),
-            })
-        })
+        self.db
+            .write(|tx| Ok(jobpack_core::outbox::resend(tx, seq)?))
     }
 
     /// Discards a parked outbox item (the back office gave up on it), confirmed with its
     /// idempotency key as on the phone: the core's own `outbox::discard`.
     pub fn discard(&self, seq: i64, confirmation_key: &str) -> Result<(), HubError> {
-        self.db.write(|tx| {
-            jobpack_core::outbox::discard(tx, seq, confirmation_key)?.map_err(|e| {
-                HubError::Invalid {
-                    field: "seq",
-                    reason: e.to_string(),
-                }
-            })
-        })
+        self.db
+            .write(|tx| Ok(jobpack_core::outbox::discard(tx, seq, confirmation_key)?))
     }
 
     /// Every job with its state, engineer and latest message to CityFibre (the board's view).

@@ -10,7 +10,7 @@
 //! the flow never branches on something the engineer has not said.
 
 use super::answer::split_choices;
-use super::walk::{Answers, FlowContext};
+use super::context::{Answers, FlowContext};
 
 /// A test on one recorded answer.
 #[derive(Debug, Clone, PartialEq)]

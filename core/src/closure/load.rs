@@ -1686,3 +1686,17 @@ fn overlap(a: &Flow, b: &Flow) -> Option<String> {
     }
     Some(case)
 }
+
+impl Matrix {
+    /// Loads and checks a matrix file against the catalogue; every problem found is returned,
+    /// each with its place in the file.
+    pub fn from_json(json: &str, catalogue: &Catalogue) -> Result<Self, MatrixProblems> {
+        load(json, catalogue)
+    }
+
+    /// Jobpack's default matrix, checked against `catalogue` (a partner catalogue may move a
+    /// secondary code to another parent, which the default would then contradict).
+    pub fn default_for(catalogue: &Catalogue) -> Result<Self, MatrixProblems> {
+        Self::from_json(super::matrix::DEFAULT_MATRIX_JSON, catalogue)
+    }
+}

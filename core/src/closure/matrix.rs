@@ -1,7 +1,7 @@
 //! The loaded closure matrix: questions, and flows of steps per closure code, secondary code
 //! and point of the journey.
 //!
-//! A `Matrix` only exists once [`super::load`] has checked it against the code catalogue, so
+//! A `Matrix` only exists once `super::load` has checked it against the code catalogue, so
 //! everything here can rely on it: every step's question exists, every jump lands on a step
 //! of the same flow or ends it, the steps of a flow form no cycle, and at most one flow is
 //! the most specific for any (journey, closure code, secondary code). Jumps are resolved to
@@ -10,51 +10,15 @@
 use std::collections::BTreeMap;
 
 use crate::codes::Catalogue;
-use crate::protocol::Source;
 
 use super::answer::{AnswerError, AnswerType};
 use super::condition::Condition;
-use super::load::{self, MatrixProblems};
-use super::walk::{Answers, FlowContext};
+pub use super::context::Journey;
+use super::context::{Answers, FlowContext};
 
 /// The matrix shipped with Jobpack, replaced at run time by the partner's copy of CityFibre's
 /// Question Based Closure Matrix.
 pub const DEFAULT_MATRIX_JSON: &str = include_str!("default-matrix.json");
-
-/// The point of the journey a question is asked at, which decides the answer's `source`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Journey {
-    /// During the visit: answers go with `notifyJob`.
-    Visit,
-    /// At closure: answers go with `closeJob`.
-    Closure,
-}
-
-impl Journey {
-    /// The name in the matrix format and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Visit => "visit",
-            Self::Closure => "closure",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "visit" => Some(Self::Visit),
-            "closure" => Some(Self::Closure),
-            _ => None,
-        }
-    }
-
-    /// The `source` written on answers given at this point.
-    pub fn source(self) -> Source {
-        match self {
-            Self::Visit => Source::NotifyJob,
-            Self::Closure => Source::CloseJob,
-        }
-    }
-}
 
 /// Who wrote the matrix and whether it is Jobpack's stand-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,18 +232,6 @@ pub struct Matrix {
 }
 
 impl Matrix {
-    /// Loads and checks a matrix file against the catalogue; every problem found is returned,
-    /// each with its place in the file.
-    pub fn from_json(json: &str, catalogue: &Catalogue) -> Result<Self, MatrixProblems> {
-        load::load(json, catalogue)
-    }
-
-    /// Jobpack's default matrix, checked against `catalogue` (a partner catalogue may move a
-    /// secondary code to another parent, which the default would then contradict).
-    pub fn default_for(catalogue: &Catalogue) -> Result<Self, MatrixProblems> {
-        Self::from_json(DEFAULT_MATRIX_JSON, catalogue)
-    }
-
     pub fn info(&self) -> &MatrixInfo {
         &self.info
     }

@@ -12,6 +12,7 @@
 //! of the matrix, the [`FlowContext`] (journey point, codes, property flags, ONT status) and
 //! the [`Answers`]. Its parts, one concern each:
 //!
+//! * `context` — the journey point, the job's context and the answers a flow is walked with;
 //! * [`answer`](AnswerType) — answer types and raw input → canonical answer string;
 //! * `load` — reading a matrix file and reporting every problem with its place;
 //! * `matrix` — the checked matrix and flow selection;
@@ -19,10 +20,15 @@
 //! * `walk` — the current path and the next question;
 //! * `checklist` — the typed gaps a UI shows before closing;
 //! * `payload` — the `questions_answers` of `notifyJob` / `closeJob`.
+//!
+//! They build on each other without a circle (`core/tests/layers.rs` checks): `context` and
+//! `answer` at the bottom, then `condition`, `matrix`, `load` (which makes a `Matrix`) and
+//! `walk`.
 
 mod answer;
 mod checklist;
 mod condition;
+mod context;
 mod load;
 mod matrix;
 mod payload;

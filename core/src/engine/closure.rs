@@ -308,15 +308,13 @@ impl Engine {
                 question_code: question_code.to_owned(),
                 reason,
             })?;
-        self.shared.with_store_tx(|tx| {
+        self.shared.transact(|tx| {
             let Some(stored) = store::load_job(tx, job_ref)? else {
-                return Ok(Err(Error::UnknownJob {
+                return Err(Error::UnknownJob {
                     job_ref: job_ref.to_owned(),
-                }));
+                });
             };
-            if let Err(e) = writable(&stored.job, "answer a question") {
-                return Ok(Err(e));
-            }
+            writable(&stored.job, "answer a question")?;
             // `response_received` is the answer's time, corrected like any action's.
             let (time, _) = self.shared.action_time(tx, job_ref, at)?;
             let journey = journey.name();
@@ -330,8 +328,8 @@ impl Engine {
             )? {
                 store::set_answer_time(tx, job_ref, journey, question_code, &time)?;
             }
-            Ok(Ok(()))
-        })??;
+            Ok(())
+        })?;
         self.shared.emit(Event::JobChanged {
             job_ref: job_ref.to_owned(),
         });
@@ -345,18 +343,16 @@ impl Engine {
         journey: Journey,
         question_code: &str,
     ) -> Result<(), Error> {
-        self.shared.with_store_tx(|tx| {
+        self.shared.transact(|tx| {
             let Some(stored) = store::load_job(tx, job_ref)? else {
-                return Ok(Err(Error::UnknownJob {
+                return Err(Error::UnknownJob {
                     job_ref: job_ref.to_owned(),
-                }));
+                });
             };
-            if let Err(e) = writable(&stored.job, "clear an answer") {
-                return Ok(Err(e));
-            }
+            writable(&stored.job, "clear an answer")?;
             store::withdraw_answer(tx, job_ref, journey.name(), question_code, Timestamp::now())?;
-            Ok(Ok(()))
-        })??;
+            Ok(())
+        })?;
         self.shared.emit(Event::JobChanged {
             job_ref: job_ref.to_owned(),
         });
@@ -394,19 +390,17 @@ impl Engine {
         let file_name = attached.object.file_name();
         let object_path = attached.object.object_path();
         let now = Timestamp::now();
-        let (photo, new_upload) = self.shared.with_store_tx(|tx| {
+        let (photo, new_upload) = self.shared.transact(|tx| {
             let Some(stored) = store::load_job(tx, job_ref)? else {
-                return Ok(Err(Error::UnknownJob {
+                return Err(Error::UnknownJob {
                     job_ref: job_ref.to_owned(),
-                }));
+                });
             };
-            if let Err(e) = writable(&stored.job, "attach a photo") {
-                return Ok(Err(e));
-            }
+            writable(&stored.job, "attach a photo")?;
             let journey = journey.name();
             if let Some(existing) = store::find_photo(tx, job_ref, journey, question_code, &sha256)?
             {
-                return Ok(Ok((existing, None)));
+                return Ok((existing, None));
             }
             // The answer may still change which photo rule applies, so only the most any
             // rule allows is enforced here; a lower current maximum is a checklist gap.
@@ -416,10 +410,10 @@ impl Engine {
                     .filter(|p| p.question_code == question_code)
                     .count();
                 if have >= most as usize {
-                    return Ok(Err(Error::TooManyPhotos {
+                    return Err(Error::TooManyPhotos {
                         question_code: question_code.to_owned(),
                         allowed: most,
-                    }));
+                    });
                 }
             }
             let seq = enqueue_upload_item(
@@ -441,8 +435,8 @@ impl Engine {
             store::add_photo(tx, &photo, now)?;
             let saved = store::find_photo(tx, job_ref, journey, question_code, &sha256)?
                 .ok_or_else(|| StoreError::corrupt("photo row missing after insert"))?;
-            Ok(Ok((saved, Some(seq))))
-        })??;
+            Ok((saved, Some(seq)))
+        })?;
         self.shared.emit(Event::JobChanged {
             job_ref: job_ref.to_owned(),
         });

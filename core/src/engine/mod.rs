@@ -11,33 +11,36 @@
 //! their message so the shells never depend on rusqlite.
 
 mod closure;
+mod scan;
 mod view;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, Transaction};
 use serde::Serialize;
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::{broadcast, watch};
 
+pub use crate::state::Event;
 pub use closure::{FlowView, PhotoView, QuestionView};
+pub use scan::JobScan;
 pub use view::{ActionReceipt, JobView, QuarantinedMessage};
 
 use crate::clock::{ActionTime, ClockCheck, TimeSource, TrustedClock};
 use crate::closure::{AnswerError, Gap, Matrix, MatrixProblems};
 use crate::codes::{Catalogue, CatalogueError};
-use crate::lifecycle::{Action, ClosureChoice, JobState, LifecycleError, NextAction, Warning};
+use crate::lifecycle::{Action, ClosureChoice, LifecycleError, NextAction, Warning};
 use crate::outbox::{self, ItemKind, ItemState, NewItem, OutboxCounts, OutboxError, OutboxItem};
 use crate::photos::{IngestConfig, PhotoError, PhotoKey, PhotoStore, S3Config, S3Uploader};
 use crate::protocol::{
     EngineerDetails, Location, OntDevice, OutboundCall, OutboundRequest, ProtocolError, RpcId,
     Timestamp,
 };
+use crate::state::{CLOCK_CHECK_KEY, PhotoSetup, PruneFailure, Shared, prune_with};
 use crate::store::{
-    self, DatabaseKey, OpenReport, PruneReport, Retention, Store, StoreError, StoreOptions,
-    StoredJob,
+    self, DatabaseKey, OpenReport, PruneReport, Retention, StorageFailure, Store, StoreError,
+    StoreOptions, StoredJob,
 };
 use crate::sync::inbox::PageOutcome;
 use crate::sync::{SyncLoop, SyncPolicy, SyncStatus, Uploader};
@@ -112,12 +115,17 @@ pub enum Error {
     UnknownJob { job_ref: String },
     #[error(transparent)]
     Lifecycle(#[from] LifecycleError),
+    /// An outbox operation refused (its storage failures are [`Error::Storage`]).
     #[error(transparent)]
-    Outbox(#[from] OutboxError),
+    Outbox(OutboxError),
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
-    #[error("local storage failed: {reason}")]
-    Storage { reason: String },
+    /// The database failed; `source` is the store's error (and SQLite's beneath it).
+    #[error("local storage failed: {source}")]
+    Storage {
+        #[source]
+        source: StorageFailure,
+    },
     #[error(
         "the database was written by a newer version of the app (schema {found}, this build knows up to {supported}); update the app"
     )]
@@ -223,8 +231,17 @@ impl From<StoreError> for Error {
                 reason: e.to_string(),
             },
             other => Self::Storage {
-                reason: other.to_string(),
+                source: other.into(),
             },
+        }
+    }
+}
+
+impl From<OutboxError> for Error {
+    fn from(e: OutboxError) -> Self {
+        match e {
+            OutboxError::Storage(source) => Self::Storage { source },
+            refusal => Self::Outbox(refusal),
         }
     }
 }
@@ -245,148 +262,6 @@ impl From<TransportError> for Error {
     }
 }
 
-/// What changed, for subscribers (the shells' screens).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "event", rename_all = "camelCase")]
-pub enum Event {
-    JobChanged {
-        job_ref: String,
-    },
-    OutboxChanged {
-        seq: i64,
-        job_ref: String,
-        state: ItemState,
-    },
-    Sync(SyncStatus),
-}
-
-/// Where photos are kept and how they are prepared.
-pub(crate) struct PhotoSetup {
-    pub(crate) store: PhotoStore,
-    pub(crate) ingest: IngestConfig,
-    pub(crate) bucket: String,
-}
-
-/// State shared by the engine's API and its sync task.
-/// The `sync_state` key of the last clock check, kept so a restart offline still corrects.
-const CLOCK_CHECK_KEY: &str = "clock_check";
-
-pub(crate) struct Shared {
-    store: Mutex<Store>,
-    pub(crate) catalogue: Catalogue,
-    engineer: EngineerDetails,
-    events: broadcast::Sender<Event>,
-    pub(crate) wake: Notify,
-    pub(crate) online: watch::Sender<bool>,
-    pub(crate) status: watch::Sender<SyncStatus>,
-    pub(crate) uploader: Option<Arc<dyn Uploader>>,
-    pub(crate) matrix: Matrix,
-    pub(crate) photos: PhotoSetup,
-    /// Outbox items claimed by the sync loop and not yet recorded (shown as `sending`).
-    in_flight: Mutex<HashSet<i64>>,
-    /// The device clock checked against the servers' (`crate::clock`).
-    pub(crate) clock: Arc<TrustedClock>,
-    /// The clock check last written to the database, so an unchanged one is not rewritten.
-    kept_clock_check: Mutex<Option<ClockCheck>>,
-    /// Set by an explicit request ("sync now", connectivity back): the next cycle retries
-    /// every waiting item at once instead of waiting out its backoff.
-    pub(crate) retry_waiting_now: std::sync::atomic::AtomicBool,
-}
-
-impl Shared {
-    /// The time of an action the device puts at `device` (now when `None`), corrected by the
-    /// last clock check and kept from coming before the job's latest recorded time. Runs in
-    /// the action's transaction, which also keeps a new clock check for the next start.
-    pub(crate) fn action_time(
-        &self,
-        tx: &Connection,
-        job_ref: &str,
-        device: Option<Timestamp>,
-    ) -> Result<(ActionTime, bool), StoreError> {
-        let stamped = self.clock.stamp(device.unwrap_or_else(Timestamp::now));
-        let latest = store::latest_time_of_job(tx, job_ref)?;
-        let check = self.clock.last_check();
-        let mut kept = self
-            .kept_clock_check
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(check) = check.filter(|c| Some(*c) != *kept) {
-            store::set_sync_value(tx, CLOCK_CHECK_KEY, &check.to_record())?;
-            *kept = Some(check);
-        }
-        Ok(stamped.not_before(latest))
-    }
-
-    pub(crate) fn lock_in_flight(&self) -> MutexGuard<'_, HashSet<i64>> {
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Items in flight are `queued` or `retrying` in the database; show them as sending.
-    fn with_live_states(&self, mut items: Vec<OutboxItem>) -> Vec<OutboxItem> {
-        let in_flight = self.lock_in_flight();
-        for item in &mut items {
-            if in_flight.contains(&item.seq) {
-                item.state = ItemState::Sending;
-            }
-        }
-        items
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Store> {
-        // A panic while holding the lock cannot leave SQLite half-written (transactions roll
-        // back on drop), so the store is still consistent: keep using it.
-        self.store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    pub(crate) fn with_store<T>(
-        &self,
-        f: impl FnOnce(&Store) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        f(&self.lock())
-    }
-
-    /// Bookkeeping writes: `synchronous=NORMAL` (see the sync module for why that is safe).
-    pub(crate) fn with_store_relaxed<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let mut guard = self.lock();
-        let conn = guard.conn_mut();
-        conn.execute_batch("PRAGMA synchronous = NORMAL")?;
-        let result = (|| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = f(&tx)?;
-            tx.commit()?;
-            Ok(value)
-        })();
-        conn.execute_batch("PRAGMA synchronous = FULL")?;
-        result
-    }
-
-    /// A durable transaction.
-    pub(crate) fn with_store_tx<T>(
-        &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let mut guard = self.lock();
-        let tx = guard
-            .conn_mut()
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
-    }
-
-    pub(crate) fn emit(&self, event: Event) {
-        // No subscriber is fine: events are hints, the store is the truth.
-        let _ = self.events.send(event);
-    }
-}
-
 /// What a wipe removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -397,27 +272,6 @@ pub struct WipeReport {
     /// The database did not open with the key given, so what it held was not counted
     /// (only when forced).
     pub unreadable: bool,
-}
-
-/// One retention pass: the database part in one transaction, then the photo files.
-pub(crate) fn prune_with(shared: &Shared, retention: &Retention) -> Result<PruneReport, Error> {
-    let now = Timestamp::now().unix_millis();
-    let pruned = shared.with_store_tx(|tx| store::prune(tx, retention, now))?;
-    let mut report = pruned.report;
-    for hash in &pruned.photo_files {
-        let Ok(hash) = crate::photos::PhotoHash::parse(hash) else {
-            continue;
-        };
-        if shared
-            .photos
-            .store
-            .remove(&hash)
-            .map_err(|e| Error::Photo(e.into()))?
-        {
-            report.photo_files += 1;
-        }
-    }
-    Ok(report)
 }
 
 /// The running core of one engineer's device.
@@ -514,30 +368,20 @@ impl Engine {
                     .with_clock(clock.clone()),
             )
         };
-        let (events, _) = broadcast::channel(1024);
-        let shared = Arc::new(Shared {
-            store: Mutex::new(store),
+        let shared = Arc::new(Shared::new(
+            store,
             catalogue,
-            engineer: config.engineer,
-            events,
-            wake: Notify::new(),
-            online: watch::Sender::new(config.start_online),
-            status: watch::Sender::new(SyncStatus {
-                online: config.start_online,
-                ..SyncStatus::default()
-            }),
-            uploader,
+            config.engineer,
             matrix,
-            photos: PhotoSetup {
+            PhotoSetup {
                 store: photo_store,
                 ingest: config.photos.ingest,
                 bucket: config.photos.bucket,
             },
-            in_flight: Mutex::new(HashSet::new()),
+            uploader,
             clock,
-            kept_clock_check: Mutex::new(kept_check),
-            retry_waiting_now: std::sync::atomic::AtomicBool::new(false),
-        });
+            config.start_online,
+        ));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let has_endpoints = transport.is_some();
         if let Some(transport) = transport {
@@ -627,11 +471,7 @@ impl Engine {
         fsan: &str,
         except_job_ref: &str,
     ) -> Result<Option<String>, Error> {
-        Ok(self.jobs()?.into_iter().find_map(|job| {
-            let holds = job.ont.as_ref().is_some_and(|ont| ont.fsan == fsan);
-            (holds && job.job_ref != except_job_ref && job.state != JobState::Cancelled)
-                .then_some(job.job_ref)
-        }))
+        Ok(scan::holder_of_ont(&self.shared, fsan, except_job_ref)?)
     }
 
     /// The outbox, or one job's part of it, in creation order.
@@ -659,7 +499,7 @@ impl Engine {
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.shared.events.subscribe()
+        self.shared.subscribe()
     }
 
     // ------------------------------------------------------------------ acting
@@ -686,24 +526,18 @@ impl Engine {
         build: impl FnOnce(&Transaction<'_>, &StoredJob) -> Result<(Action, Vec<i64>), Error>,
     ) -> Result<ActionReceipt, Error> {
         let catalogue = &self.shared.catalogue;
-        let receipt = self.shared.with_store_tx(|tx| {
+        let receipt = self.shared.transact(|tx| {
             let Some(mut stored) = store::load_job(tx, job_ref)? else {
-                return Ok(Err(Error::UnknownJob {
+                return Err(Error::UnknownJob {
                     job_ref: job_ref.to_owned(),
-                }));
+                });
             };
             let (time, clamped) = self.shared.action_time(tx, job_ref, at)?;
             let at = time.corrected;
-            let (action, depends_on) = match build(tx, &stored) {
-                Ok(built) => built,
-                Err(e) => return Ok(Err(e)),
-            };
+            let (action, depends_on) = build(tx, &stored)?;
             let name = action.name();
             let label = view::label(&action);
-            let outcome = match stored.job.apply(action, at, catalogue) {
-                Ok(o) => o,
-                Err(e) => return Ok(Err(e.into())),
-            };
+            let outcome = stored.job.apply(action, at, catalogue)?;
             store::save_job(tx, &stored.job, Timestamp::now())?;
             store::record_action(tx, &stored.job.header.job_ref, name, at, outcome.state)?;
             let mut warnings = outcome.warnings;
@@ -724,8 +558,8 @@ impl Engine {
                 receipt.idempotency_key = Some(key);
                 receipt.rpc_id = Some(id);
             }
-            Ok(Ok(receipt))
-        })??;
+            Ok(receipt)
+        })?;
         self.shared.emit(Event::JobChanged {
             job_ref: job_ref.to_owned(),
         });
@@ -742,7 +576,7 @@ impl Engine {
 
     /// The engineer accepts the job; CityFibre is told who is coming.
     pub fn accept(&self, job_ref: &str) -> Result<ActionReceipt, Error> {
-        let engineer = self.shared.engineer.clone();
+        let engineer = self.shared.engineer().clone();
         self.act(job_ref, Action::Accept { engineer }, None)
     }
 
@@ -777,7 +611,7 @@ impl Engine {
 
     /// Queues a parked item again, unchanged (the cause was fixed upstream).
     pub fn resend(&self, seq: i64) -> Result<(), Error> {
-        self.shared.with_store_tx(|tx| outbox::resend(tx, seq))??;
+        self.shared.transact(|tx| outbox::resend(tx, seq))?;
         self.after_outbox_change(seq);
         Ok(())
     }
@@ -786,7 +620,7 @@ impl Engine {
     /// the engineer with what will be lost.
     pub fn discard(&self, seq: i64, confirmation_key: &str) -> Result<(), Error> {
         self.shared
-            .with_store_tx(|tx| outbox::discard(tx, seq, confirmation_key))??;
+            .transact(|tx| outbox::discard(tx, seq, confirmation_key))?;
         self.after_outbox_change(seq);
         Ok(())
     }
@@ -800,23 +634,17 @@ impl Engine {
         secondary_code: Option<&str>,
     ) -> Result<(), Error> {
         let catalogue = &self.shared.catalogue;
-        self.shared.with_store_tx(|tx| {
+        self.shared.transact(|tx| {
             let Some(body) = outbox::body(tx, seq)? else {
-                return Ok(Err(Error::Outbox(OutboxError::UnknownItem { seq })));
+                return Err(Error::Outbox(OutboxError::UnknownItem { seq }));
             };
-            let request = match crate::protocol::parse_outbound(&body) {
-                Ok(r) => r,
-                Err(e) => return Ok(Err(e.into())),
-            };
+            let request = crate::protocol::parse_outbound(&body)?;
             let OutboundCall::CloseJob(mut close) = request.call else {
-                return Ok(Err(Error::Config {
-                    reason: format!("outbox item {seq} is not a closeJob"),
-                }));
+                return Err(Error::Outbox(OutboxError::NotACloseJob { seq }));
             };
-            let rule = match catalogue.check_closure(closure_code, secondary_code) {
-                Ok(rule) => rule,
-                Err(e) => return Ok(Err(Error::Lifecycle(e.into()))),
-            };
+            let rule = catalogue
+                .check_closure(closure_code, secondary_code)
+                .map_err(|e| Error::Lifecycle(e.into()))?;
             close.closure_code = rule.code.clone();
             close.secondary_closure_code = rule.secondary.clone();
             let job_ref = close.job_header.job_ref.as_str().to_owned();
@@ -827,15 +655,13 @@ impl Engine {
             })
             .map_err(StoreError::corrupt)?;
             let label = format!("close {}", rule.code);
-            if let Err(e) = outbox::replace_parked(tx, seq, &label, id.get(), &key, &body)? {
-                return Ok(Err(e.into()));
-            }
+            outbox::replace_parked(tx, seq, &label, id.get(), &key, &body)?;
             if let Some(mut stored) = store::load_job(tx, &job_ref)? {
                 stored.job.closure = Some(rule);
                 store::save_job(tx, &stored.job, Timestamp::now())?;
             }
-            Ok(Ok(()))
-        })??;
+            Ok(())
+        })?;
         self.after_outbox_change(seq);
         Ok(())
     }
@@ -859,20 +685,20 @@ impl Engine {
         label: &str,
         descriptor: &[u8],
     ) -> Result<i64, Error> {
-        let seq = self.shared.with_store_tx(|tx| {
+        let seq = self.shared.transact(|tx| {
             if store::load_job(tx, job_ref)?.is_none() {
-                return Ok(Err(Error::UnknownJob {
+                return Err(Error::UnknownJob {
                     job_ref: job_ref.to_owned(),
-                }));
+                });
             }
-            Ok(Ok(closure::enqueue_upload_item(
+            Ok(closure::enqueue_upload_item(
                 tx,
                 job_ref,
                 label,
                 descriptor,
                 Timestamp::now(),
-            )?))
-        })??;
+            )?)
+        })?;
         self.after_outbox_change(seq);
         Ok(seq)
     }
@@ -897,7 +723,10 @@ impl Engine {
     /// Prunes delivered work older than `retention` now (the sync loop also does it hourly
     /// with its policy's retention). Unsent work is never pruned.
     pub fn prune(&self, retention: &Retention) -> Result<PruneReport, Error> {
-        prune_with(&self.shared, retention)
+        prune_with(&self.shared, retention).map_err(|failure| match failure {
+            PruneFailure::Store(e) => e.into(),
+            PruneFailure::Photo(e) => Error::Photo(e.into()),
+        })
     }
 
     /// Outbox items not yet delivered (queued, retrying, parked): what a sign-out would lose.
@@ -953,9 +782,11 @@ impl Engine {
             match std::fs::remove_file(path) {
                 Ok(()) => Ok(true),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-                Err(e) => Err(Error::Storage {
-                    reason: format!("cannot remove {}: {e}", path.display()),
-                }),
+                Err(e) => Err(StoreError::Io {
+                    path: path.to_owned(),
+                    reason: format!("cannot remove it: {e}"),
+                }
+                .into()),
             }
         };
         for suffix in ["", "-wal", "-shm", "-journal", ".encrypting"] {
@@ -966,12 +797,12 @@ impl Engine {
             .map(Path::to_owned)
             .unwrap_or_else(|| PhotoStore::dir_beside_database(database));
         if dir.is_dir() {
-            for entry in std::fs::read_dir(&dir).map_err(|e| Error::Storage {
-                reason: format!("cannot list {}: {e}", dir.display()),
-            })? {
-                let entry = entry.map_err(|e| Error::Storage {
-                    reason: format!("cannot list {}: {e}", dir.display()),
-                })?;
+            let unlisted = |e: std::io::Error| StoreError::Io {
+                path: dir.clone(),
+                reason: format!("cannot list it: {e}"),
+            };
+            for entry in std::fs::read_dir(&dir).map_err(unlisted)? {
+                let entry = entry.map_err(unlisted)?;
                 if entry.file_type().is_ok_and(|t| t.is_file()) {
                     report.files_removed += u64::from(remove(&entry.path())?);
                 }

@@ -145,6 +145,24 @@ pub enum OutboxError {
     },
     #[error("the confirmation does not match outbox item {seq}; ask again before discarding")]
     ConfirmationMismatch { seq: i64 },
+    /// Only a parked closeJob can have its closure codes corrected.
+    #[error("outbox item {seq} is not a closeJob; only a closeJob's codes can be corrected")]
+    NotACloseJob { seq: i64 },
+    /// The database failed while the operation ran (nothing was changed).
+    #[error(transparent)]
+    Storage(#[from] crate::store::StorageFailure),
+}
+
+impl From<StoreError> for OutboxError {
+    fn from(e: StoreError) -> Self {
+        Self::Storage(e.into())
+    }
+}
+
+impl From<rusqlite::Error> for OutboxError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::from(e).into()
+    }
 }
 
 fn kind_sql(kind: ItemKind) -> &'static str {
@@ -335,42 +353,34 @@ pub fn park_delivered(
     Ok(seq)
 }
 
-/// `Ok(Ok(()))` when item `seq` is parked; otherwise the refusal for `operation`.
-fn require_parked(
-    conn: &Connection,
-    seq: i64,
-    operation: &'static str,
-) -> Result<Result<(), OutboxError>, StoreError> {
+/// `Ok(())` when item `seq` is parked; otherwise the refusal for `operation`.
+fn require_parked(conn: &Connection, seq: i64, operation: &'static str) -> Result<(), OutboxError> {
     let state: Option<String> = conn
         .query_row("SELECT state FROM outbox WHERE seq = ?1", [seq], |r| {
             r.get(0)
         })
         .optional()?;
-    Ok(
-        match state.as_deref().map(ItemState::from_sql).transpose()? {
-            None => Err(OutboxError::UnknownItem { seq }),
-            Some(ItemState::Parked) => Ok(()),
-            Some(state) => Err(OutboxError::NotParked {
-                seq,
-                state,
-                operation,
-            }),
-        },
-    )
+    match state.as_deref().map(ItemState::from_sql).transpose()? {
+        None => Err(OutboxError::UnknownItem { seq }),
+        Some(ItemState::Parked) => Ok(()),
+        Some(state) => Err(OutboxError::NotParked {
+            seq,
+            state,
+            operation,
+        }),
+    }
 }
 
 /// Puts a parked item back in the queue (after the engineer fixed what was wrong upstream),
 /// with the same key: the server never accepted it.
-pub fn resend(conn: &Connection, seq: i64) -> Result<Result<(), OutboxError>, StoreError> {
-    if let Err(refusal) = require_parked(conn, seq, "resent")? {
-        return Ok(Err(refusal));
-    }
+pub fn resend(conn: &Connection, seq: i64) -> Result<(), OutboxError> {
+    require_parked(conn, seq, "resent")?;
     conn.execute(
         "UPDATE outbox SET state = 'queued', parked_reason = NULL, next_attempt_at = NULL
          WHERE seq = ?1",
         [seq],
     )?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Replaces the body of a parked item (the engineer corrected it) and queues it again. The
@@ -382,10 +392,8 @@ pub fn replace_parked(
     rpc_id: u64,
     idempotency_key: &str,
     body: &[u8],
-) -> Result<Result<(), OutboxError>, StoreError> {
-    if let Err(refusal) = require_parked(conn, seq, "corrected")? {
-        return Ok(Err(refusal));
-    }
+) -> Result<(), OutboxError> {
+    require_parked(conn, seq, "corrected")?;
     conn.execute(
         "UPDATE outbox SET state = 'queued', parked_reason = NULL, next_attempt_at = NULL,
                 label = ?2, rpc_id = ?3, idempotency_key = ?4, body = ?5, attempts = 0,
@@ -393,32 +401,26 @@ pub fn replace_parked(
          WHERE seq = ?1",
         params![seq, label, rpc_id as i64, idempotency_key, body],
     )?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Discards a parked item. The caller must show what is lost and pass back the item's key as
 /// the confirmation, so a stale screen cannot discard a different item.
-pub fn discard(
-    conn: &Connection,
-    seq: i64,
-    confirmation_key: &str,
-) -> Result<Result<(), OutboxError>, StoreError> {
-    if let Err(refusal) = require_parked(conn, seq, "discarded")? {
-        return Ok(Err(refusal));
-    }
+pub fn discard(conn: &Connection, seq: i64, confirmation_key: &str) -> Result<(), OutboxError> {
+    require_parked(conn, seq, "discarded")?;
     let key: String = conn.query_row(
         "SELECT idempotency_key FROM outbox WHERE seq = ?1",
         [seq],
         |r| r.get(0),
     )?;
     if key != confirmation_key {
-        return Ok(Err(OutboxError::ConfirmationMismatch { seq }));
+        return Err(OutboxError::ConfirmationMismatch { seq });
     }
     conn.execute(
         "UPDATE outbox SET state = 'discarded' WHERE seq = ?1",
         [seq],
     )?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 const ITEM_COLUMNS: &str = "seq, job_ref, kind, method, label, rpc_id, idempotency_key, acted_at,

@@ -112,17 +112,17 @@ fn a_parked_head_wedges_its_job_until_resent_or_discarded() {
     );
 
     assert_eq!(
-        discard(store.conn(), a1, "wrong").unwrap(),
+        discard(store.conn(), a1, "wrong"),
         Err(OutboxError::ConfirmationMismatch { seq: a1 })
     );
-    resend(store.conn(), a1).unwrap().unwrap();
+    resend(store.conn(), a1).unwrap();
     assert_eq!(ready_keys(&store, t(1)), ["a1"], "same key on resend");
     mark_sending(store.conn(), a1).unwrap();
     park(store.conn(), a1, "again").unwrap();
-    discard(store.conn(), a1, "a1").unwrap().unwrap();
+    discard(store.conn(), a1, "a1").unwrap();
     assert_eq!(ready_keys(&store, t(1)), ["a2"]);
     assert_eq!(
-        resend(store.conn(), a1).unwrap(),
+        resend(store.conn(), a1),
         Err(OutboxError::NotParked {
             seq: a1,
             state: ItemState::Discarded,
@@ -130,7 +130,7 @@ fn a_parked_head_wedges_its_job_until_resent_or_discarded() {
         })
     );
     assert_eq!(
-        resend(store.conn(), 999).unwrap(),
+        resend(store.conn(), 999),
         Err(OutboxError::UnknownItem { seq: 999 })
     );
 }
@@ -227,7 +227,7 @@ fn a_delivered_item_refused_later_is_parked_and_holds_up_its_lane() {
         park_delivered(store.conn(), "key-second", "x").unwrap(),
         None
     );
-    resend(store.conn(), first).unwrap().unwrap();
+    resend(store.conn(), first).unwrap();
     assert_eq!(ready_keys(&store, t(4)), ["key-first"]);
     let _ = second;
 }

@@ -31,8 +31,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 
-use crate::sync::Uploader;
-use crate::transport::{Timeouts, TransportError};
+use crate::transport::{Timeouts, TransportError, Uploader};
 
 use super::descriptor::UploadDescriptor;
 use super::storage::{PhotoStore, StorageError};
@@ -248,13 +247,8 @@ pub(super) async fn put_signed(
     if (200..300).contains(&status) {
         return Ok(());
     }
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let body = read_limited(response).await;
+    let retry_after = crate::transport::retry_after(response.headers());
+    let body = crate::transport::read_prefix(response, MAX_ERROR_BODY).await;
     Err(classify_refusal(where_to, status, retry_after, &body))
 }
 
@@ -271,46 +265,14 @@ impl Uploader for S3Uploader {
     }
 }
 
+/// The core's one rustls configuration, with the store's anchors and no client identity.
 pub(super) fn tls_config(anchors: Option<String>) -> Result<rustls::ClientConfig, TransportError> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
     let Some(pem) = anchors else {
         return Err(TransportError::Config(
             "an https S3 endpoint needs trust anchors (PEM)".into(),
         ));
     };
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-        let cert = cert.map_err(|e| TransportError::Config(format!("S3 trust anchors: {e}")))?;
-        roots
-            .add(cert)
-            .map_err(|e| TransportError::Config(format!("S3 trust anchor: {e}")))?;
-    }
-    if roots.is_empty() {
-        return Err(TransportError::Config(
-            "the S3 trust anchors PEM holds no certificate".into(),
-        ));
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TransportError::Config(format!("TLS versions: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
-}
-
-async fn read_limited(mut response: reqwest::Response) -> Vec<u8> {
-    let mut body = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        let room = MAX_ERROR_BODY.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= MAX_ERROR_BODY {
-            break;
-        }
-    }
-    body
+    crate::transport::rustls_config("S3 ", &pem, None)
 }
 
 /// S3 error codes that mean the settings (keys, clock, region) are wrong, whatever the status.

@@ -498,21 +498,17 @@ impl Scanner {
                     if detector == Detector::Finder {
                         self.remember_place(w, h, (0, 0), factor, threshold, inverted);
                     }
-                    if std::env::var_os("JOBPACK_QR_TRACE").is_some() {
-                        eprintln!(
-                            "qr: step {i} {threshold:?} inv={inverted} f={factor} {detector:?}"
-                        );
-                    }
+                    log::trace!(
+                        "qr: step {i} {threshold:?} inv={inverted} f={factor} {detector:?}"
+                    );
                     return Ok(found);
                 }
                 Err(e) => {
-                    if std::env::var_os("JOBPACK_QR_TRACE").is_some() {
-                        eprintln!(
-                            "qr: step {i} {threshold:?} inv={inverted} f={factor} {detector:?} failed after {:?} (detect {:?})",
-                            start_total.elapsed(),
-                            t_step.elapsed()
-                        );
-                    }
+                    log::trace!(
+                        "qr: step {i} {threshold:?} inv={inverted} f={factor} {detector:?} failed after {:?} (detect {:?})",
+                        start_total.elapsed(),
+                        t_step.elapsed()
+                    );
                     last_err = prefer(last_err, e)
                 }
             }

@@ -51,8 +51,8 @@ pub enum ScanProgress {
     Nothing,
     /// A QR code was read but it is not a usable ONT label (e.g. no FSAN, two FSANs).
     NotOntLabel { raw: String, error: IdentityError },
-    /// A valid reading, seen in `count` frames so far; not yet trusted.
-    SeenOnce { identity: OntIdentity, count: usize },
+    /// A valid reading, seen in `count` frames so far (saturating); not yet trusted.
+    SeenOnce { identity: OntIdentity, count: u32 },
     /// The same reading came from enough frames: the identity can be used.
     Confirmed(OntIdentity),
     /// Confirmed, but the FSAN is already on another local job; do not send it.
@@ -178,7 +178,7 @@ impl ScanSession {
         if count < self.config.frames_to_confirm.max(1) {
             return ScanProgress::SeenOnce {
                 identity: candidate.identity.clone(),
-                count,
+                count: u32::try_from(count).unwrap_or(u32::MAX),
             };
         }
         let identity = candidate.identity.clone();

@@ -32,9 +32,11 @@ pub(crate) fn migrate_to(conn: &Connection, target: i64) -> Result<(), StoreErro
         conn.execute_batch(&format!(
             "BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
         ))
-        .inspect_err(|_| {
+        .inspect_err(|e| {
+            log::error!("database migration {version} failed: {e}");
             let _ = conn.execute_batch("ROLLBACK");
         })?;
+        log::info!("database migrated to schema {version}");
     }
     Ok(())
 }
@@ -51,7 +53,9 @@ pub(crate) fn apply_migrations(
         if version <= current || version > target {
             continue;
         }
-        conn.execute_batch(sql)?;
+        conn.execute_batch(sql)
+            .inspect_err(|e| log::error!("database migration {version} failed: {e}"))?;
+        log::info!("database migrated to schema {version}");
     }
     Ok(())
 }

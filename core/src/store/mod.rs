@@ -83,6 +83,44 @@ impl StoreError {
     }
 }
 
+/// A [`StoreError`] carried as the cause of a refusal or of the engine's error: shared, so
+/// the errors that hold it stay `Clone`, and compared by its sentence, so they stay `Eq`.
+/// `source()` walks on to SQLite's own error.
+#[derive(Debug, Clone)]
+pub struct StorageFailure(std::sync::Arc<StoreError>);
+
+impl StorageFailure {
+    pub fn error(&self) -> &StoreError {
+        &self.0
+    }
+}
+
+impl From<StoreError> for StorageFailure {
+    fn from(e: StoreError) -> Self {
+        Self(std::sync::Arc::new(e))
+    }
+}
+
+impl PartialEq for StorageFailure {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for StorageFailure {}
+
+impl std::fmt::Display for StorageFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for StorageFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
 /// What happened when the store was opened.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OpenReport {
@@ -173,6 +211,14 @@ impl Store {
             salvaged_outbox_items: 0,
             salvage_problem: None,
         };
+        log::warn!(
+            "database unreadable ({}): moved aside as {}",
+            crate::text::prefix(&recovery.reason, 300),
+            moved_to
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        );
         salvage::salvage_into(&moved_to, options.key.as_ref(), &conn, &mut recovery);
         Ok((
             Self {

@@ -21,6 +21,19 @@ pub(super) fn salvage_into(
     if let Err(problem) = copy_rows(old, key, new, recovery) {
         recovery.salvage_problem = Some(problem);
     }
+    // Counts and SQLite's own words only: never a row's content.
+    match &recovery.salvage_problem {
+        None => log::warn!(
+            "database salvage: {} jobs and {} unsent outbox items copied",
+            recovery.salvaged_jobs,
+            recovery.salvaged_outbox_items
+        ),
+        Some(problem) => log::warn!(
+            "database salvage: {} jobs and {} unsent outbox items copied, then: {problem}",
+            recovery.salvaged_jobs,
+            recovery.salvaged_outbox_items
+        ),
+    }
 }
 
 fn copy_rows(

@@ -61,6 +61,12 @@ pub fn apply_page(
                     params![now.unix_millis(), body, reason.to_string()],
                 )?;
                 outcome.quarantined += 1;
+                // The reason may quote the envelope (a customer's details): the quarantine
+                // table keeps it on the device; the record says only that it happened.
+                log::warn!(
+                    "inbox: an unreadable envelope ({} bytes) was quarantined",
+                    body.len()
+                );
                 continue;
             }
         };

@@ -32,15 +32,18 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use serde::Serialize;
 use tokio::sync::watch;
 
+/// The uploader the sync loop hands upload items to; it lives in `transport`, below both the
+/// loop and `photos::s3`, which implements it.
+pub use crate::transport::Uploader;
 pub use backoff::RetryPolicy;
 pub use rules::{DeliveryRules, Verdict};
 
-use crate::engine::{Event, Shared};
 use crate::outbox::{self, ItemState, ReadyItem};
 use crate::protocol::{PullRequest, PullResult, RpcId, Timestamp};
+pub use crate::state::SyncStatus;
+use crate::state::{Event, Shared};
 use crate::store::{self, StoreError};
 use crate::transport::{Transport, TransportError};
 
@@ -71,27 +74,6 @@ impl Default for SyncPolicy {
             retention: crate::store::Retention::default(),
         }
     }
-}
-
-/// What the UI shows about synchronisation.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncStatus {
-    pub online: bool,
-    /// Items still to deliver (queued, sending, retrying).
-    pub pending: u64,
-    /// Items waiting for the engineer.
-    pub parked: u64,
-    /// The endpoint in use (index into the configured list).
-    pub endpoint: usize,
-    /// The last failure, if the last cycle had one.
-    pub last_error: Option<String>,
-    /// Sync cycles started since the engine started.
-    pub cycles_started: u64,
-    /// Sync cycles completed since the engine started.
-    pub cycles: u64,
-    /// Quarantined inbox messages.
-    pub quarantined: u64,
 }
 
 const HEALTHY_ENDPOINT_KEY: &str = "healthy_endpoint";
@@ -169,7 +151,28 @@ impl SyncLoop {
                 published_offline = false;
                 let error = self.cycle().await.err();
                 next_wake = self.next_wake();
+                let failed = error.is_some();
                 self.publish_status(error, true);
+                // Counts only: the cycle's error text may quote a server's answer.
+                let status = self.shared.status.borrow().clone();
+                log::log!(
+                    if failed {
+                        log::Level::Info
+                    } else {
+                        log::Level::Debug
+                    },
+                    "sync cycle {} {}: {} waiting, {} parked, {} quarantined, endpoint {}",
+                    status.cycles,
+                    if failed {
+                        "ended with a failure"
+                    } else {
+                        "done"
+                    },
+                    status.pending,
+                    status.parked,
+                    status.quarantined,
+                    status.endpoint
+                );
             } else if !published_offline {
                 published_offline = true;
                 self.publish_status(None, false);
@@ -227,7 +230,7 @@ impl SyncLoop {
         if due {
             self.last_prune = Some(now);
             // Retention is housekeeping: a failure is retried next hour, never fails a cycle.
-            let _ = crate::engine::prune_with(&self.shared, &self.policy.retention);
+            let _ = crate::state::prune_with(&self.shared, &self.policy.retention);
         }
         match (drained, pulled) {
             (Err(e), _) | (Ok(()), Err(e)) => Err(e),
@@ -396,7 +399,24 @@ impl SyncLoop {
                 SendOutcome::Sent => Ok(()),
                 SendOutcome::Failed(error) => Err(error),
             };
+            let attempts = item.attempts + 1;
+            let summary = outcome.err().map(|error| error.log_summary());
             let verdict = self.rules.judge(item.attempts, *endpoint, outcome);
+            match (&verdict, summary) {
+                (Verdict::Park(_), Some(summary)) => log::warn!(
+                    "outbox item {} ({} of job {}) parked after {attempts} attempts: {summary}",
+                    item.seq,
+                    item.method,
+                    item.job_ref,
+                ),
+                (Verdict::Retry { .. }, Some(summary)) => log::info!(
+                    "outbox item {} ({} of job {}) to retry after attempt {attempts}: {summary}",
+                    item.seq,
+                    item.method,
+                    item.job_ref,
+                ),
+                _ => {}
+            }
             if let Verdict::Retry { error, .. } = &verdict {
                 // A parked item is a state of that item, not a failure of the cycle: the
                 // server was reached and answered.
@@ -459,6 +479,7 @@ impl SyncLoop {
                 Ok(result) => result,
                 Err(error) => {
                     self.rules.rotate_after(endpoint, &error);
+                    log::info!("inbox pull failed: {}", error.log_summary());
                     return Err(format!("pull: {error}"));
                 }
             };
@@ -490,6 +511,14 @@ impl SyncLoop {
                     Ok((outcome, parked))
                 })
                 .map_err(|e| e.to_string())?;
+            if outcome.applied + outcome.quarantined > 0 {
+                log::info!(
+                    "inbox page: {} applied, {} redelivered, {} quarantined",
+                    outcome.applied,
+                    outcome.redelivered,
+                    outcome.quarantined
+                );
+            }
             for job_ref in outcome.changed_jobs {
                 self.shared.emit(Event::JobChanged { job_ref });
             }
@@ -548,12 +577,154 @@ impl SyncLoop {
     }
 }
 
-/// Uploads a file before the messages that reference it (photos, in the closure issue).
-/// An upload item's body says what to upload; the uploader knows where to. Its errors use
-/// the transport's classes, so uploads retry, fail over and park like messages.
-pub trait Uploader: Send + Sync {
-    fn upload<'a>(
-        &'a self,
-        item_body: &'a [u8],
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), TransportError>> + Send + 'a>>;
+#[cfg(test)]
+mod tests {
+    //! The sync loop on its own: a `Shared` state, a transport to a loopback stand-in, and no
+    //! `Engine` anywhere.
+
+    use super::*;
+    use crate::clock::TrustedClock;
+    use crate::closure::Matrix;
+    use crate::codes::Catalogue;
+    use crate::outbox::{ItemKind, NewItem};
+    use crate::photos::{IngestConfig, PhotoStore};
+    use crate::protocol::EngineerDetails;
+    use crate::state::PhotoSetup;
+    use crate::store::Store;
+    use crate::transport::{Timeouts, TlsMaterial};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Answers `/pull` with one createJob the first time, an empty page after; anything else
+    /// with CityFibre's bare acknowledgement. Returns the URL and the request lines seen.
+    async fn stand_in() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            let mut pulls = 0;
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 64 * 1024];
+                let n = socket.read(&mut buf).await.unwrap_or(0);
+                let request = String::from_utf8_lossy(&buf[..n]).to_string();
+                let line = request.lines().next().unwrap_or("").to_owned();
+                log.lock().unwrap().push(line.clone());
+                let result = if line.contains("/pull") {
+                    pulls += 1;
+                    let messages = if pulls == 1 {
+                        serde_json::json!([{
+                            "id": 1, "sent": "2022-03-18T17:39:21+0000", "method": "createJob",
+                            "ref": "S1", "content": {
+                                "serviceOrder": {"serviceOrderId": "SO-1"},
+                                "appointment": {"date": "2026-12-01", "slot": "AM"},
+                                "customer": {"name": "A Customer"},
+                                "address": {"line1": "1 High Street", "town": "Leeds",
+                                            "postcode": "LS1 1AA"}},
+                            "response": {"providerJobId": "JP-1"}}])
+                    } else {
+                        serde_json::json!([])
+                    };
+                    serde_json::json!({"messages": messages, "nextCursor": format!("c{pulls}")})
+                } else {
+                    serde_json::json!({})
+                };
+                let body =
+                    serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": result}).to_string();
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        (url, seen)
+    }
+
+    fn shared(photos: &std::path::Path) -> Arc<Shared> {
+        let catalogue = Catalogue::embedded();
+        let matrix = Matrix::default_for(&catalogue).unwrap();
+        Arc::new(Shared::new(
+            Store::open_in_memory().unwrap(),
+            catalogue,
+            EngineerDetails {
+                engineer_id: "E042".into(),
+                name: "Sam Splicer".into(),
+                phone: "+44 7700 900123".into(),
+                company: None,
+            },
+            matrix,
+            PhotoSetup {
+                store: PhotoStore::open(photos).unwrap(),
+                ingest: IngestConfig::default(),
+                bucket: "evidence".into(),
+            },
+            None,
+            Arc::new(TrustedClock::new(None)),
+            true,
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_cycle_pulls_the_inbox_and_delivers_the_outbox_without_an_engine() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = shared(dir.path());
+        let (url, seen) = stand_in().await;
+        let tls = TlsMaterial {
+            allow_plain_http_loopback: true,
+            ..TlsMaterial::default()
+        };
+        let transport = Transport::new(vec![url], &tls, Timeouts::default()).unwrap();
+        let mut events = shared.subscribe();
+        let mut sync = SyncLoop::new(shared.clone(), transport, SyncPolicy::default());
+
+        // The first cycle finds nothing to send and pulls the job in.
+        sync.cycle().await.unwrap();
+        let jobs = shared.with_store(|s| store::list_jobs(s.conn())).unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert!(matches!(
+            events.try_recv().unwrap(),
+            Event::JobChanged { job_ref } if job_ref == "S1"
+        ));
+
+        // A queued message is delivered with its idempotency key by the next cycle.
+        let seq = shared
+            .with_store_tx(|tx| {
+                outbox::enqueue(
+                    tx,
+                    &NewItem {
+                        job_ref: "S1",
+                        kind: ItemKind::Rpc,
+                        method: "notifyJob",
+                        label: "accept",
+                        rpc_id: 7,
+                        idempotency_key: "key-7",
+                        body: br#"{"jsonrpc":"2.0","id":7,"method":"notifyJob","params":{}}"#,
+                        acted_at: Timestamp::now(),
+                        depends_on: &[],
+                        time: None,
+                    },
+                    Timestamp::now(),
+                )
+            })
+            .unwrap();
+        sync.cycle().await.unwrap();
+        let item = shared
+            .with_store(|s| outbox::get(s.conn(), seq))
+            .unwrap()
+            .unwrap();
+        assert_eq!(item.state, ItemState::Sent);
+        let lines = seen.lock().unwrap().clone();
+        assert!(
+            lines.iter().any(|l| l.starts_with("POST /notifyJob")),
+            "{lines:?}"
+        );
+        assert_eq!(
+            shared
+                .with_store(|s| s.sync_value(inbox::CURSOR_KEY))
+                .unwrap(),
+            Some("c2".into()),
+            "each pull's cursor is kept"
+        );
+    }
 }

@@ -5,7 +5,9 @@
 //! certificate and key arrive as PEM at run time — on a phone they come out of the platform
 //! keystore — and are only ever held in memory; trust anchors are given explicitly, because
 //! the partner's private CA is not in any system store and the public roots should not be
-//! trusted for this link.
+//! trusted for this link. The photo uploads (`photos::s3`) use the same configuration
+//! ([`rustls_config`]), the same `Retry-After` reading and the same bounded body reads: there is
+//! one HTTP/TLS set-up in the core.
 //!
 //! What the sync engine needs from a failure is its *class*: transient (retry with backoff,
 //! maybe on the other gateway), permanent (park the message with the server's reason), and
@@ -145,6 +147,28 @@ impl TransportError {
         }
     }
 
+    /// The failure in words fit for a log record: the class of failure, the endpoint and the
+    /// status, never the server's own words or a body, which may quote a customer's details
+    /// (those stay in the outbox row, on the device).
+    pub fn log_summary(&self) -> String {
+        match self {
+            Self::BadResponse { endpoint, .. } => {
+                format!("{endpoint} answered with something that is not an acknowledgement")
+            }
+            Self::Rejected {
+                endpoint,
+                status,
+                code,
+                ..
+            } => format!(
+                "refused by {endpoint} (HTTP {status}{})",
+                code.map(|c| format!(", code {c}")).unwrap_or_default()
+            ),
+            Self::Unsendable(_) => "cannot be sent as it is (its local file)".into(),
+            other => other.to_string(),
+        }
+    }
+
     /// The endpoint itself looks unhealthy: worth trying the other gateway.
     pub fn suggests_failover(&self) -> bool {
         matches!(
@@ -156,6 +180,17 @@ impl TransportError {
                 | Self::BadResponse { .. }
         )
     }
+}
+
+/// Uploads a file before the messages that reference it (closure photos). An upload item's
+/// body says what to upload; the uploader knows where to. Its errors use the transport's
+/// classes, so uploads retry, fail over and park like messages. The sync loop calls it;
+/// `photos::s3::S3Uploader` implements it: both sit above this module.
+pub trait Uploader: Send + Sync {
+    fn upload<'a>(
+        &'a self,
+        item_body: &'a [u8],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), TransportError>> + Send + 'a>>;
 }
 
 /// Most bytes of an answer read from an endpoint: an acknowledgement is tiny and a pull page
@@ -227,6 +262,20 @@ pub(crate) async fn read_body(
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// Reads at most `max` bytes of a body whose rest does not matter (an error document quoted
+/// in a refusal); a failure part-way keeps what was read.
+pub(crate) async fn read_prefix(mut response: reqwest::Response, max: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = max.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= max {
+            break;
+        }
+    }
+    body
 }
 
 /// An HTTPS client for a list of equivalent endpoints.
@@ -314,12 +363,7 @@ impl Transport {
             clock.observe_date_header(date, Timestamp::now());
         }
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = retry_after(response.headers());
         let bytes = read_body(endpoint, response, MAX_RESPONSE_BYTES).await?;
         let endpoint = endpoint.clone();
         match status {
@@ -366,32 +410,56 @@ impl Transport {
 /// The rustls client configuration the transport uses (ring provider, the given anchors and
 /// client identity, HTTP/1.1). Public so benchmarks can compare against a bare client.
 pub fn client_config(tls: &TlsMaterial) -> Result<rustls::ClientConfig, TransportError> {
-    let config_err =
-        |what: &str, e: &dyn std::fmt::Display| TransportError::Config(format!("{what}: {e}"));
+    let identity = match (&tls.client_cert_pem, &tls.client_key_pem) {
+        (Some(cert), Some(key)) => Some((cert.as_str(), key.as_str())),
+        (None, None) => None,
+        _ => {
+            return Err(TransportError::Config(
+                "a client certificate needs its key, and a key its certificate".into(),
+            ));
+        }
+    };
+    rustls_config("", &tls.trust_anchors_pem, identity)
+}
+
+/// The one rustls client configuration of the core, for the JSON-RPC link and for S3: the ring
+/// provider, rustls' safe protocol versions, only the given trust anchors (no public roots),
+/// an optional client identity (certificate chain and key, PEM) and HTTP/1.1. `what` prefixes
+/// every refusal ("S3 " for the photo store), so the user knows which settings are wrong.
+pub(crate) fn rustls_config(
+    what: &str,
+    trust_anchors_pem: &str,
+    identity: Option<(&str, &str)>,
+) -> Result<rustls::ClientConfig, TransportError> {
+    let config_err = |part: &str, e: &dyn std::fmt::Display| {
+        TransportError::Config(format!("{what}{part}: {e}"))
+    };
     let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(tls.trust_anchors_pem.as_bytes()) {
+    for cert in CertificateDer::pem_slice_iter(trust_anchors_pem.as_bytes()) {
         let cert = cert.map_err(|e| config_err("trust anchors", &e))?;
         roots
             .add(cert)
             .map_err(|e| config_err("trust anchor", &e))?;
     }
     if roots.is_empty() {
-        return Err(TransportError::Config("no trust anchors given".into()));
+        return Err(TransportError::Config(format!(
+            "{what}trust anchors: no trust anchors given (the PEM holds no certificate)"
+        )));
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| config_err("TLS versions", &e))?
         .with_root_certificates(roots);
-    let mut config = match (&tls.client_cert_pem, &tls.client_key_pem) {
-        (Some(cert), Some(key)) => {
+    let mut config = match identity {
+        Some((cert, key)) => {
             let chain = CertificateDer::pem_slice_iter(cert.as_bytes())
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| config_err("client certificate", &e))?;
             if chain.is_empty() {
-                return Err(TransportError::Config(
-                    "client certificate PEM holds no certificate".into(),
-                ));
+                return Err(TransportError::Config(format!(
+                    "{what}client certificate PEM holds no certificate"
+                )));
             }
             let key = PrivateKeyDer::from_pem_slice(key.as_bytes())
                 .map_err(|e| config_err("client key", &e))?;
@@ -399,15 +467,21 @@ pub fn client_config(tls: &TlsMaterial) -> Result<rustls::ClientConfig, Transpor
                 .with_client_auth_cert(chain, key)
                 .map_err(|e| config_err("client identity", &e))?
         }
-        (None, None) => builder.with_no_client_auth(),
-        _ => {
-            return Err(TransportError::Config(
-                "a client certificate needs its key, and a key its certificate".into(),
-            ));
-        }
+        None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// The pause a `Retry-After` header asks for, in its delay-seconds form (the form CityFibre,
+/// the hub and S3 send). An HTTP date or anything unreadable gives `None`: the backoff's own
+/// delay then applies.
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
 }
 
 /// Finds a TLS error anywhere in the chain. `io::Error` hides its payload from `source()`,
@@ -468,5 +542,47 @@ pub(crate) fn classify_send_error(endpoint: &str, error: &reqwest::Error) -> Tra
     TransportError::ConnectionLost {
         endpoint,
         reason: describe(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_delay_seconds_only() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert("retry-after", " 7 ".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(
+            retry_after(&headers),
+            None,
+            "an HTTP date: the backoff decides"
+        );
+        headers.insert("retry-after", "-3".parse().unwrap());
+        assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn one_rustls_setup_names_the_settings_it_refuses() {
+        let refused = |what: &str, anchors: &str| match rustls_config(what, anchors, None) {
+            Err(TransportError::Config(reason)) => reason,
+            other => panic!("{other:?}"),
+        };
+        assert!(refused("", "").starts_with("trust anchors: no trust anchors"));
+        assert!(refused("S3 ", "not pem").starts_with("S3 trust anchors"));
+        let tls = TlsMaterial {
+            client_cert_pem: Some(String::new()),
+            ..TlsMaterial::default()
+        };
+        assert!(matches!(
+            client_config(&tls),
+            Err(TransportError::Config(reason)) if reason.contains("needs its key")
+        ));
     }
 }

@@ -35,8 +35,8 @@ public enum JobpackError: Error, Sendable, Equatable {
     /// An explicit sync cycle failed; `pending` items still wait.
     case syncFailed(pending: UInt64, reason: String)
     case noEndpoints
-    /// The core was closed.
-    case closed
+    /// The call's task did not finish (the core is shutting down, or a contained panic).
+    case interrupted(reason: String)
     /// The closure matrix given at open has problems, each naming its place in the file.
     case matrix(problems: [String])
     case unknownQuestion(code: String)
@@ -70,7 +70,7 @@ public enum JobpackError: Error, Sendable, Equatable {
         case let .SyncTimeout(pending, lastError): self = .syncTimeout(pending: pending, lastError: lastError)
         case let .SyncFailed(pending, reason): self = .syncFailed(pending: pending, reason: reason)
         case .NoEndpoints: self = .noEndpoints
-        case .Closed: self = .closed
+        case let .Interrupted(reason): self = .interrupted(reason: reason)
         case let .Matrix(problems): self = .matrix(problems: problems)
         case let .UnknownQuestion(questionCode): self = .unknownQuestion(code: questionCode)
         case let .InvalidAnswer(questionCode, reason): self = .invalidAnswer(question: questionCode, reason: reason)
@@ -101,7 +101,7 @@ extension JobpackError: LocalizedError {
         case let .syncTimeout(pending, _): "Sync did not finish: \(pending) still to send."
         case let .syncFailed(pending, reason): "Sync failed (\(pending) still to send): \(reason)"
         case .noEndpoints: "No server is configured."
-        case .closed: "The core was closed."
+        case let .interrupted(reason): "The call did not complete: \(reason)"
         case let .matrix(problems): "The closure matrix has problems: \(problems.joined(separator: "; "))"
         case let .unknownQuestion(code): "Question \(code) is not in the closure matrix."
         case let .invalidAnswer(question, reason): "Answer to question \(question): \(reason)"

@@ -15,7 +15,9 @@ import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.flow.takeWhile
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
+import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.flow.onEach
 import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertNotNull
@@ -229,6 +231,27 @@ class JourneyTest {
 
             val blank = CameraFrame(ByteArray(64 * 48) { 200.toByte() }, 64u, 48u, 64u, PixelFormat.LUMA8, 0u)
             assertEquals(ScanProgress.Nothing, core.scanSession(JOB).feed(blank))
+        }
+    }
+
+    @Test
+    fun aCollectorThatFallsBehindIsToldHowMuchItMissed(): Unit = runBlocking {
+        Jobpack.open(offlineConfig(dir.resolve("e.sqlite"))).use { core ->
+            val gate = CompletableDeferred<Unit>()
+            val lagged = async(Dispatchers.Default, start = CoroutineStart.UNDISPATCHED) {
+                core.events(capacity = 1).onEach { gate.await() }.filterIsInstance<Event.Lagged>().first()
+            }
+            delay(300) // the subscription is running
+            val session = core.scanSession(JOB)
+            val blank = CameraFrame(ByteArray(64 * 64), 64u, 64u, 64u, PixelFormat.LUMA8, 0u)
+            // Each frame is a ScanProgress event; the collector is stuck on the first one.
+            repeat(20) { session.feed(blank) }
+            delay(300)
+            gate.complete(Unit)
+            delay(100)
+            session.feed(blank)
+            val missed = withTimeout(WAIT_MS) { lagged.await() }.missed
+            assertTrue(missed > 0uL, "missed $missed")
         }
     }
 
