@@ -13,7 +13,7 @@ use std::pin::Pin;
 
 use serde_json::{Value, json};
 
-use crate::sync::Uploader;
+use crate::transport::Uploader;
 use crate::transport::{Timeouts, Transport, TransportError};
 
 use super::descriptor::UploadDescriptor;

@@ -186,7 +186,7 @@ pub(super) fn encrypt_in_place(
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io(&target, e)),
             _ => {}
         }
-        super::open::create_empty(&target)?;
+        super::file::create_empty(&target)?;
         plain.execute(
             "ATTACH DATABASE ?1 AS encrypted KEY ?2",
             [

@@ -17,6 +17,7 @@
 
 mod cipher;
 mod closure;
+mod file;
 mod jobs;
 mod migrations;
 mod open;

@@ -26,7 +26,7 @@
 //! A lock held by another process is waited out for the busy timeout, then reported as
 //! [`StoreError::Busy`]; it is never mistaken for damage.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::{self, Read};
 use std::path::Path;
 use std::time::Duration;
@@ -34,6 +34,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, MAIN_DB, OpenFlags};
 
 use super::cipher;
+use super::file::create_empty;
 use super::migrations::{LATEST_VERSION, apply_migrations};
 use super::{StoreError, StoreOptions};
 
@@ -309,30 +310,6 @@ fn classify(path: &Path, e: rusqlite::Error, ours: bool) -> Failure {
             })
         }
         _ => Failure::Refused(StoreError::Sqlite(e)),
-    }
-}
-
-pub(super) fn create_empty(path: &Path) -> Result<(), StoreError> {
-    let io = |at: &Path, e: io::Error| StoreError::Io {
-        path: at.to_owned(),
-        reason: e.to_string(),
-    };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
-    }
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // SQLite gives its -wal and -shm files the database file's mode.
-        options.mode(0o600);
-    }
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        // Another process created it first: fine, it is judged like any existing file.
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(io(path, e)),
     }
 }
 
