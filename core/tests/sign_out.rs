@@ -82,14 +82,26 @@ fn an_encrypted_device_is_counted_with_its_key_and_one_whose_key_is_lost_needs_f
     // Without the key the engine is refused and nothing is touched.
     let err = Engine::open(config(&db)).unwrap_err();
     assert!(
-        matches!(&err, Error::DatabaseUnavailable { problem: DatabaseProblem::NotADatabase, .. }),
+        matches!(
+            &err,
+            Error::DatabaseUnavailable {
+                problem: DatabaseProblem::NotADatabase,
+                ..
+            }
+        ),
         "{err}"
     );
     let mut wrong = config(&db);
     wrong.database_key = Some(lost.clone());
     let err = Engine::open(wrong).unwrap_err();
     assert!(
-        matches!(&err, Error::DatabaseUnavailable { problem: DatabaseProblem::WrongKey, .. }),
+        matches!(
+            &err,
+            Error::DatabaseUnavailable {
+                problem: DatabaseProblem::WrongKey,
+                ..
+            }
+        ),
         "{err}"
     );
 
@@ -99,7 +111,13 @@ fn an_encrypted_device_is_counted_with_its_key_and_one_whose_key_is_lost_needs_f
     );
     let err = Engine::wipe(&db, None, Some(&lost), false).unwrap_err();
     assert!(
-        matches!(&err, Error::DatabaseUnavailable { problem: DatabaseProblem::WrongKey, .. }),
+        matches!(
+            &err,
+            Error::DatabaseUnavailable {
+                problem: DatabaseProblem::WrongKey,
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(db.exists(), "nothing removed without force");
