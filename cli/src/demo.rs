@@ -10,6 +10,17 @@
 //! The run fails (non-zero exit) if any message or photo was lost or a message arrived out
 //! of order.
 //!
+//! `--via-hub` runs the same day through the partner hub (`jobpack-hub`), the way the product
+//! is deployed: CityFibre (the simulator's calling side) creates and cancels jobs by calling
+//! the hub, the demo's back office assigns each job to its engineer through the hub's dispatch,
+//! the phones pull and push through the hub with device certificates from the hub's CA and
+//! upload photos through URLs the hub presigns (no S3 key on a phone), and the hub forwards to
+//! CityFibre through its own durable outbox. Faults and a gateway outage sit between the hub and
+//! CityFibre, connectivity outages between the phones and the hub, and the hub is stopped and
+//! started again on the same SQLite file and ports mid-day. What CityFibre finally holds is
+//! counted the same way as in the direct mode, because the hub keeps each phone's
+//! `Idempotency-Key` end to end; the hub's own dispatch notices are counted too.
+//!
 //! `--walk` prints the single-job walk instead: every message of one lifecycle, checked
 //! against the contract.
 
@@ -22,13 +33,19 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use jobpack_core::engine::{Config, Engine, PhotoConfig};
 use jobpack_core::outbox::{ItemKind, ItemState};
-use jobpack_core::photos::{PhotoHash, PhotoKey, S3Config, UploadDescriptor};
+use jobpack_core::photos::{
+    HubPresignedUploader, PhotoHash, PhotoKey, PhotoStore, S3Config, UploadDescriptor,
+};
 use jobpack_core::protocol::EngineerDetails;
 use jobpack_core::store::{DATABASE_KEY_LEN, DatabaseKey};
 use jobpack_core::sync::{RetryPolicy, SyncPolicy};
-use jobpack_core::transport::{Timeouts, TlsMaterial};
-use jobpack_sim::s3::S3StandIn;
-use jobpack_sim::{FaultConfig, Pki, ProvisioningScript, SimConfig, Simulator, sample_job_pack};
+use jobpack_core::transport::{Timeouts, TlsMaterial, Transport};
+use jobpack_hub::{Hub, HubConfig, PhotoBucket, Role};
+use jobpack_sim::s3::{self, S3StandIn};
+use jobpack_sim::{
+    CallerConfig, FaultConfig, PartnerCaller, Pki, ProvisioningScript, SimConfig, Simulator,
+    sample_job_pack,
+};
 
 /// The bucket the demo's photos are named in.
 const BUCKET: &str = "cityfibre-evidence";
@@ -59,6 +76,9 @@ pub struct DemoArgs {
     /// then look wrong by the opposite amount and the core corrects their action times.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     clock_skew_secs: i64,
+    /// Run the day through the partner hub: CityFibre ⇄ hub ⇄ phones, with a hub restart.
+    #[arg(long)]
+    via_hub: bool,
 }
 
 pub fn run(args: &DemoArgs) -> ExitCode {
@@ -122,7 +142,25 @@ struct Report {
     times_unchecked: usize,
     /// Engineers' database files that are encrypted and hold no customer data in the clear.
     databases_sealed: usize,
+    /// Set when the day ran through the hub.
+    hub: Option<HubFigures>,
     wall: Duration,
+}
+
+/// What the hub adds to the report.
+#[derive(Default)]
+struct HubFigures {
+    /// Times the hub was stopped and started again on the same database and ports.
+    restarts: usize,
+    /// The hub's own messages (the engineer details at dispatch) CityFibre holds / queued.
+    dispatch_delivered: usize,
+    dispatch_made: usize,
+    /// Messages still in the hub's outbox, not sent, at the end of the day.
+    pending: usize,
+    /// The hub's messages CityFibre refused, parked for the back office.
+    parked: usize,
+    /// Extra attempts the hub made to CityFibre (faults, the gateway outage, the restart).
+    retries: u64,
 }
 
 impl Report {
@@ -134,7 +172,12 @@ impl Report {
         };
         line(String::new());
         line(format!(
-            "Jobpack demo: {} engineers, {} jobs, wall time {:.1} s",
+            "Jobpack demo{}: {} engineers, {} jobs, wall time {:.1} s",
+            if self.hub.is_some() {
+                " via the partner hub"
+            } else {
+                ""
+            },
             self.engineers,
             self.jobs,
             self.wall.as_secs_f64()
@@ -162,6 +205,14 @@ impl Report {
             self.databases_sealed, self.engineers
         ));
         line(format!("  connectivity outages     {}", self.outages));
+        if let Some(hub) = &self.hub {
+            line(format!("  hub restarts             {}", hub.restarts));
+            line(format!("  hub retries to CityFibre {}", hub.retries));
+            line(format!(
+                "  hub dispatch notices     {} of {} delivered (parked {}, pending {})",
+                hub.dispatch_delivered, hub.dispatch_made, hub.parked, hub.pending
+            ));
+        }
         line(format!("  jobs cancelled           {}", self.cancelled));
         let closures: Vec<String> = self
             .closures
@@ -184,6 +235,7 @@ impl Report {
         line(
             if self.lost == 0
                 && self.reordered + self.order_violations == 0
+                && self.hub.as_ref().is_none_or(|h| h.pending == 0)
                 && self.photos_verified == self.photos_uploaded
                 && self.databases_sealed == self.engineers
             {
@@ -210,14 +262,14 @@ fn config(
     urls: Vec<String>,
     pki: &Pki,
     s3: S3Config,
-) -> Result<Config, String> {
+) -> Result<(Config, Vec<u8>), String> {
     let identity = pki
         .clients
         .get(engineer)
         .ok_or_else(|| format!("no certificate for {engineer}"))?;
     // What a phone's keystore would hold: one random storage key per installation.
     let storage_key: Vec<u8> = (0..DATABASE_KEY_LEN).map(|_| fastrand::u8(..)).collect();
-    Ok(Config {
+    let config = Config {
         database: dir.join(format!("{engineer}.sqlite")),
         database_key: Some(DatabaseKey::derive(&storage_key).map_err(|e| e.to_string())?),
         endpoints: urls,
@@ -231,12 +283,7 @@ fn config(
             connect: Duration::from_millis(800),
             request: Duration::from_millis(800),
         },
-        engineer: EngineerDetails {
-            engineer_id: engineer.to_owned(),
-            name: format!("Engineer {engineer}"),
-            phone: "+44 7700 900000".into(),
-            company: Some("Jobpack Installs Ltd".into()),
-        },
+        engineer: details(engineer),
         partner_catalogue: None,
         sync: SyncPolicy {
             retry: RetryPolicy {
@@ -257,7 +304,8 @@ fn config(
             key: Some(PhotoKey::new(&storage_key)?),
             ..PhotoConfig::default()
         },
-    })
+    };
+    Ok((config, storage_key))
 }
 
 /// Whether an engineer's database (with its WAL) is encrypted: no plain SQLite header and
@@ -274,6 +322,175 @@ fn database_sealed(database: &std::path::Path) -> bool {
         && !bytes.starts_with(b"SQLite format 3")
         && !holds(b"Alex Example")
         && !holds(b"07700 900456")
+}
+
+/// The hub in the middle of the day, and what it takes to start it again.
+struct HubSide {
+    /// `None` only while it is being restarted.
+    hub: Option<Hub>,
+    /// Its configuration, with the ports it first bound pinned, so phones and CityFibre find
+    /// the restarted hub where the first one was.
+    config: HubConfig,
+    /// CityFibre's calling side (createJob, cancelJob), with the simulator's certificate.
+    cityfibre: PartnerCaller,
+    restarts: usize,
+}
+
+impl HubSide {
+    fn hub(&self) -> Result<&Hub, String> {
+        self.hub
+            .as_ref()
+            .ok_or_else(|| "the hub is not running".to_owned())
+    }
+
+    /// Stops the hub (connections cut, forwarder ended mid-flight) and starts a new one on the
+    /// same SQLite file, CA and ports: whatever it had acknowledged must still get through.
+    async fn restart(&mut self) -> Result<(), String> {
+        if let Some(hub) = self.hub.take() {
+            hub.shutdown().await;
+        }
+        let mut tries = 0;
+        let hub = loop {
+            match Hub::start(self.config.clone()).await {
+                Ok(hub) => break hub,
+                // The old listener's port can take a moment to be free again.
+                Err(e) if tries < 20 => {
+                    tries += 1;
+                    if tries == 20 {
+                        return Err(format!("the hub did not restart: {e}"));
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(format!("the hub did not restart: {e}")),
+            }
+        };
+        self.hub = Some(hub);
+        self.restarts += 1;
+        Ok(())
+    }
+}
+
+/// The port of an `https://host:port` URL the hub reports.
+fn port_of(url: &str) -> Result<u16, String> {
+    url.rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .ok_or_else(|| format!("no port in {url}"))
+}
+
+/// Starts the hub between the simulator (its upstream, over the partner certificate) and the
+/// phones, with the S3 stand-in's keys for presigning and every engineer known to dispatch.
+async fn start_hub(
+    dir: &std::path::Path,
+    sim: &Simulator,
+    s3: &S3StandIn,
+    engineers: &[String],
+) -> Result<HubSide, String> {
+    let pki = sim.pki();
+    let mut config = HubConfig::local(dir.join("hub"), pki.ca_cert_pem.clone());
+    config.upstream = sim.urls();
+    config.upstream_tls = TlsMaterial {
+        client_cert_pem: Some(pki.partner.cert_pem.clone()),
+        client_key_pem: Some(pki.partner.key_pem.clone()),
+        trust_anchors_pem: pki.ca_cert_pem.clone(),
+        allow_plain_http_loopback: false,
+    };
+    config.timeouts = Timeouts {
+        connect: Duration::from_millis(800),
+        request: Duration::from_millis(800),
+    };
+    config.retry = RetryPolicy {
+        base: Duration::from_millis(100),
+        max: Duration::from_secs(2),
+    };
+    config.configuration_retry = Duration::from_secs(1);
+    config.photos = Some(PhotoBucket {
+        endpoint: s3.endpoint(),
+        region: s3::REGION.into(),
+        bucket: BUCKET.into(),
+        access_key_id: s3::ACCESS_KEY_ID.into(),
+        secret_access_key: s3::SECRET_ACCESS_KEY.into(),
+        path_style: true,
+        validity: Duration::from_secs(300),
+    });
+    let hub = Hub::start(config.clone())
+        .await
+        .map_err(|e| format!("the hub did not start: {e}"))?;
+    config.cityfibre_listen = SocketAddr::from(([127, 0, 0, 1], port_of(hub.cityfibre_url())?));
+    config.device_listen = SocketAddr::from(([127, 0, 0, 1], port_of(hub.device_url())?));
+    for engineer in engineers {
+        hub.store()
+            .add_engineer(&details(engineer))
+            .map_err(|e| e.to_string())?;
+    }
+    let caller = |attempts| {
+        PartnerCaller::new(CallerConfig {
+            urls: vec![hub.cityfibre_url().to_owned()],
+            hub_anchors_pem: hub.store().pki.ca_cert_pem.clone(),
+            identity: pki.cityfibre.clone(),
+            attempts,
+            backoff: Duration::from_millis(200),
+            timeout: Duration::from_secs(3),
+        })
+        .map_err(|e| e.to_string())
+    };
+    // CityFibre answers ONT scans by calling the hub; it retries through a hub restart.
+    sim.call_partner(caller(12)?);
+    let cityfibre = caller(12)?;
+    Ok(HubSide {
+        hub: Some(hub),
+        config,
+        cityfibre,
+        restarts: 0,
+    })
+}
+
+/// A phone's upstream in hub mode: the hub's device side with a certificate from its CA, and
+/// an uploader that asks the hub for presigned URLs.
+fn hub_phone(
+    side: &HubSide,
+    engineer: &str,
+    config: &mut Config,
+    storage_key: &[u8],
+) -> Result<HubPresignedUploader, String> {
+    let hub = side.hub()?;
+    let identity = hub
+        .store()
+        .issue_device(&format!("phone-{engineer}"), Some(engineer), Role::Device)
+        .map_err(|e| e.to_string())?;
+    config.endpoints = vec![hub.device_url().to_owned()];
+    config.tls = TlsMaterial {
+        client_cert_pem: Some(identity.cert_pem),
+        client_key_pem: Some(identity.key_pem),
+        trust_anchors_pem: hub.store().pki.ca_cert_pem.clone(),
+        allow_plain_http_loopback: false,
+    };
+    // No S3 key on the phone.
+    config.photos.s3 = None;
+    let store = PhotoStore::open(PhotoStore::dir_beside_database(&config.database))
+        .map_err(|e| e.to_string())?
+        .with_key(PhotoKey::new(storage_key)?);
+    HubPresignedUploader::new(
+        Transport::new(config.endpoints.clone(), &config.tls, config.timeouts)
+            .map_err(|e| e.to_string())?,
+        None,
+        true, // the S3 stand-in is plain http on loopback
+        Timeouts {
+            connect: Duration::from_millis(800),
+            request: Duration::from_secs(5),
+        },
+        store,
+    )
+    .map_err(|e| e.to_string())
+}
+
+fn details(engineer: &str) -> EngineerDetails {
+    EngineerDetails {
+        engineer_id: engineer.to_owned(),
+        name: format!("Engineer {engineer}"),
+        phone: "+44 7700 900000".into(),
+        company: Some("Jobpack Installs Ltd".into()),
+    }
 }
 
 async fn day(args: &DemoArgs) -> Result<Report, String> {
@@ -321,13 +538,32 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
         }
     };
 
+    let mut hub = if args.via_hub {
+        Some(start_hub(&dir, &sim, &s3, &engineers).await?)
+    } else {
+        None
+    };
+
     let mut all_jobs = Vec::new();
     for engineer in &engineers {
         for j in 1..=args.jobs {
             let job_ref = format!("S{}{:03}", &engineer[1..], j);
             let pack = sample_job_pack(&job_ref).map_err(|e| e.to_string())?;
-            sim.create_job(engineer, &job_ref, pack)
-                .map_err(|e| e.to_string())?;
+            match &hub {
+                // CityFibre calls the hub; the back office assigns the job to its engineer.
+                Some(side) => {
+                    side.cityfibre
+                        .create_job(&job_ref, pack)
+                        .await
+                        .map_err(|e| format!("createJob {job_ref}: {e}"))?;
+                    side.hub()?
+                        .assign(&job_ref, engineer)
+                        .map_err(|e| format!("assign {job_ref}: {e}"))?;
+                }
+                None => sim
+                    .create_job(engineer, &job_ref, pack)
+                    .map_err(|e| e.to_string())?,
+            }
             all_jobs.push(job_ref);
         }
     }
@@ -343,12 +579,18 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
     let handle = tokio::runtime::Handle::current();
     let mut phones = Vec::new();
     for (i, engineer) in engineers.iter().enumerate() {
-        let engine = Engine::open_on(
-            config(&dir, engineer, sim.urls(), sim.pki(), s3.config(BUCKET))?,
-            &handle,
-            None,
-        )
-        .map_err(|e| e.to_string())?;
+        let (mut config, storage_key) =
+            config(&dir, engineer, sim.urls(), sim.pki(), s3.config(BUCKET))?;
+        let uploader = match &hub {
+            Some(side) => {
+                Some(
+                    std::sync::Arc::new(hub_phone(side, engineer, &mut config, &storage_key)?)
+                        as std::sync::Arc<dyn jobpack_core::sync::Uploader>,
+                )
+            }
+            None => None,
+        };
+        let engine = Engine::open_on(config, &handle, uploader).map_err(|e| e.to_string())?;
         let bar = bars.add(ProgressBar::new(args.jobs as u64));
         bar.set_style(style.clone());
         bar.set_prefix(engineer.clone());
@@ -374,9 +616,30 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
         if !cancelled_sent && elapsed > Duration::from_millis(1500) {
             for phone in &phones {
                 let candidate = format!("S{}{:03}", &phone.id[1..], args.jobs);
-                let _ = sim.cancel_job(&candidate, "Customer cancelled order");
+                match &hub {
+                    Some(side) => {
+                        // Through the hub to the phone's inbox; a refusal (the job already
+                        // closed) is CityFibre's business, not the demo's.
+                        let _ = side
+                            .cityfibre
+                            .cancel_job(&candidate, "Customer cancelled order")
+                            .await;
+                    }
+                    None => {
+                        let _ = sim.cancel_job(&candidate, "Customer cancelled order");
+                    }
+                }
             }
             cancelled_sent = true;
+        }
+        // The hub goes down mid-day and comes back on the same database and ports.
+        if let Some(side) = hub.as_mut() {
+            if side.restarts == 0 && elapsed > Duration::from_secs(4) {
+                side.restart().await?;
+                for phone in &phones {
+                    phone.bar.println("hub: stopped and started again");
+                }
+            }
         }
         // One gateway goes down for a few seconds.
         if !gateway_outage_done && elapsed > Duration::from_secs(2) {
@@ -456,6 +719,38 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
         let _ = phone.engine.sync_until_idle(Duration::from_secs(10)).await;
         phone.bar.finish();
     }
+    // What the hub acknowledged has still to reach CityFibre: wait for its outbox to drain
+    // (a refusal comes back to the phone as a parked item, so sync the phones once more).
+    let mut hub_figures = None;
+    if let Some(side) = &hub {
+        let hub = side.hub()?;
+        let drain_started = Instant::now();
+        let pending = || -> Result<usize, String> {
+            Ok(hub
+                .store()
+                .outbox(None)
+                .map_err(|e| e.to_string())?
+                .iter()
+                .filter(|i| {
+                    matches!(
+                        i.state,
+                        ItemState::Queued | ItemState::Sending | ItemState::Retrying
+                    )
+                })
+                .count())
+        };
+        while pending()? > 0 && drain_started.elapsed() < Duration::from_secs(20) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        for phone in &phones {
+            let _ = phone.engine.sync_until_idle(Duration::from_secs(5)).await;
+        }
+        hub_figures = Some(HubFigures {
+            restarts: side.restarts,
+            pending: pending()?,
+            ..HubFigures::default()
+        });
+    }
 
     let stats = sim.stats();
     let mut delivered_keys: HashMap<String, Vec<String>> = HashMap::new();
@@ -490,8 +785,41 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
         times_corrected: 0,
         times_unchecked: 0,
         databases_sealed: 0,
+        hub: None,
         wall: Duration::ZERO,
     };
+    if let (Some(side), Some(mut figures)) = (&hub, hub_figures) {
+        // The hub's own messages: the engineer details it queued at each assignment. The
+        // phones' messages it relayed keep the phone's key and are counted with the phones.
+        let relayed: HashSet<String> = phones
+            .iter()
+            .map(|p| p.engine.outbox(None))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .flatten()
+            .map(|i| i.idempotency_key)
+            .collect();
+        for item in side
+            .hub()?
+            .store()
+            .outbox(None)
+            .map_err(|e| e.to_string())?
+        {
+            if relayed.contains(&item.idempotency_key) {
+                continue;
+            }
+            figures.dispatch_made += 1;
+            if all_delivered.contains(&item.idempotency_key) {
+                figures.dispatch_delivered += 1;
+            } else if item.state == ItemState::Parked {
+                figures.parked += 1;
+            } else {
+                report.lost += 1;
+            }
+        }
+        report.hub = Some(figures);
+    }
     for phone in &phones {
         if database_sealed(&dir.join(format!("{}.sqlite", phone.id))) {
             report.databases_sealed += 1;
@@ -561,6 +889,9 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
     }
     for phone in phones {
         phone.engine.shutdown();
+    }
+    if let Some(hub) = hub.and_then(|side| side.hub) {
+        hub.shutdown().await;
     }
     sim.shutdown().await;
     report.wall = started.elapsed();
