@@ -50,6 +50,7 @@ use jobpack_sim::{
 /// The bucket the demo's photos are named in.
 const BUCKET: &str = "cityfibre-evidence";
 
+use crate::fault_proxy::FaultProxy;
 use crate::scripted::ScriptedEngineer;
 
 #[derive(clap::Args)]
@@ -161,6 +162,8 @@ struct HubFigures {
     parked: usize,
     /// Extra attempts the hub made to CityFibre (faults, the gateway outage, the restart).
     retries: u64,
+    /// Faults the proxy between the phones and the hub injected, by kind.
+    phone_faults: BTreeMap<String, u64>,
 }
 
 impl Report {
@@ -208,6 +211,12 @@ impl Report {
         if let Some(hub) = &self.hub {
             line(format!("  hub restarts             {}", hub.restarts));
             line(format!("  hub retries to CityFibre {}", hub.retries));
+            let faults: Vec<String> = hub
+                .phone_faults
+                .iter()
+                .map(|(f, n)| format!("{f}×{n}"))
+                .collect();
+            line(format!("  faults phones ⇄ hub      {}", faults.join(" ")));
             line(format!(
                 "  hub dispatch notices     {} of {} delivered (parked {}, pending {})",
                 hub.dispatch_delivered, hub.dispatch_made, hub.parked, hub.pending
@@ -231,7 +240,15 @@ impl Report {
             .iter()
             .map(|(f, n)| format!("{f}×{n}"))
             .collect();
-        line(format!("  faults injected          {}", faults.join(" ")));
+        line(format!(
+            "  faults injected          {}{}",
+            faults.join(" "),
+            if self.hub.is_some() {
+                " (hub ⇄ CityFibre)"
+            } else {
+                ""
+            }
+        ));
         line(
             if self.lost == 0
                 && self.reordered + self.order_violations == 0
@@ -333,6 +350,8 @@ struct HubSide {
     config: HubConfig,
     /// CityFibre's calling side (createJob, cancelJob), with the simulator's certificate.
     cityfibre: PartnerCaller,
+    /// Between the phones and the hub's device side: the faults of a mobile network.
+    proxy: FaultProxy,
     restarts: usize,
 }
 
@@ -385,6 +404,7 @@ async fn start_hub(
     sim: &Simulator,
     s3: &S3StandIn,
     engineers: &[String],
+    args: &DemoArgs,
 ) -> Result<HubSide, String> {
     let pki = sim.pki();
     let mut config = HubConfig::local(dir.join("hub"), pki.ca_cert_pem.clone());
@@ -437,10 +457,14 @@ async fn start_hub(
     // CityFibre answers ONT scans by calling the hub; it retries through a hub restart.
     sim.call_partner(caller(12)?);
     let cityfibre = caller(12)?;
+    let proxy = FaultProxy::start(config.device_listen, args.faults, args.seed ^ 0x5eed)
+        .await
+        .map_err(|e| format!("the phones' fault proxy: {e}"))?;
     Ok(HubSide {
         hub: Some(hub),
         config,
         cityfibre,
+        proxy,
         restarts: 0,
     })
 }
@@ -458,7 +482,8 @@ fn hub_phone(
         .store()
         .issue_device(&format!("phone-{engineer}"), Some(engineer), Role::Device)
         .map_err(|e| e.to_string())?;
-    config.endpoints = vec![hub.device_url().to_owned()];
+    // The hub's device side, behind the fault proxy.
+    config.endpoints = vec![side.proxy.url()];
     config.tls = TlsMaterial {
         client_cert_pem: Some(identity.cert_pem),
         client_key_pem: Some(identity.key_pem),
@@ -539,7 +564,7 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
     };
 
     let mut hub = if args.via_hub {
-        Some(start_hub(&dir, &sim, &s3, &engineers).await?)
+        Some(start_hub(&dir, &sim, &s3, &engineers, args).await?)
     } else {
         None
     };
@@ -609,6 +634,7 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
     let mut gateway_down_until: Option<Instant> = None;
     let mut gateway_outage_done = false;
     let mut last_line = Instant::now();
+    let mut done_total = 0usize;
     let deadline = Duration::from_secs(45);
     loop {
         let elapsed = started.elapsed();
@@ -634,7 +660,11 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
         }
         // The hub goes down mid-day and comes back on the same database and ports.
         if let Some(side) = hub.as_mut() {
-            if side.restarts == 0 && elapsed > Duration::from_secs(4) {
+            // Mid-day: once half the jobs are finished (or after a few seconds, whichever
+            // comes first), so there is work in flight on both sides of it.
+            if side.restarts == 0
+                && (done_total * 2 >= all_jobs.len() || elapsed > Duration::from_secs(4))
+            {
                 side.restart().await?;
                 for phone in &phones {
                     phone.bar.println("hub: stopped and started again");
@@ -651,7 +681,9 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
             sim.set_gateway_down(0, false);
             gateway_down_until = None;
         }
-        let mut all_done = true;
+        // The day is not over before the hub has been restarted.
+        let mut all_done = hub.as_ref().is_none_or(|side| side.restarts > 0);
+        done_total = 0;
         for phone in &mut phones {
             // Connectivity comes and goes.
             match phone.offline_until {
@@ -681,6 +713,7 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
                 }
             }
             let done = jobs.iter().filter(|j| j.state.is_final()).count();
+            done_total += done;
             let status = phone.engine.status();
             phone.bar.set_position(done as u64);
             phone.bar.set_message(format!(
@@ -748,6 +781,7 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
         hub_figures = Some(HubFigures {
             restarts: side.restarts,
             pending: pending()?,
+            phone_faults: side.proxy.faults(),
             ..HubFigures::default()
         });
     }
@@ -806,6 +840,7 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
             .outbox(None)
             .map_err(|e| e.to_string())?
         {
+            figures.retries += u64::from(item.attempts.saturating_sub(1));
             if relayed.contains(&item.idempotency_key) {
                 continue;
             }
