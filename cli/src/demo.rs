@@ -1,17 +1,19 @@
 //! `jobpack demo`: a working day end to end.
 //!
 //! The CityFibre simulator starts on loopback with two gateways and real mutual TLS; N
-//! engineer cores, each with its own SQLite file, pull their job packs and work them with the
-//! scripted engineer while connectivity comes and goes (basements, lofts), a gateway goes
-//! down for a while and the simulator injects faults at the given rate. At the end every
+//! engineer cores (through the hub, below), each with its own SQLite file, pull their job
+//! packs and work them with the scripted engineer while connectivity comes and goes
+//! (basements, lofts), a gateway goes down for a while and the simulator injects faults at
+//! the given rate. At the end every
 //! core syncs until idle and the report compares what the phones made with what CityFibre
 //! received. Closure photos go to CityFibre's bucket, stood in for by moto's S3 server
 //! (`jobpack_sim::s3`), and every uploaded photo is read back and checked against its hash.
 //! The run fails (non-zero exit) if any message or photo was lost or a message arrived out
 //! of order.
 //!
-//! `--via-hub` runs the same day through the partner hub (`jobpack-hub`), the way the product
-//! is deployed: CityFibre (the simulator's calling side) creates and cancels jobs by calling
+//! By default the day runs through the partner hub (`jobpack-hub`), the way the product is
+//! deployed (`--direct` keeps the older day with the phones talking straight to the
+//! simulator): CityFibre (the simulator's calling side) creates and cancels jobs by calling
 //! the hub, the demo's back office assigns each job to its engineer through the hub's dispatch,
 //! the phones pull and push through the hub with device certificates from the hub's CA and
 //! upload photos through URLs the hub presigns (no S3 key on a phone), and the hub forwards to
@@ -77,9 +79,11 @@ pub struct DemoArgs {
     /// then look wrong by the opposite amount and the core corrects their action times.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     clock_skew_secs: i64,
-    /// Run the day through the partner hub: CityFibre ⇄ hub ⇄ phones, with a hub restart.
+    /// Phones talk straight to the simulator, with no hub (the day before the hub existed;
+    /// `--clock-skew-secs` then reaches the phones). By default the day runs through the
+    /// partner hub: CityFibre ⇄ hub ⇄ phones, with a hub restart.
     #[arg(long)]
-    via_hub: bool,
+    direct: bool,
 }
 
 pub fn run(args: &DemoArgs) -> ExitCode {
@@ -563,7 +567,7 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
         }
     };
 
-    let mut hub = if args.via_hub {
+    let mut hub = if !args.direct {
         Some(start_hub(&dir, &sim, &s3, &engineers, args).await?)
     } else {
         None

@@ -1,4 +1,4 @@
-//! Faults between the phones and the hub, for `jobpack demo --via-hub`.
+//! Faults between the phones and the hub, for `jobpack demo` through the hub.
 //!
 //! The simulator injects faults into what reaches CityFibre, but in hub mode the phones talk
 //! to the hub, which has (rightly) no fault injection of its own. So the demo puts this TCP
