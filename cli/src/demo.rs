@@ -18,8 +18,10 @@
 //! the phones pull and push through the hub with device certificates from the hub's CA and
 //! upload photos through URLs the hub presigns (no S3 key on a phone), and the hub forwards to
 //! CityFibre through its own durable outbox. Faults and a gateway outage sit between the hub and
-//! CityFibre, connectivity outages between the phones and the hub, and the hub is stopped and
-//! started again on the same SQLite file and ports mid-day. What CityFibre finally holds is
+//! CityFibre, a fault proxy and connectivity outages between the phones and the hub. The hub
+//! is a real `jobpack hub serve` child process, SIGKILLed mid-day and started again on the
+//! same SQLite file and ports: a crash, not a shutdown, is what the hub's "commit before
+//! answering" has to survive, so that is what the demo does. What CityFibre finally holds is
 //! counted the same way as in the direct mode, because the hub keeps each phone's
 //! `Idempotency-Key` end to end; the hub's own dispatch notices are counted too.
 //!
@@ -42,7 +44,7 @@ use jobpack_core::protocol::EngineerDetails;
 use jobpack_core::store::{DATABASE_KEY_LEN, DatabaseKey};
 use jobpack_core::sync::{RetryPolicy, SyncPolicy};
 use jobpack_core::transport::{Timeouts, TlsMaterial, Transport};
-use jobpack_hub::{Hub, HubConfig, PhotoBucket, Role};
+use jobpack_hub::{HubStore, Role};
 use jobpack_sim::s3::{self, S3StandIn};
 use jobpack_sim::{
     CallerConfig, FaultConfig, PartnerCaller, Pki, ProvisioningScript, SimConfig, Simulator,
@@ -213,7 +215,10 @@ impl Report {
         ));
         line(format!("  connectivity outages     {}", self.outages));
         if let Some(hub) = &self.hub {
-            line(format!("  hub restarts             {}", hub.restarts));
+            line(format!(
+                "  hub restarts             {} (SIGKILL of `jobpack hub serve`, same database and ports)",
+                hub.restarts
+            ));
             line(format!("  hub retries to CityFibre {}", hub.retries));
             let faults: Vec<String> = hub
                 .phone_faults
@@ -347,11 +352,11 @@ fn database_sealed(database: &std::path::Path) -> bool {
 
 /// The hub in the middle of the day, and what it takes to start it again.
 struct HubSide {
-    /// `None` only while it is being restarted.
-    hub: Option<Hub>,
-    /// Its configuration, with the ports it first bound pinned, so phones and CityFibre find
-    /// the restarted hub where the first one was.
-    config: HubConfig,
+    /// `jobpack hub serve`, a child process of the demo, so that the restart is a real crash.
+    process: HubProcess,
+    /// The same directory opened by the demo, as the back office's CLI commands open it while
+    /// the hub runs: engineers, device certificates, dispatch, the outbox for the report.
+    store: HubStore,
     /// CityFibre's calling side (createJob, cancelJob), with the simulator's certificate.
     cityfibre: PartnerCaller,
     /// Between the phones and the hub's device side: the faults of a mobile network.
@@ -360,36 +365,110 @@ struct HubSide {
 }
 
 impl HubSide {
-    fn hub(&self) -> Result<&Hub, String> {
-        self.hub
-            .as_ref()
-            .ok_or_else(|| "the hub is not running".to_owned())
-    }
-
-    /// Stops the hub (connections cut, forwarder ended mid-flight) and starts a new one on the
-    /// same SQLite file, CA and ports: whatever it had acknowledged must still get through.
+    /// SIGKILLs the hub (no shutdown: connections cut, the forwarder stopped mid-flight,
+    /// whatever was not committed gone) and starts it again on the same SQLite file, CA and
+    /// ports: whatever it had acknowledged must still get through.
     async fn restart(&mut self) -> Result<(), String> {
-        if let Some(hub) = self.hub.take() {
-            hub.shutdown().await;
-        }
-        let mut tries = 0;
-        let hub = loop {
-            match Hub::start(self.config.clone()).await {
-                Ok(hub) => break hub,
-                // The old listener's port can take a moment to be free again.
-                Err(e) if tries < 20 => {
-                    tries += 1;
-                    if tries == 20 {
-                        return Err(format!("the hub did not restart: {e}"));
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(e) => return Err(format!("the hub did not restart: {e}")),
-            }
-        };
-        self.hub = Some(hub);
+        self.process = tokio::task::block_in_place(|| self.process.kill_and_restart())?;
         self.restarts += 1;
         Ok(())
+    }
+}
+
+/// A `jobpack hub serve` child process.
+struct HubProcess {
+    child: std::process::Child,
+    /// Kept open so the hub never writes into a closed pipe.
+    _stdout: std::io::BufReader<std::process::ChildStdout>,
+    /// The arguments it was started with, the listening ports pinned after the first start.
+    args: Vec<String>,
+    cityfibre_url: String,
+    device_url: String,
+}
+
+impl HubProcess {
+    /// Starts `jobpack hub serve` (this same executable) and waits for its ready line.
+    fn spawn(args: Vec<String>) -> Result<HubProcess, String> {
+        use std::io::BufRead;
+        let exe = std::env::current_exe().map_err(|e| format!("no path to jobpack: {e}"))?;
+        let mut child = std::process::Command::new(exe)
+            .args(&args)
+            // The S3 keys live with the hub, from its environment (never on its command line).
+            .env("JOBPACK_S3_ACCESS_KEY_ID", s3::ACCESS_KEY_ID)
+            .env("JOBPACK_S3_SECRET_ACCESS_KEY", s3::SECRET_ACCESS_KEY)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("could not start jobpack hub serve: {e}"))?;
+        let Some(stdout) = child.stdout.take() else {
+            let _ = child.kill();
+            return Err("jobpack hub serve has no stdout".into());
+        };
+        let mut stdout = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        let ready = stdout
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())
+            .and_then(|_| {
+                serde_json::from_str::<serde_json::Value>(&line).map_err(|e| e.to_string())
+            });
+        let urls = ready.as_ref().ok().and_then(|ready| {
+            Some((
+                ready.get("cityfibre")?.as_str()?.to_owned(),
+                ready.get("devices")?.as_str()?.to_owned(),
+            ))
+        });
+        let Some((cityfibre_url, device_url)) = urls else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "jobpack hub serve did not say it was ready: {line:?} {:?}",
+                ready.err()
+            ));
+        };
+        Ok(HubProcess {
+            child,
+            _stdout: stdout,
+            args,
+            cityfibre_url,
+            device_url,
+        })
+    }
+
+    /// The first start, on free ports, which every restart then reuses.
+    fn start(mut args: Vec<String>) -> Result<HubProcess, String> {
+        args.extend(["--cityfibre-listen".into(), "127.0.0.1:0".into()]);
+        args.extend(["--device-listen".into(), "127.0.0.1:0".into()]);
+        let mut process = Self::spawn(args)?;
+        let n = process.args.len();
+        process.args[n - 3] = format!("127.0.0.1:{}", port_of(&process.cityfibre_url)?);
+        process.args[n - 1] = format!("127.0.0.1:{}", port_of(&process.device_url)?);
+        Ok(process)
+    }
+
+    fn kill_and_restart(&mut self) -> Result<HubProcess, String> {
+        // `Child::kill` is SIGKILL on Unix.
+        self.child
+            .kill()
+            .map_err(|e| format!("could not kill the hub: {e}"))?;
+        let _ = self.child.wait();
+        let mut last = String::new();
+        for _ in 0..20 {
+            match Self::spawn(self.args.clone()) {
+                Ok(process) => return Ok(process),
+                // The killed hub's ports can take a moment to be free again.
+                Err(e) => last = e,
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!("the hub did not restart: {last}"))
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -401,8 +480,9 @@ fn port_of(url: &str) -> Result<u16, String> {
         .ok_or_else(|| format!("no port in {url}"))
 }
 
-/// Starts the hub between the simulator (its upstream, over the partner certificate) and the
-/// phones, with the S3 stand-in's keys for presigning and every engineer known to dispatch.
+/// Starts `jobpack hub serve` between the simulator (its upstream, over the partner
+/// certificate) and the phones, with the S3 stand-in for presigning and every engineer known
+/// to dispatch.
 async fn start_hub(
     dir: &std::path::Path,
     sim: &Simulator,
@@ -411,46 +491,52 @@ async fn start_hub(
     args: &DemoArgs,
 ) -> Result<HubSide, String> {
     let pki = sim.pki();
-    let mut config = HubConfig::local(dir.join("hub"), pki.ca_cert_pem.clone());
-    config.upstream = sim.urls();
-    config.upstream_tls = TlsMaterial {
-        client_cert_pem: Some(pki.partner.cert_pem.clone()),
-        client_key_pem: Some(pki.partner.key_pem.clone()),
-        trust_anchors_pem: pki.ca_cert_pem.clone(),
-        allow_plain_http_loopback: false,
-    };
-    config.timeouts = Timeouts {
-        connect: Duration::from_millis(800),
-        request: Duration::from_millis(800),
-    };
-    config.retry = RetryPolicy {
-        base: Duration::from_millis(100),
-        max: Duration::from_secs(2),
-    };
-    config.configuration_retry = Duration::from_secs(1);
-    config.photos = Some(PhotoBucket {
-        endpoint: s3.endpoint(),
-        region: s3::REGION.into(),
-        bucket: BUCKET.into(),
-        access_key_id: s3::ACCESS_KEY_ID.into(),
-        secret_access_key: s3::SECRET_ACCESS_KEY.into(),
-        path_style: true,
-        validity: Duration::from_secs(300),
-    });
-    let hub = Hub::start(config.clone())
-        .await
-        .map_err(|e| format!("the hub did not start: {e}"))?;
-    config.cityfibre_listen = SocketAddr::from(([127, 0, 0, 1], port_of(hub.cityfibre_url())?));
-    config.device_listen = SocketAddr::from(([127, 0, 0, 1], port_of(hub.device_url())?));
+    let certs = dir.join("cityfibre-certs");
+    pki.write_to_dir(&certs).map_err(|e| e.to_string())?;
+    let hub_dir = dir.join("hub");
+    let path = |p: std::path::PathBuf| p.display().to_string();
+    let mut serve: Vec<String> = vec![
+        "hub".into(),
+        "--dir".into(),
+        path(hub_dir.clone()),
+        "serve".into(),
+        "--cityfibre-ca".into(),
+        path(certs.join("ca.pem")),
+        "--partner-cert".into(),
+        path(certs.join("partner.pem")),
+        "--partner-key".into(),
+        path(certs.join("partner.key")),
+        "--upstream-ca".into(),
+        path(certs.join("ca.pem")),
+        "--s3-endpoint".into(),
+        s3.endpoint(),
+        "--s3-bucket".into(),
+        BUCKET.into(),
+        "--s3-region".into(),
+        s3::REGION.into(),
+        "--request-timeout-ms".into(),
+        "800".into(),
+        "--retry-base-ms".into(),
+        "100".into(),
+        "--retry-max-ms".into(),
+        "2000".into(),
+        "--configuration-retry-ms".into(),
+        "1000".into(),
+    ];
+    for url in sim.urls() {
+        serve.extend(["--upstream".into(), url]);
+    }
+    let process = tokio::task::block_in_place(|| HubProcess::start(serve))?;
+    let store = HubStore::open(&hub_dir, &[]).map_err(|e| e.to_string())?;
     for engineer in engineers {
-        hub.store()
+        store
             .add_engineer(&details(engineer))
             .map_err(|e| e.to_string())?;
     }
     let caller = |attempts| {
         PartnerCaller::new(CallerConfig {
-            urls: vec![hub.cityfibre_url().to_owned()],
-            hub_anchors_pem: hub.store().pki.ca_cert_pem.clone(),
+            urls: vec![process.cityfibre_url.clone()],
+            hub_anchors_pem: store.pki.ca_cert_pem.clone(),
             identity: pki.cityfibre.clone(),
             attempts,
             backoff: Duration::from_millis(200),
@@ -461,12 +547,13 @@ async fn start_hub(
     // CityFibre answers ONT scans by calling the hub; it retries through a hub restart.
     sim.call_partner(caller(12)?);
     let cityfibre = caller(12)?;
-    let proxy = FaultProxy::start(config.device_listen, args.faults, args.seed ^ 0x5eed)
+    let device_addr = SocketAddr::from(([127, 0, 0, 1], port_of(&process.device_url)?));
+    let proxy = FaultProxy::start(device_addr, args.faults, args.seed ^ 0x5eed)
         .await
         .map_err(|e| format!("the phones' fault proxy: {e}"))?;
     Ok(HubSide {
-        hub: Some(hub),
-        config,
+        process,
+        store,
         cityfibre,
         proxy,
         restarts: 0,
@@ -481,9 +568,8 @@ fn hub_phone(
     config: &mut Config,
     storage_key: &[u8],
 ) -> Result<HubPresignedUploader, String> {
-    let hub = side.hub()?;
-    let identity = hub
-        .store()
+    let identity = side
+        .store
         .issue_device(&format!("phone-{engineer}"), Some(engineer), Role::Device)
         .map_err(|e| e.to_string())?;
     // The hub's device side, behind the fault proxy.
@@ -491,7 +577,7 @@ fn hub_phone(
     config.tls = TlsMaterial {
         client_cert_pem: Some(identity.cert_pem),
         client_key_pem: Some(identity.key_pem),
-        trust_anchors_pem: hub.store().pki.ca_cert_pem.clone(),
+        trust_anchors_pem: side.store.pki.ca_cert_pem.clone(),
         allow_plain_http_loopback: false,
     };
     // No S3 key on the phone.
@@ -585,7 +671,7 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
                         .create_job(&job_ref, pack)
                         .await
                         .map_err(|e| format!("createJob {job_ref}: {e}"))?;
-                    side.hub()?
+                    side.store
                         .assign(&job_ref, engineer)
                         .map_err(|e| format!("assign {job_ref}: {e}"))?;
                 }
@@ -670,8 +756,14 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
                 && (done_total * 2 >= all_jobs.len() || elapsed > Duration::from_secs(4))
             {
                 side.restart().await?;
-                for phone in &phones {
-                    phone.bar.println("hub: stopped and started again");
+                let line = format!(
+                    "  {:>4.1} s: hub SIGKILLed and started again on the same database",
+                    started.elapsed().as_secs_f64()
+                );
+                if fancy {
+                    let _ = bars.println(line);
+                } else {
+                    eprintln!("{line}");
                 }
             }
         }
@@ -760,11 +852,10 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
     // (a refusal comes back to the phone as a parked item, so sync the phones once more).
     let mut hub_figures = None;
     if let Some(side) = &hub {
-        let hub = side.hub()?;
         let drain_started = Instant::now();
         let pending = || -> Result<usize, String> {
-            Ok(hub
-                .store()
+            Ok(side
+                .store
                 .outbox(None)
                 .map_err(|e| e.to_string())?
                 .iter()
@@ -776,7 +867,7 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
                 })
                 .count())
         };
-        while pending()? > 0 && drain_started.elapsed() < Duration::from_secs(20) {
+        while pending()? > 0 && drain_started.elapsed() < Duration::from_secs(30) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         for phone in &phones {
@@ -838,12 +929,7 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
             .flatten()
             .map(|i| i.idempotency_key)
             .collect();
-        for item in side
-            .hub()?
-            .store()
-            .outbox(None)
-            .map_err(|e| e.to_string())?
-        {
+        for item in side.store.outbox(None).map_err(|e| e.to_string())? {
             figures.retries += u64::from(item.attempts.saturating_sub(1));
             if relayed.contains(&item.idempotency_key) {
                 continue;
@@ -929,9 +1015,8 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
     for phone in phones {
         phone.engine.shutdown();
     }
-    if let Some(hub) = hub.and_then(|side| side.hub) {
-        hub.shutdown().await;
-    }
+    // The hub process is stopped when its handle is dropped.
+    drop(hub);
     sim.shutdown().await;
     report.wall = started.elapsed();
     Ok(report)

@@ -1,7 +1,7 @@
-//! `jobpack demo` (its default: through the partner hub), run small. The report must
-//! say nothing was lost or reordered, that CityFibre holds every message the phones made and
-//! every dispatch notice the hub made, that the hub was restarted mid-day, and that the photos
-//! went up through hub-presigned URLs and were read back.
+//! `jobpack demo` (its default: through the partner hub), run small. The report must say
+//! nothing was lost or reordered, that CityFibre holds every message the phones made and every
+//! dispatch notice the hub made, that the hub process was SIGKILLed and started again mid-day,
+//! and that the photos went up through hub-presigned URLs and were read back.
 
 use std::process::{Command, Output};
 
@@ -55,6 +55,7 @@ fn the_demo_through_the_hub_reports_nothing_lost_and_a_hub_restart() {
     assert!(made > 0, "{text}");
     assert_eq!(count(&text, "delivered"), made, "{text}");
     assert_eq!(count(&text, "hub restarts"), 1, "{text}");
+    assert!(text.contains("(SIGKILL of `jobpack hub serve`"), "{text}");
     // "6 of 6 delivered": every assignment's engineer details reached CityFibre.
     let dispatch = text
         .lines()
