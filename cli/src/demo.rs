@@ -748,7 +748,8 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
             }
             cancelled_sent = true;
         }
-        // The hub goes down mid-day and comes back on the same database and ports.
+        // The hub process is killed (SIGKILL) mid-day and comes back on the same database and
+        // ports.
         if let Some(side) = hub.as_mut() {
             // Mid-day: once half the jobs are finished (or after a few seconds, whichever
             // comes first), so there is work in flight on both sides of it.

@@ -36,8 +36,13 @@ impl FaultProxy {
         let counted = Arc::clone(&faults);
         let task = tokio::spawn(async move {
             loop {
-                let Ok((client, _)) = listener.accept().await else {
-                    continue;
+                let client = match listener.accept().await {
+                    Ok((client, _)) => client,
+                    // Out of file descriptors, say: wait instead of spinning.
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
                 };
                 let (fault, cut_after) = {
                     let mut rng = rng.lock().unwrap_or_else(PoisonError::into_inner);
