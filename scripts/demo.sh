@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The end-to-end demo: the CityFibre simulator (mutual TLS), moto's S3 server for the photos,
-# and five engineer cores working a day of jobs. Makes the Python virtualenv the S3 server
+# the partner hub, and five engineer cores working a day of jobs through it (--direct: no hub). Makes the Python virtualenv the S3 server
 # needs on first use; extra arguments go to `jobpack demo` (try --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."

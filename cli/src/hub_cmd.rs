@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use jobpack_core::protocol::EngineerDetails;
+use jobpack_core::sync::RetryPolicy;
 use jobpack_core::transport::{Timeouts, TlsMaterial};
 use jobpack_hub::{Hub, HubConfig, HubStore, PhotoBucket, Role};
 use serde_json::json;
@@ -28,7 +29,7 @@ pub struct HubArgs {
 #[derive(clap::Subcommand, Debug, Clone)]
 pub enum HubCommand {
     /// Serve CityFibre's side and the phones' side until stopped (prints one JSON line when ready).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Add an engineer (or update their details).
     Engineer {
         #[arg(long)]
@@ -118,6 +119,18 @@ pub struct ServeArgs {
     /// How long a presigned URL is valid, in seconds.
     #[arg(long, default_value_t = 300)]
     pub s3_url_secs: u64,
+    /// How long a call to CityFibre may take before it counts as failed, in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// The first pause before a retry to CityFibre, in milliseconds (doubled each time, with
+    /// jitter, up to --retry-max-ms).
+    #[arg(long, default_value_t = 1_000)]
+    pub retry_base_ms: u64,
+    #[arg(long, default_value_t = 300_000)]
+    pub retry_max_ms: u64,
+    /// The pause after a TLS or certificate failure towards CityFibre, in milliseconds.
+    #[arg(long, default_value_t = 60_000)]
+    pub configuration_retry_ms: u64,
 }
 
 fn read(path: &Path) -> Result<String, String> {
@@ -241,8 +254,13 @@ fn serve(dir: &Path, args: &ServeArgs) -> Result<(), String> {
     }
     config.timeouts = Timeouts {
         connect: Duration::from_secs(10),
-        request: Duration::from_secs(30),
+        request: Duration::from_millis(args.request_timeout_ms),
     };
+    config.retry = RetryPolicy {
+        base: Duration::from_millis(args.retry_base_ms),
+        max: Duration::from_millis(args.retry_max_ms.max(args.retry_base_ms)),
+    };
+    config.configuration_retry = Duration::from_millis(args.configuration_retry_ms);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

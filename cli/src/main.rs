@@ -13,6 +13,7 @@ mod bench_qr;
 mod codes_cmd;
 mod demo;
 mod engineer;
+mod fault_proxy;
 mod flow_cmd;
 mod hub_cmd;
 mod input;

@@ -120,6 +120,8 @@ fn the_demo_walks_a_job_and_every_message_is_valid() {
 fn the_demo_plays_a_day_and_reports_nothing_lost() {
     let out = jobpack(&[
         "demo",
+        // The phones straight to the simulator (the hub mode has its own test, demo_hub.rs).
+        "--direct",
         "--engineers",
         "2",
         "--jobs",
