@@ -4,15 +4,15 @@ package uk.jobpack.core
 
 import java.awt.image.BufferedImage
 import java.nio.file.Files
+import java.util.concurrent.ConcurrentLinkedQueue
 import java.nio.file.Path
 import java.nio.file.Paths
 import javax.imageio.ImageIO
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.flow.first
-import kotlinx.coroutines.flow.toList
-import kotlinx.coroutines.flow.takeWhile
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import kotlinx.coroutines.CompletableDeferred
@@ -85,11 +85,11 @@ class JourneyTest {
         Simulator.start("--jobs", "1").use { sim ->
             val core = Jobpack.open(sim.config(dir.resolve("e.sqlite")))
             core.use {
-                // Every event until the closeJob is sent, collected while the journey runs.
-                val events = async(Dispatchers.Default, start = CoroutineStart.UNDISPATCHED) {
-                    core.events().takeWhile {
-                        !(it is Event.OutboxItemChanged && it.state == ItemState.SENT && it.seq == closeSeq)
-                    }.toList()
+                // Every event while the journey runs. (Not "until the closeJob is sent": the core
+                // may send it before closeJob() has returned its sequence number to the test.)
+                val events = ConcurrentLinkedQueue<Event>()
+                val collector = launch(Dispatchers.Default, start = CoroutineStart.UNDISPATCHED) {
+                    core.events().collect { events.add(it) }
                 }
                 core.syncUntilIdle(WAIT_MS.toULong())
                 val job = core.jobs().single()
@@ -143,7 +143,13 @@ class JourneyTest {
                 assertTrue(outbox.all { it.state == ItemState.SENT }, "$outbox")
                 assertEquals(0uL, core.status().pending)
 
-                val seen = withTimeout(WAIT_MS) { events.await() }
+                withTimeout(WAIT_MS) {
+                    while (events.none { it is Event.OutboxItemChanged && it.state == ItemState.SENT && it.seq == closeSeq }) {
+                        delay(20)
+                    }
+                }
+                collector.cancel()
+                val seen = events.toList()
                 assertTrue(seen.any { it is Event.JobChanged && it.jobRef == JOB })
                 assertTrue(seen.any { it is Event.SyncStateChanged })
                 assertTrue(seen.any { it is Event.ScanProgress && it.progress is ScanProgress.Confirmed })
