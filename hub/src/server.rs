@@ -170,40 +170,26 @@ async fn handle(
         Err(BodyError::Broken { start }) => {
             // Nobody may be there to read the answer, but the attempt is kept all the same.
             let reason = "the request body broke off before its end".to_owned();
-            let answer = context
-                .db
-                .write(|tx| {
-                    reject(
-                        tx,
-                        side,
-                        &path,
-                        &start,
-                        start.len(),
-                        RpcCode::InvalidRequest,
-                        reason.clone(),
-                    )
-                })
-                .unwrap_or_else(|_| Answer::error(RpcCode::InvalidRequest, Value::Null, reason));
-            return respond(answer);
+            return respond(refuse(
+                context,
+                side,
+                &path,
+                &start,
+                RpcCode::InvalidRequest,
+                reason,
+            ));
         }
     };
     if method != Method::POST {
         let reason = format!("{method} {path}: only POST is served");
-        let answer = context
-            .db
-            .write(|tx| {
-                reject(
-                    tx,
-                    side,
-                    &path,
-                    &body,
-                    body.len(),
-                    RpcCode::MethodNotFound,
-                    reason.clone(),
-                )
-            })
-            .unwrap_or_else(|_| Answer::error(RpcCode::MethodNotFound, Value::Null, reason));
-        return respond(answer);
+        return respond(refuse(
+            context,
+            side,
+            &path,
+            &body,
+            RpcCode::MethodNotFound,
+            reason,
+        ));
     }
     let answer = match side {
         Side::CityFibre => {
@@ -234,18 +220,14 @@ fn device(
     leaf: Option<&Vec<u8>>,
     context: &Context,
 ) -> Result<Answer, HubError> {
+    // Every refusal on this side is kept with what was read, like the listener's own.
+    let refused = |code: RpcCode, reason: String| {
+        context
+            .db
+            .write(|tx| reject(tx, Side::Device, path, body, body.len(), code, reason))
+    };
     let Some(leaf) = leaf else {
-        return context.db.write(|tx| {
-            reject(
-                tx,
-                Side::Device,
-                path,
-                body,
-                body.len(),
-                RpcCode::Forbidden,
-                "no client certificate".into(),
-            )
-        });
+        return refused(RpcCode::Forbidden, "no client certificate".into());
     };
     let caller = {
         let conn = context.db.lock();
@@ -254,31 +236,8 @@ fn device(
     let caller: Caller = match caller {
         Ok(caller) => caller,
         Err(refusal) => {
-            return context.db.write(|tx| {
-                reject(
-                    tx,
-                    Side::Device,
-                    path,
-                    body,
-                    body.len(),
-                    RpcCode::Forbidden,
-                    refusal.to_string(),
-                )
-            });
+            return refused(RpcCode::Forbidden, refusal.to_string());
         }
-    };
-    let forbidden = |reason: String| {
-        context.db.write(|tx| {
-            reject(
-                tx,
-                Side::Device,
-                path,
-                body,
-                body.len(),
-                RpcCode::Forbidden,
-                reason,
-            )
-        })
     };
     match (path, caller.role, caller.engineer_id.as_deref()) {
         ("/pull", Role::Device, Some(engineer)) => {
@@ -295,17 +254,10 @@ fn device(
         }
         ("/photoUrl", Role::Device, Some(engineer)) => match &context.photos {
             Some(presigner) => context.db.write(|tx| presigner.answer(tx, engineer, body)),
-            None => context.db.write(|tx| {
-                reject(
-                    tx,
-                    Side::Device,
-                    path,
-                    body,
-                    body.len(),
-                    RpcCode::MethodNotFound,
-                    "this hub hands out no photo URLs (no bucket configured)".into(),
-                )
-            }),
+            None => refused(
+                RpcCode::MethodNotFound,
+                "this hub hands out no photo URLs (no bucket configured)".into(),
+            ),
         },
         ("/admin/jobs", Role::Office, _) => {
             let id = serde_json::from_slice::<Value>(body)
@@ -327,17 +279,10 @@ fn device(
             };
             let id = request.get("id").cloned().unwrap_or(Value::Null);
             let (Some(job_ref), Some(engineer)) = (text("jobRef"), text("engineerId")) else {
-                return context.db.write(|tx| {
-                    reject(
-                        tx,
-                        Side::Device,
-                        path,
-                        body,
-                        body.len(),
-                        RpcCode::InvalidParams,
-                        "params.jobRef and params.engineerId are required".into(),
-                    )
-                });
+                return refused(
+                    RpcCode::InvalidParams,
+                    "params.jobRef and params.engineerId are required".into(),
+                );
             };
             match context
                 .db
@@ -357,25 +302,35 @@ fn device(
                 Err(e) => Err(e),
             }
         }
-        ("/pull" | "/notifyJob" | "/closeJob" | "/photoUrl", _, _) => forbidden(format!(
-            "device {} is not an engineer's device",
-            caller.device_id
-        )),
-        ("/admin/assign" | "/admin/jobs", _, _) => {
-            forbidden(format!("device {} may not dispatch", caller.device_id))
-        }
-        _ => context.db.write(|tx| {
-            reject(
-                tx,
-                Side::Device,
-                path,
-                body,
-                body.len(),
-                RpcCode::MethodNotFound,
-                format!("{path} is not served here"),
-            )
-        }),
+        ("/pull" | "/notifyJob" | "/closeJob" | "/photoUrl", _, _) => refused(
+            RpcCode::Forbidden,
+            format!("device {} is not an engineer's device", caller.device_id),
+        ),
+        ("/admin/assign" | "/admin/jobs", _, _) => refused(
+            RpcCode::Forbidden,
+            format!("device {} may not dispatch", caller.device_id),
+        ),
+        _ => refused(
+            RpcCode::MethodNotFound,
+            format!("{path} is not served here"),
+        ),
     }
+}
+
+/// Keeps a refused request (all of `body` that was read) and answers it with `code`; when the
+/// database cannot keep it, the caller still gets the same typed error.
+fn refuse(
+    context: &Context,
+    side: Side,
+    path: &str,
+    body: &[u8],
+    code: RpcCode,
+    reason: String,
+) -> Answer {
+    context
+        .db
+        .write(|tx| reject(tx, side, path, body, body.len(), code, reason.clone()))
+        .unwrap_or_else(|_| Answer::error(code, Value::Null, reason))
 }
 
 fn respond(answer: Answer) -> Response<Full<Bytes>> {
