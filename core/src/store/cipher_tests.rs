@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::tests::{columns, seed_old_file, snapshot};
+use super::tests::{columns, open_at_once_with, seed_old_file, snapshot};
 use super::*;
 
 const CUSTOMER: &str = "Ada Lovelace-Byron";
@@ -232,30 +232,15 @@ fn several_openers_creating_one_new_encrypted_file_all_succeed() {
     for round in 0..8 {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.sqlite");
-        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
-        let handles: Vec<_> = (0..4)
-            .map(|_| {
-                let (path, barrier) = (path.clone(), barrier.clone());
-                std::thread::spawn(move || {
-                    barrier.wait();
-                    Store::open_with(
-                        &path,
-                        &StoreOptions {
-                            key: Some(key(7)),
-                            ..StoreOptions::default()
-                        },
-                    )
-                    .map(|(_, report)| report)
-                    .map_err(|e| e.to_string())
-                })
-            })
-            .collect();
-        for handle in handles {
-            assert_eq!(
-                handle.join().unwrap(),
-                Ok(OpenReport::default()),
-                "round {round}"
-            );
+        for result in open_at_once_with(
+            &path,
+            4,
+            &StoreOptions {
+                key: Some(key(7)),
+                ..StoreOptions::default()
+            },
+        ) {
+            assert_eq!(result, Ok(OpenReport::default()), "round {round}");
         }
         assert!(!cipher::is_plaintext(&path), "round {round}");
     }

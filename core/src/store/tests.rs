@@ -536,13 +536,22 @@ fn a_legacy_database_without_the_mark_is_recognised_and_marked() {
 /// Threads with their own connections stand in for processes: SQLite's locks are per
 /// connection (the CLI test runs real processes).
 fn open_at_once(path: &Path, openers: usize) -> Vec<Result<OpenReport, String>> {
+    open_at_once_with(path, openers, &StoreOptions::default())
+}
+
+/// [`open_at_once`] with a key or a lock wait of its own.
+pub(super) fn open_at_once_with(
+    path: &Path,
+    openers: usize,
+    options: &StoreOptions,
+) -> Vec<Result<OpenReport, String>> {
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(openers));
     let handles: Vec<_> = (0..openers)
         .map(|_| {
-            let (path, barrier) = (path.to_owned(), barrier.clone());
+            let (path, barrier, options) = (path.to_owned(), barrier.clone(), options.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                Store::open(&path)
+                Store::open_with(&path, &options)
                     .map(|(_, report)| report)
                     .map_err(|e| e.to_string())
             })
