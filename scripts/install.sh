@@ -61,6 +61,19 @@ need_libclang() {
   fi
 }
 
+# Debian's Chromium and its WebDriver for the hub board's browser test
+# (hub/tests/board_browser.rs), which fails, not skips, without them.
+need_chromium() {
+  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+    return 0
+  fi
+  need_debs chromium chromium-driver
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    echo "chromium and chromium-driver are installed but /usr/bin/chromium or /usr/bin/chromedriver is missing" >&2
+    return 1
+  fi
+}
+
 # SQLCipher (the database encrypted at rest) is compiled into every build of the core and
 # links OpenSSL's libcrypto: its headers come with libssl-dev (docs/SECURITY.md).
 need_sqlcipher_build() {

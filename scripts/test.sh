@@ -42,6 +42,8 @@ source scripts/install.sh
 need_libclang
 echo "libclang for bindgen: $(libclang_path)"
 need_sqlcipher_build
+# The hub board's headless-browser test drives Debian's Chromium through chromedriver.
+need_chromium
 
 section "python tools"
 source scripts/python-env.sh

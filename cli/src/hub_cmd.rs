@@ -70,6 +70,8 @@ pub enum HubCommand {
         #[arg(long)]
         seq: i64,
     },
+    /// Print the back-office board's login token (made in the hub's directory if missing).
+    BoardToken,
     /// Discard a parked outbox item; `--key` must be its idempotency key (as `outbox` shows).
     Discard {
         #[arg(long)]
@@ -87,6 +89,13 @@ pub struct ServeArgs {
     /// Where the phones call.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub device_listen: SocketAddr,
+    /// Where the back-office board listens (HTTPS, token login); keep it on loopback or
+    /// behind the office's VPN.
+    #[arg(long, default_value = "127.0.0.1:0", conflicts_with = "no_board")]
+    pub board_listen: SocketAddr,
+    /// Serve no back-office board.
+    #[arg(long)]
+    pub no_board: bool,
     /// CA certificate(s), PEM, that sign CityFibre's client certificates.
     #[arg(long)]
     pub cityfibre_ca: PathBuf,
@@ -152,8 +161,14 @@ pub fn run(args: &HubArgs) -> ExitCode {
 }
 
 fn manage(dir: &Path, command: &HubCommand) -> Result<(), String> {
+    if let HubCommand::BoardToken = command {
+        let token = jobpack_hub::board::load_or_create_token(dir).map_err(|e| e.to_string())?;
+        println!("{token}");
+        return Ok(());
+    }
     let store = HubStore::open(dir, &[]).map_err(|e| e.to_string())?;
     let line = match command {
+        HubCommand::BoardToken => return Err("board-token is handled above".into()),
         HubCommand::Serve(_) => return Err("serve is not a management command".into()),
         HubCommand::Engineer {
             id,
@@ -225,6 +240,7 @@ fn serve(dir: &Path, args: &ServeArgs) -> Result<(), String> {
     let mut config = HubConfig::local(dir.to_path_buf(), read(&args.cityfibre_ca)?);
     config.cityfibre_listen = args.cityfibre_listen;
     config.device_listen = args.device_listen;
+    config.board_listen = (!args.no_board).then_some(args.board_listen);
     config.upstream = args.upstream.clone();
     config.server_names = args.server_name.clone();
     config.upstream_tls = TlsMaterial {
@@ -272,6 +288,10 @@ fn serve(dir: &Path, args: &ServeArgs) -> Result<(), String> {
             "ready": true,
             "cityfibre": hub.cityfibre_url(),
             "devices": hub.device_url(),
+            // The board's URL and where its login token is (the token itself is not printed
+            // into logs; `jobpack hub board-token` prints it).
+            "board": hub.board_url().map(|url| format!("{url}/login")),
+            "boardToken": hub.board_url().map(|_| dir.join(jobpack_hub::board::TOKEN_FILE).display().to_string()),
             "ca": dir.join("ca.pem").display().to_string(),
         });
         let mut out = std::io::stdout();

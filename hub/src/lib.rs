@@ -20,8 +20,11 @@
 //! * `forward`   — the outbox to CityFibre with the core's outbox and delivery rules;
 //! * `photos`    — presigned S3 PUT URLs, so phones hold no S3 keys;
 //! * `pki`       — the hub CA, device certificates and revocation;
-//! * `server`    — the two mutual-TLS listeners and routing.
+//! * `server`    — the two mutual-TLS listeners and routing;
+//! * `board`     — the back office's web board: its own HTTPS listener, token login,
+//!   sessions and CSRF, server-rendered pages over `HubStore`'s methods.
 
+pub mod board;
 mod cityfibre;
 mod db;
 mod dispatch;
@@ -48,6 +51,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
+pub use board::sql::{DeviceRow, EngineerRow};
 pub use cityfibre::{BoardRow, HubJob, METHODS as CITYFIBRE_METHODS};
 pub use db::{Db, LATEST_VERSION};
 pub use dispatch::Assignment;
@@ -84,6 +88,9 @@ pub struct HubConfig {
     pub server_names: Vec<String>,
     /// The partner's photo bucket, for presigned upload URLs (`/photoUrl`); `None` = none.
     pub photos: Option<PhotoBucket>,
+    /// Where the back-office board listens (HTTPS, browser login; `board.rs`); `None` = no
+    /// board. Loopback by default: put it behind the office's VPN or proxy, not the internet.
+    pub board_listen: Option<SocketAddr>,
 }
 
 impl HubConfig {
@@ -102,12 +109,17 @@ impl HubConfig {
             max_in_flight: 8,
             server_names: Vec::new(),
             photos: None,
+            board_listen: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
         }
     }
 }
 
 /// The hub's state that does not need the servers: the database and the CA. The CLI's
 /// dispatch and device commands use this on the same directory while the hub runs.
+///
+/// Everything the board and the CLI read or change goes through these methods (never SQL
+/// from outside), so another store backend only has to provide them.
+#[derive(Clone)]
 pub struct HubStore {
     pub db: Arc<Db>,
     pub pki: Arc<HubPki>,
@@ -177,6 +189,25 @@ impl HubStore {
         cityfibre::board(&self.db.lock())
     }
 
+    /// Every device certificate the hub CA issued, with its revocation (the board's devices).
+    pub fn devices(&self) -> Result<Vec<DeviceRow>, HubError> {
+        board::sql::devices(&self.db.lock())
+    }
+
+    /// Every engineer the hub knows, by id (the board's assignment choices).
+    pub fn engineers(&self) -> Result<Vec<EngineerRow>, HubError> {
+        board::sql::engineers(&self.db.lock())
+    }
+
+    /// Outbox items parked at the hub (refused by CityFibre), with their reasons, oldest first.
+    pub fn parked(&self) -> Result<Vec<OutboxItem>, HubError> {
+        Ok(self
+            .outbox(None)?
+            .into_iter()
+            .filter(|item| item.state == jobpack_core::outbox::ItemState::Parked)
+            .collect())
+    }
+
     /// Requests refused and kept for inspection.
     pub fn rejected(&self) -> Result<Vec<Rejected>, HubError> {
         rpc::rejected(&self.db.lock())
@@ -197,6 +228,7 @@ pub struct Hub {
     store: HubStore,
     cityfibre_url: String,
     device_url: String,
+    board_url: Option<String>,
     wake: Arc<Notify>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -248,6 +280,15 @@ impl Hub {
                 context,
             )),
         ];
+        let board_url = match config.board_listen {
+            Some(addr) => {
+                let (listener, local) = bind(addr).await?;
+                let board = board::Board::new(&config.dir, store.clone(), Arc::clone(&wake))?;
+                tasks.push(tokio::spawn(board.serve(listener, shutdown_rx.clone())));
+                Some(server::url_of(local))
+            }
+            None => None,
+        };
         if !config.upstream.is_empty() {
             let transport = Transport::new(
                 config.upstream.clone(),
@@ -273,6 +314,7 @@ impl Hub {
             store,
             cityfibre_url: server::url_of(cityfibre_local),
             device_url: server::url_of(device_local),
+            board_url,
             wake,
             shutdown,
             tasks,
@@ -287,6 +329,11 @@ impl Hub {
     /// Where phones point their upstream (`/pull`, `/notifyJob`, `/closeJob`).
     pub fn device_url(&self) -> &str {
         &self.device_url
+    }
+
+    /// The back-office board (`https://…/login`), when configured.
+    pub fn board_url(&self) -> Option<&str> {
+        self.board_url.as_deref()
     }
 
     pub fn store(&self) -> &HubStore {

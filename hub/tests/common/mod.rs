@@ -219,3 +219,123 @@ pub async fn raw_pull(world: &World, tls: &TlsMaterial, cursor: Option<&str>) ->
     assert_eq!(status, 200, "{page}");
     page
 }
+
+/// A browser-like HTTPS client for the back-office board: trusts the hub CA, no client
+/// certificate, follows no redirects, keeps the session cookie by hand.
+pub struct BoardClient {
+    http: reqwest::Client,
+    pub base: String,
+    pub cookie: Option<String>,
+}
+
+/// A board answer: status, `Location`, `Set-Cookie` and body.
+pub struct BoardAnswer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub set_cookie: Option<String>,
+    pub body: String,
+}
+
+/// `application/x-www-form-urlencoded` of `fields`.
+pub fn form(fields: &[(&str, &str)]) -> String {
+    let encode = |text: &str| {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+impl BoardClient {
+    pub fn new(world: &World) -> BoardClient {
+        let tls = TlsMaterial {
+            client_cert_pem: None,
+            client_key_pem: None,
+            trust_anchors_pem: world.hub.store().pki.ca_cert_pem.clone(),
+            allow_plain_http_loopback: false,
+        };
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(jobpack_core::transport::client_config(&tls).expect("tls"))
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .no_proxy()
+            .build()
+            .expect("client");
+        BoardClient {
+            http,
+            base: world.hub.board_url().expect("the board is on").to_owned(),
+            cookie: None,
+        }
+    }
+
+    async fn answer(&self, request: reqwest::RequestBuilder) -> BoardAnswer {
+        let request = match &self.cookie {
+            Some(cookie) => request.header("cookie", cookie),
+            None => request,
+        };
+        let response = request.send().await.expect("the board answers");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (location, set_cookie) = (header("location"), header("set-cookie"));
+        let status = response.status().as_u16();
+        BoardAnswer {
+            status,
+            location,
+            set_cookie,
+            body: response.text().await.expect("body"),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> BoardAnswer {
+        self.answer(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> BoardAnswer {
+        self.answer(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form(fields)),
+        )
+        .await
+    }
+
+    /// Logs in with `token`; keeps the session cookie when granted.
+    pub async fn login(&mut self, token: &str) -> BoardAnswer {
+        let answer = self.post("/login", &[("token", token)]).await;
+        if let Some(set) = &answer.set_cookie {
+            self.cookie = set.split(';').next().map(str::to_owned);
+        }
+        answer
+    }
+
+    /// The session's CSRF token, read from the jobs page's forms.
+    pub async fn csrf(&self) -> String {
+        let page = self.get("/jobs").await;
+        let marker = "name=\"csrf\" value=\"";
+        let start = page.body.find(marker).expect("a form with a CSRF token") + marker.len();
+        let end = page.body[start..].find('"').expect("end of value") + start;
+        page.body[start..end].to_owned()
+    }
+}
+
+/// The board token of a world's hub.
+pub fn board_token(world: &World) -> String {
+    jobpack_hub::board::load_or_create_token(&world.dir.path().join("hub")).expect("token")
+}

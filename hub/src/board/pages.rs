@@ -1,0 +1,492 @@
+//! The board's routes and pages.
+//!
+//! The rule every handler follows: without a live session a GET is redirected to `/login`
+//! (303) and anything else is refused with 401; a POST also needs the session's CSRF token
+//! (403 without it). Changes answer with a redirect to the page they came from (POST,
+//! redirect, GET: a reload does not repeat them); a refused change (unknown engineer, a
+//! cancelled job, wrong confirmation) renders an error page naming the reason. Every value is
+//! rendered by `minijinja` with HTML escaping on.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, State as Extract};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use minijinja::{Environment, context};
+use serde::Deserialize;
+use tokio::sync::Notify;
+
+use super::auth::{self, Login, Session, Sessions};
+use crate::{HubError, HubStore};
+
+const TEMPLATES: [(&str, &str); 6] = [
+    ("base.html", include_str!("templates/base.html")),
+    ("login.html", include_str!("templates/login.html")),
+    ("jobs.html", include_str!("templates/jobs.html")),
+    ("parked.html", include_str!("templates/parked.html")),
+    ("devices.html", include_str!("templates/devices.html")),
+    ("error.html", include_str!("templates/error.html")),
+];
+
+/// No scripts at all, styles only inline, forms only to ourselves, never framed.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'";
+
+pub(crate) struct State {
+    store: HubStore,
+    wake: Arc<Notify>,
+    sessions: Sessions,
+    templates: Environment<'static>,
+}
+
+impl State {
+    pub(crate) fn new(
+        store: HubStore,
+        wake: Arc<Notify>,
+        sessions: Sessions,
+    ) -> Result<State, HubError> {
+        let mut templates = Environment::new();
+        for (name, source) in TEMPLATES {
+            templates
+                .add_template(name, source)
+                .map_err(|e| HubError::Invalid {
+                    field: "board template",
+                    reason: e.to_string(),
+                })?;
+        }
+        Ok(State {
+            store,
+            wake,
+            sessions,
+            templates,
+        })
+    }
+
+    fn render(&self, status: StatusCode, name: &str, values: minijinja::Value) -> Response {
+        match self
+            .templates
+            .get_template(name)
+            .and_then(|t| t.render(values))
+        {
+            Ok(html) => finish(
+                status,
+                [(CONTENT_TYPE, "text/html; charset=utf-8".to_owned())],
+                html,
+            ),
+            Err(e) => plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the board could not draw {name}: {e}"),
+            ),
+        }
+    }
+
+    fn error_page(&self, status: StatusCode, session: &Session, message: String) -> Response {
+        self.render(
+            status,
+            "error.html",
+            context! { csrf => session.csrf.clone(), message => message },
+        )
+    }
+
+    fn hub_error(&self, session: &Session, error: HubError) -> Response {
+        let status = match error {
+            HubError::UnknownEngineer(_)
+            | HubError::UnknownJob(_)
+            | HubError::UnknownDevice(_)
+            | HubError::NotAssignable { .. }
+            | HubError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        self.error_page(status, session, error.to_string())
+    }
+}
+
+pub(crate) fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/", get(root))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/jobs", get(jobs))
+        .route("/jobs/assign", post(assign))
+        .route("/parked", get(parked))
+        .route("/parked/resend", post(resend))
+        .route("/parked/discard", post(discard))
+        .route("/devices", get(devices))
+        .route("/devices/revoke", post(revoke))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+type Shared = Extract<Arc<State>>;
+
+/// Every answer: not cached, no sniffing, no referrer, the CSP above.
+fn finish<const N: usize>(
+    status: StatusCode,
+    headers: [(axum::http::HeaderName, String); N],
+    body: String,
+) -> Response {
+    let mut response = (status, body).into_response();
+    let map = response.headers_mut();
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            map.insert(name, value);
+        }
+    }
+    map.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    map.insert(
+        "content-security-policy",
+        HeaderValue::from_static(CSP),
+    );
+    map.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    map.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    map.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    response
+}
+
+fn plain(status: StatusCode, text: String) -> Response {
+    finish(
+        status,
+        [(CONTENT_TYPE, "text/plain; charset=utf-8".to_owned())],
+        text,
+    )
+}
+
+fn see_other(to: &str) -> Response {
+    finish(StatusCode::SEE_OTHER, [(LOCATION, to.to_owned())], String::new())
+}
+
+fn cookie(headers: &HeaderMap) -> Option<&str> {
+    headers.get(COOKIE).and_then(|v| v.to_str().ok())
+}
+
+/// The session of a GET, or the redirect to the login page.
+fn viewer(state: &State, headers: &HeaderMap) -> Result<Session, Response> {
+    state
+        .sessions
+        .session(cookie(headers))
+        .ok_or_else(|| see_other("/login"))
+}
+
+/// The session of a change: 401 without one, 403 without its CSRF token.
+fn actor(state: &State, headers: &HeaderMap, csrf: Option<&str>) -> Result<Session, Response> {
+    let Some(session) = state.sessions.session(cookie(headers)) else {
+        return Err(plain(
+            StatusCode::UNAUTHORIZED,
+            "log in to the board first".into(),
+        ));
+    };
+    match csrf {
+        Some(given) if auth::same(given, &session.csrf) => Ok(session),
+        _ => Err(plain(
+            StatusCode::FORBIDDEN,
+            "this form carries no valid CSRF token: reload the page and try again".into(),
+        )),
+    }
+}
+
+async fn root(Extract(state): Shared, headers: HeaderMap) -> Response {
+    match viewer(&state, &headers) {
+        Ok(_) => see_other("/jobs"),
+        Err(to_login) => to_login,
+    }
+}
+
+async fn not_found(Extract(state): Shared, method: Method, headers: HeaderMap) -> Response {
+    let session = if method == Method::GET || method == Method::HEAD {
+        viewer(&state, &headers)
+    } else {
+        actor(&state, &headers, None).or_else(|refused| match refused.status() {
+            // A session without a form's token still only learns "no such page".
+            StatusCode::FORBIDDEN => Ok(Session {
+                csrf: String::new(),
+                expires: std::time::Instant::now(),
+            }),
+            _ => Err(refused),
+        })
+    };
+    match session {
+        Ok(_) => plain(StatusCode::NOT_FOUND, "no such page".into()),
+        Err(refused) => refused,
+    }
+}
+
+async fn login_page(Extract(state): Shared) -> Response {
+    state.render(StatusCode::OK, "login.html", context! {})
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LoginForm {
+    token: Option<String>,
+}
+
+async fn login(Extract(state): Shared, form: Result<Form<LoginForm>, FormRejection>) -> Response {
+    let given = form.ok().and_then(|Form(f)| f.token).unwrap_or_default();
+    match state.sessions.login(&given) {
+        Ok(Login::Granted(id)) => finish(
+            StatusCode::SEE_OTHER,
+            [
+                (LOCATION, "/jobs".to_owned()),
+                (SET_COOKIE, auth::session_cookie(&id)),
+            ],
+            String::new(),
+        ),
+        Ok(Login::Refused) => {
+            tokio::time::sleep(auth::FAILED_LOGIN_DELAY).await;
+            state.render(
+                StatusCode::UNAUTHORIZED,
+                "login.html",
+                context! { error => "That is not the board token." },
+            )
+        }
+        Ok(Login::Throttled) => {
+            tokio::time::sleep(auth::FAILED_LOGIN_DELAY).await;
+            state.render(
+                StatusCode::TOO_MANY_REQUESTS,
+                "login.html",
+                context! { error => "Too many failed logins: wait a minute." },
+            )
+        }
+        Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CsrfOnly {
+    csrf: Option<String>,
+}
+
+async fn logout(
+    Extract(state): Shared,
+    headers: HeaderMap,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Response {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    if let Err(refused) = actor(&state, &headers, form.csrf.as_deref()) {
+        return refused;
+    }
+    state.sessions.logout(cookie(&headers));
+    finish(
+        StatusCode::SEE_OTHER,
+        [
+            (LOCATION, "/login".to_owned()),
+            (SET_COOKIE, auth::expired_cookie()),
+        ],
+        String::new(),
+    )
+}
+
+async fn jobs(Extract(state): Shared, headers: HeaderMap) -> Response {
+    let session = match viewer(&state, &headers) {
+        Ok(session) => session,
+        Err(to_login) => return to_login,
+    };
+    let read = state
+        .store
+        .board()
+        .and_then(|jobs| Ok((jobs, state.store.engineers()?)));
+    match read {
+        Ok((jobs, engineers)) => state.render(
+            StatusCode::OK,
+            "jobs.html",
+            context! { csrf => session.csrf, page => "jobs", jobs => jobs, engineers => engineers },
+        ),
+        Err(e) => state.hub_error(&session, e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AssignForm {
+    csrf: Option<String>,
+    job: Option<String>,
+    engineer: Option<String>,
+}
+
+async fn assign(
+    Extract(state): Shared,
+    headers: HeaderMap,
+    form: Result<Form<AssignForm>, FormRejection>,
+) -> Response {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let session = match actor(&state, &headers, form.csrf.as_deref()) {
+        Ok(session) => session,
+        Err(refused) => return refused,
+    };
+    let (Some(job), Some(engineer)) = (form.job, form.engineer) else {
+        return state.error_page(
+            StatusCode::BAD_REQUEST,
+            &session,
+            "choose a job and an engineer".into(),
+        );
+    };
+    match state.store.assign(&job, &engineer) {
+        Ok(_) => {
+            state.wake.notify_one();
+            see_other("/jobs")
+        }
+        Err(e) => state.hub_error(&session, e),
+    }
+}
+
+/// A parked outbox item as the page shows it.
+#[derive(Debug, serde::Serialize)]
+struct ParkedView {
+    seq: i64,
+    job_ref: String,
+    label: String,
+    reason: String,
+    key: String,
+    attempts: u32,
+}
+
+async fn parked(Extract(state): Shared, headers: HeaderMap) -> Response {
+    let session = match viewer(&state, &headers) {
+        Ok(session) => session,
+        Err(to_login) => return to_login,
+    };
+    match state.store.parked() {
+        Ok(items) => {
+            let items: Vec<ParkedView> = items
+                .into_iter()
+                .map(|i| ParkedView {
+                    seq: i.seq,
+                    job_ref: i.job_ref,
+                    label: i.label,
+                    reason: i.parked_reason.unwrap_or_default(),
+                    key: i.idempotency_key,
+                    attempts: i.attempts,
+                })
+                .collect();
+            state.render(
+                StatusCode::OK,
+                "parked.html",
+                context! { csrf => session.csrf, page => "parked", items => items },
+            )
+        }
+        Err(e) => state.hub_error(&session, e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ItemForm {
+    csrf: Option<String>,
+    seq: Option<i64>,
+    key: Option<String>,
+    confirm: Option<String>,
+}
+
+async fn resend(
+    Extract(state): Shared,
+    headers: HeaderMap,
+    form: Result<Form<ItemForm>, FormRejection>,
+) -> Response {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let session = match actor(&state, &headers, form.csrf.as_deref()) {
+        Ok(session) => session,
+        Err(refused) => return refused,
+    };
+    let Some(seq) = form.seq else {
+        return state.error_page(StatusCode::BAD_REQUEST, &session, "no item".into());
+    };
+    match state.store.resend(seq) {
+        Ok(()) => {
+            state.wake.notify_one();
+            see_other("/parked")
+        }
+        Err(e) => state.hub_error(&session, e),
+    }
+}
+
+async fn discard(
+    Extract(state): Shared,
+    headers: HeaderMap,
+    form: Result<Form<ItemForm>, FormRejection>,
+) -> Response {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let session = match actor(&state, &headers, form.csrf.as_deref()) {
+        Ok(session) => session,
+        Err(refused) => return refused,
+    };
+    let (Some(seq), Some(key), Some("yes")) = (form.seq, form.key, form.confirm.as_deref()) else {
+        return state.error_page(
+            StatusCode::BAD_REQUEST,
+            &session,
+            "tick \u{201c}discard for good\u{201d} to discard an item".into(),
+        );
+    };
+    match state.store.discard(seq, &key) {
+        Ok(()) => {
+            state.wake.notify_one();
+            see_other("/parked")
+        }
+        Err(e) => state.hub_error(&session, e),
+    }
+}
+
+/// A device as the page shows it.
+#[derive(Debug, serde::Serialize)]
+struct DeviceView {
+    device_id: String,
+    engineer_id: Option<String>,
+    role: String,
+    issued_at: String,
+    revoked_at: Option<String>,
+}
+
+async fn devices(Extract(state): Shared, headers: HeaderMap) -> Response {
+    let session = match viewer(&state, &headers) {
+        Ok(session) => session,
+        Err(to_login) => return to_login,
+    };
+    match state.store.devices() {
+        Ok(rows) => {
+            let devices: Vec<DeviceView> = rows
+                .into_iter()
+                .map(|d| DeviceView {
+                    device_id: d.device_id,
+                    engineer_id: d.engineer_id,
+                    role: d.role,
+                    issued_at: d.issued_at.to_rfc3339(),
+                    revoked_at: d.revoked_at.map(|t| t.to_rfc3339()),
+                })
+                .collect();
+            state.render(
+                StatusCode::OK,
+                "devices.html",
+                context! { csrf => session.csrf, page => "devices", devices => devices },
+            )
+        }
+        Err(e) => state.hub_error(&session, e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RevokeForm {
+    csrf: Option<String>,
+    device: Option<String>,
+}
+
+async fn revoke(
+    Extract(state): Shared,
+    headers: HeaderMap,
+    form: Result<Form<RevokeForm>, FormRejection>,
+) -> Response {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let session = match actor(&state, &headers, form.csrf.as_deref()) {
+        Ok(session) => session,
+        Err(refused) => return refused,
+    };
+    let Some(device) = form.device else {
+        return state.error_page(StatusCode::BAD_REQUEST, &session, "no device".into());
+    };
+    match state.store.revoke_device(&device) {
+        Ok(()) => see_other("/devices"),
+        Err(e) => state.hub_error(&session, e),
+    }
+}
