@@ -26,8 +26,11 @@ use serde_json::{Value, json};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const ELEMENT: &str = "element-6066-11e4-a6c6-4f3ef3b7ff4d";
+/// The W3C web element identifier.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 const IDLE: Duration = Duration::from_secs(20);
+/// How long one page step (a click's navigation) may take.
+const STEP: Duration = Duration::from_secs(10);
 
 /// `chromedriver` on a free loopback port, killed on drop.
 struct Driver {
@@ -158,16 +161,23 @@ impl Browser {
             .send()
             .await
             .expect("find");
-        let value: Value = serde_json::from_str(&answer.text().await.expect("text"))
-            .unwrap_or(Value::Null);
+        let text = answer.text().await.expect("text");
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         value
             .pointer(&format!("/value/{ELEMENT}"))
             .and_then(Value::as_str)
             .map(str::to_owned)
     }
 
+    /// The element `css` selects, waiting for it (a click's navigation may still be under way).
     async fn element(&self, css: &str) -> String {
-        match self.find(css).await {
+        let start = tokio::time::Instant::now();
+        let mut found = self.find(css).await;
+        while found.is_none() && start.elapsed() < STEP {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            found = self.find(css).await;
+        }
+        match found {
             Some(id) => id,
             None => panic!(
                 "no element {css} on {}:\n{}",
@@ -197,14 +207,47 @@ impl Browser {
         .await;
     }
 
-    async fn text(&self, css: &str) -> String {
-        let id = self.element(css).await;
-        self.command(reqwest::Method::GET, &format!("/element/{id}/text"), None)
+    /// The text at `css` now (`None` when there is no such element, or it went stale).
+    async fn try_text(&self, css: &str) -> Option<String> {
+        let id = self.find(css).await?;
+        let answer = self
+            .http
+            .get(self.url(&format!("/element/{id}/text")))
+            .send()
             .await
-            .as_str()
-            .unwrap_or_default()
-            .trim()
-            .to_owned()
+            .ok()?;
+        if !answer.status().is_success() {
+            return None;
+        }
+        let value: Value = serde_json::from_str(&answer.text().await.ok()?).ok()?;
+        Some(value.get("value")?.as_str()?.trim().to_owned())
+    }
+
+    /// Waits (without reloading) until the text at `css` is `expected`: a click's navigation
+    /// ends after the click command returns. `Err` with the last text seen.
+    async fn wait_text(&self, css: &str, expected: &str) -> Result<(), Option<String>> {
+        let start = tokio::time::Instant::now();
+        loop {
+            let seen = self.try_text(css).await;
+            if seen.as_deref() == Some(expected) {
+                return Ok(());
+            }
+            if start.elapsed() > STEP {
+                return Err(seen);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the browser is at a URL ending in `suffix`.
+    async fn wait_url(&self, suffix: &str) {
+        let start = tokio::time::Instant::now();
+        let mut at = self.current_url().await;
+        while !at.ends_with(suffix) && start.elapsed() < STEP {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            at = self.current_url().await;
+        }
+        assert!(at.ends_with(suffix), "at {at}, not at {suffix}");
     }
 
     async fn source(&self) -> String {
@@ -216,12 +259,17 @@ impl Browser {
     }
 
     /// Reloads `url` until the text at `css` is `expected`; the last text seen otherwise.
-    async fn reload_until(&self, url: &str, css: &str, expected: &str) -> Result<(), String> {
+    async fn reload_until(
+        &self,
+        url: &str,
+        css: &str,
+        expected: &str,
+    ) -> Result<(), Option<String>> {
         let start = tokio::time::Instant::now();
         loop {
             self.go(url).await;
-            let seen = self.text(css).await;
-            if seen == expected {
+            let seen = self.try_text(css).await;
+            if seen.as_deref() == Some(expected) {
                 return Ok(());
             }
             if start.elapsed() > IDLE {
@@ -294,35 +342,37 @@ async fn the_office_logs_in_assigns_a_job_and_sees_the_phone_act_then_revokes_th
 
     // No session: the board sends the browser to its login page.
     browser.go(&jobs).await;
-    assert!(browser.current_url().await.ends_with("/login"));
+    browser.wait_url("/login").await;
     browser.type_into("#token", "wrong-token").await;
     browser.click("#login").await;
     assert_eq!(
-        browser.text("#login-error").await,
-        "That is not the board token."
+        browser
+            .wait_text("#login-error", "That is not the board token.")
+            .await,
+        Ok(())
     );
     browser.type_into("#token", &board_token(&world)).await;
     browser.click("#login").await;
-    assert!(browser.current_url().await.ends_with("/jobs"));
-    assert_eq!(browser.text(&format!("{row} .state")).await, "received");
-    assert_eq!(browser.text(&format!("{row} .engineer")).await, "");
+    browser.wait_url("/jobs").await;
+    let text = |field: &str| format!("{row} .{field}");
+    assert_eq!(browser.wait_text(&text("state"), "received").await, Ok(()));
+    assert_eq!(browser.wait_text(&text("engineer"), "").await, Ok(()));
 
     // Assign S1 to E001 with the row's form.
     browser
         .click(&format!("{row} option[value=\"E001\"]"))
         .await;
     browser.click(&format!("{row} button[type=\"submit\"]")).await;
-    assert!(browser.current_url().await.ends_with("/jobs"));
-    assert_eq!(browser.text(&format!("{row} .state")).await, "assigned");
-    assert_eq!(browser.text(&format!("{row} .engineer")).await, "E001");
+    assert_eq!(browser.wait_text(&text("state"), "assigned").await, Ok(()));
+    assert_eq!(browser.wait_text(&text("engineer"), "E001").await, Ok(()));
     assert_eq!(
-        browser.text(&format!("{row} .message")).await,
-        "engineer assigned: E001"
+        browser
+            .wait_text(&text("message"), "engineer assigned: E001")
+            .await,
+        Ok(())
     );
-    // The hub forwards the engineer details to CityFibre; the board shows it delivered.
-    let delivered = browser
-        .reload_until(&jobs, &format!("{row} .delivery"), "sent")
-        .await;
+    // The hub forwards the engineer details to CityFibre; the board shows them delivered.
+    let delivered = browser.reload_until(&jobs, &text("delivery"), "sent").await;
     assert_eq!(delivered, Ok(()), "the engineer details' delivery");
 
     // The phone gets the job, accepts it and sets off.
@@ -341,22 +391,31 @@ async fn the_office_logs_in_assigns_a_job_and_sees_the_phone_act_then_revokes_th
             .iter()
             .all(|i| i.state == ItemState::Sent)
     };
-    assert!(eventually(IDLE, hub_sent).await, "the hub forwarded both");
+    assert!(eventually(IDLE, hub_sent).await, "the hub forwarded them");
     let seen = browser
-        .reload_until(&jobs, &format!("{row} .message"), "E001: enRoute")
+        .reload_until(&jobs, &text("message"), "E001: enRoute")
         .await;
     assert_eq!(seen, Ok(()), "the phone's latest message on the board");
-    assert_eq!(browser.text(&format!("{row} .delivery")).await, "sent");
-    assert_eq!(browser.text(&format!("{row} .state")).await, "assigned");
+    assert_eq!(browser.wait_text(&text("delivery"), "sent").await, Ok(()));
+    assert_eq!(browser.wait_text(&text("state"), "assigned").await, Ok(()));
 
     // Revoke the phone from the devices page.
     browser.click("a[href=\"/devices\"]").await;
+    browser.wait_url("/devices").await;
     let device = "tr[data-device=\"phone-e001\"]";
-    assert_eq!(browser.text(&format!("{device} .status")).await, "active");
+    let status = format!("{device} .status");
+    assert_eq!(browser.wait_text(&status, "active").await, Ok(()));
     browser.click(&format!("{device} button[type=\"submit\"]")).await;
-    assert!(browser.current_url().await.ends_with("/devices"));
-    let status = browser.text(&format!("{device} .status")).await;
-    assert!(status.starts_with("revoked"), "{status}");
+    let start = tokio::time::Instant::now();
+    let mut seen = browser.try_text(&status).await;
+    while !seen.as_deref().is_some_and(|s| s.starts_with("revoked")) && start.elapsed() < STEP {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        seen = browser.try_text(&status).await;
+    }
+    assert!(
+        seen.as_deref().is_some_and(|s| s.starts_with("revoked")),
+        "{seen:?}"
+    );
     assert!(
         world
             .hub
@@ -369,9 +428,9 @@ async fn the_office_logs_in_assigns_a_job_and_sees_the_phone_act_then_revokes_th
 
     // Logging out ends the session: the board is behind the login again.
     browser.click("#logout").await;
-    assert!(browser.current_url().await.ends_with("/login"));
+    browser.wait_url("/login").await;
     browser.go(&jobs).await;
-    assert!(browser.current_url().await.ends_with("/login"));
+    browser.wait_url("/login").await;
     browser.quit().await;
     engine.shutdown();
 }
