@@ -68,6 +68,11 @@ impl World {
 
     /// [`World::start`] with the hub presigning uploads to `photos`.
     pub async fn start_with(status: u8, photos: Option<jobpack_hub::PhotoBucket>) -> World {
+        Self::start_configured(status, move |config| config.photos = photos).await
+    }
+
+    /// [`World::start`] with a last say on the hub's configuration (a store backend, photos).
+    pub async fn start_configured(status: u8, configure: impl FnOnce(&mut HubConfig)) -> World {
         let dir = tempfile::tempdir().expect("temp dir");
         let pki = Pki::generate(&["E001".to_owned()]).expect("pki");
         let sim = Simulator::start(
@@ -90,7 +95,7 @@ impl World {
         .await
         .expect("simulator");
         let mut config = hub_config(dir.path(), &pki, sim.urls());
-        config.photos = photos;
+        configure(&mut config);
         let hub = Hub::start(config).await.expect("hub");
         for id in ["E001", "E002"] {
             hub.store().add_engineer(&engineer(id)).expect("engineer");
