@@ -18,9 +18,11 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 
-# Installed by scripts/install.sh's need_libclang (libclang-dev and what it pulls in) or by
-# earlier versions of the scripts (clang); none of them is on a fresh machine.
-REMOVABLE=(libclang-dev libclang-14-dev libclang1-14 libclang-common-14-dev clang clang-14)
+# Installed by scripts/install.sh's need_libclang (libclang-dev and what it pulls in),
+# need_chromium (the hub board's browser test) or by earlier versions of the scripts (clang);
+# none of them is on a fresh machine.
+REMOVABLE=(libclang-dev libclang-14-dev libclang1-14 libclang-common-14-dev clang clang-14
+  chromium chromium-driver)
 
 keep=0 remove=1 only=""
 while [ $# -gt 0 ]; do

@@ -185,7 +185,10 @@ async fn restart(world: World, config: HubConfig) -> Duration {
 
 async fn figures(backend: &str, jobs: usize, engineers: usize) -> Result<Figures, String> {
     // Checked before anything starts, so an unknown backend costs nothing.
-    configure_backend(&mut HubConfig::local(Default::default(), String::new()), backend)?;
+    configure_backend(
+        &mut HubConfig::local(Default::default(), String::new()),
+        backend,
+    )?;
     let world = World::start_configured(1, |config| {
         // Checked above; the same call cannot fail here.
         let _ = configure_backend(config, backend);

@@ -81,7 +81,13 @@ async fn a_wrong_token_is_refused_and_the_right_one_gives_a_strict_session_cooki
     assert_eq!(granted.status, 303);
     assert_eq!(granted.location.as_deref(), Some("/jobs"));
     let cookie = granted.set_cookie.expect("a session cookie");
-    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Max-Age=", "Path=/"] {
+    for attribute in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Max-Age=",
+        "Path=/",
+    ] {
         assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
     }
     let jobs = board.get("/jobs").await;
@@ -115,14 +121,23 @@ async fn a_change_without_its_csrf_token_is_refused_and_not_done() {
     let wrong = board
         .post(
             "/jobs/assign",
-            &[("job", "S1"), ("engineer", "E001"), ("csrf", "0".repeat(64).as_str())],
+            &[
+                ("job", "S1"),
+                ("engineer", "E001"),
+                ("csrf", "0".repeat(64).as_str()),
+            ],
         )
         .await;
     assert_eq!(wrong.status, 403);
-    let revoke = board.post("/devices/revoke", &[("device", "phone-1")]).await;
+    let revoke = board
+        .post("/devices/revoke", &[("device", "phone-1")])
+        .await;
     assert_eq!(revoke.status, 403);
     let store = world.hub.store();
-    assert_eq!(store.job("S1").expect("job").expect("known").engineer_id, None);
+    assert_eq!(
+        store.job("S1").expect("job").expect("known").engineer_id,
+        None
+    );
     assert!(
         store
             .devices()
@@ -214,7 +229,8 @@ async fn hostile_values_from_cityfibre_and_phones_are_escaped() {
         assert!(!page.body.contains("<script>"), "{path}: {}", page.body);
         assert!(!page.body.contains("<img"), "{path}: {}", page.body);
         assert!(
-            page.body.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
+            page.body
+                .contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
             "{path}: {}",
             page.body
         );

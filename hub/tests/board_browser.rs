@@ -362,7 +362,9 @@ async fn the_office_logs_in_assigns_a_job_and_sees_the_phone_act_then_revokes_th
     browser
         .click(&format!("{row} option[value=\"E001\"]"))
         .await;
-    browser.click(&format!("{row} button[type=\"submit\"]")).await;
+    browser
+        .click(&format!("{row} button[type=\"submit\"]"))
+        .await;
     assert_eq!(browser.wait_text(&text("state"), "assigned").await, Ok(()));
     assert_eq!(browser.wait_text(&text("engineer"), "E001").await, Ok(()));
     assert_eq!(
@@ -405,7 +407,9 @@ async fn the_office_logs_in_assigns_a_job_and_sees_the_phone_act_then_revokes_th
     let device = "tr[data-device=\"phone-e001\"]";
     let status = format!("{device} .status");
     assert_eq!(browser.wait_text(&status, "active").await, Ok(()));
-    browser.click(&format!("{device} button[type=\"submit\"]")).await;
+    browser
+        .click(&format!("{device} button[type=\"submit\"]"))
+        .await;
     let start = tokio::time::Instant::now();
     let mut seen = browser.try_text(&status).await;
     while !seen.as_deref().is_some_and(|s| s.starts_with("revoked")) && start.elapsed() < STEP {

@@ -137,10 +137,7 @@ fn finish<const N: usize>(
         }
     }
     map.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    map.insert(
-        "content-security-policy",
-        HeaderValue::from_static(CSP),
-    );
+    map.insert("content-security-policy", HeaderValue::from_static(CSP));
     map.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
@@ -159,7 +156,11 @@ fn plain(status: StatusCode, text: String) -> Response {
 }
 
 fn see_other(to: &str) -> Response {
-    finish(StatusCode::SEE_OTHER, [(LOCATION, to.to_owned())], String::new())
+    finish(
+        StatusCode::SEE_OTHER,
+        [(LOCATION, to.to_owned())],
+        String::new(),
+    )
 }
 
 fn cookie(headers: &HeaderMap) -> Option<&str> {
