@@ -114,6 +114,30 @@ fn serve_answers_cityfibre_and_assign_works_on_the_running_hub() {
         .expect("ready line");
     let ready: serde_json::Value = serde_json::from_str(&line).expect("JSON ready line");
     let url = ready["cityfibre"].as_str().expect("url").to_owned();
+    // The board: its URL and where its token is; `board-token` prints that token.
+    let board = ready["board"].as_str().expect("board url");
+    assert!(board.starts_with("https://127.0.0.1:") && board.ends_with("/login"));
+    let token_file = ready["boardToken"].as_str().expect("token file");
+    let stored = std::fs::read_to_string(token_file).expect("board.token");
+    assert!(
+        !line.contains(stored.trim()),
+        "the ready line does not print the token"
+    );
+    let printed = jobpack(&["hub", "--dir", hub_dir, "board-token"]);
+    assert!(printed.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&printed.stdout).trim(),
+        stored.trim()
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(token_file)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

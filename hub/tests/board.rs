@@ -1,12 +1,18 @@
 //! The back-office board's rules, over real HTTPS against a running hub (issue #15, item 6):
 //! no session → login; a wrong token → refused, no cookie; a change without its CSRF token →
-//! refused and not done; hostile values from CityFibre or phones are rendered inert.
+//! refused and not done; hostile values from CityFibre or phones are rendered inert; parked
+//! messages resent or discarded (with the confirmation) from the board.
 
 mod common;
 
-use common::{BoardClient, World, board_token};
+use std::time::Duration;
+
+use common::{BoardClient, World, board_token, eventually};
+use jobpack_core::outbox::ItemState;
 use jobpack_hub::Role;
-use jobpack_sim::sample_job_pack;
+use jobpack_sim::{FaultConfig, sample_job_pack};
+
+const IDLE: Duration = Duration::from_secs(20);
 
 async fn world_with_job(job: &str) -> World {
     let world = World::start(1).await;
@@ -235,4 +241,117 @@ async fn hostile_values_from_cityfibre_and_phones_are_escaped() {
             page.body
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parked_messages_show_cityfibres_reason_and_are_resent_or_discarded_from_the_board() {
+    let world = World::start(1).await;
+    world.sim.set_faults(FaultConfig {
+        reject_job_refs: vec!["S8".into(), "S9".into()],
+        ..FaultConfig::default()
+    });
+    for job in ["S8", "S9"] {
+        world
+            .cityfibre
+            .create_job(job, sample_job_pack(job).expect("pack"))
+            .await
+            .expect("createJob");
+    }
+    let mut board = BoardClient::new(&world);
+    board.login(&board_token(&world)).await;
+    let csrf = board.csrf().await;
+    for job in ["S8", "S9"] {
+        let assigned = board
+            .post(
+                "/jobs/assign",
+                &[("job", job), ("engineer", "E001"), ("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(assigned.status, 303);
+    }
+    let store = world.hub.store();
+    let parked = |job: &str| {
+        store
+            .parked()
+            .expect("parked")
+            .into_iter()
+            .find(|i| i.job_ref == job)
+    };
+    assert!(eventually(IDLE, || parked("S8").is_some() && parked("S9").is_some()).await);
+    let (s8, s9) = (
+        parked("S8").expect("S8 parked"),
+        parked("S9").expect("S9 parked"),
+    );
+    let page = board.get("/parked").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(&format!("data-seq=\"{}\"", s8.seq)));
+    assert!(page.body.contains("HTTP 422"), "{}", page.body);
+    let jobs = board.get("/jobs").await;
+    assert!(jobs.body.contains("state-parked"), "{}", jobs.body);
+
+    // CityFibre's side is fixed: S8 is resent and delivered.
+    world.sim.set_faults(FaultConfig::default());
+    let s8_seq = s8.seq.to_string();
+    let resent = board
+        .post("/parked/resend", &[("seq", &s8_seq), ("csrf", &csrf)])
+        .await;
+    assert_eq!(resent.status, 303);
+    assert_eq!(resent.location.as_deref(), Some("/parked"));
+    let sent = || {
+        store
+            .outbox(Some("S8"))
+            .expect("outbox")
+            .iter()
+            .all(|i| i.state == ItemState::Sent)
+    };
+    assert!(eventually(IDLE, sent).await);
+
+    // S9 is given up: not without the confirmation tick, not with another key.
+    let s9_seq = s9.seq.to_string();
+    let unticked = board
+        .post(
+            "/parked/discard",
+            &[
+                ("seq", &s9_seq),
+                ("key", &s9.idempotency_key),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(unticked.status, 400);
+    let wrong_key = board
+        .post(
+            "/parked/discard",
+            &[
+                ("seq", &s9_seq),
+                ("key", "not-its-key"),
+                ("confirm", "yes"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(wrong_key.status, 400);
+    assert!(parked("S9").is_some());
+    let discarded = board
+        .post(
+            "/parked/discard",
+            &[
+                ("seq", &s9_seq),
+                ("key", &s9.idempotency_key),
+                ("confirm", "yes"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(discarded.status, 303);
+    assert!(parked("S9").is_none());
+    let item = store.outbox(Some("S9")).expect("outbox");
+    assert_eq!(item[0].state, ItemState::Discarded);
+    assert!(
+        board
+            .get("/parked")
+            .await
+            .body
+            .contains("Nothing is parked")
+    );
 }
