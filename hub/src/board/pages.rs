@@ -167,54 +167,72 @@ fn cookie(headers: &HeaderMap) -> Option<&str> {
     headers.get(COOKIE).and_then(|v| v.to_str().ok())
 }
 
+/// Why a request gets no further than the session check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// A GET without a session: to the login page.
+    Login,
+    /// A change without a session: 401.
+    NoSession,
+    /// A change without the session's CSRF token: 403.
+    NoCsrf,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Login => see_other("/login"),
+            Refusal::NoSession => {
+                plain(StatusCode::UNAUTHORIZED, "log in to the board first".into())
+            }
+            Refusal::NoCsrf => plain(
+                StatusCode::FORBIDDEN,
+                "this form carries no valid CSRF token: reload the page and try again".into(),
+            ),
+        }
+    }
+}
+
 /// The session of a GET, or the redirect to the login page.
-fn viewer(state: &State, headers: &HeaderMap) -> Result<Session, Response> {
+fn viewer(state: &State, headers: &HeaderMap) -> Result<Session, Refusal> {
     state
         .sessions
         .session(cookie(headers))
-        .ok_or_else(|| see_other("/login"))
+        .ok_or(Refusal::Login)
 }
 
 /// The session of a change: 401 without one, 403 without its CSRF token.
-fn actor(state: &State, headers: &HeaderMap, csrf: Option<&str>) -> Result<Session, Response> {
-    let Some(session) = state.sessions.session(cookie(headers)) else {
-        return Err(plain(
-            StatusCode::UNAUTHORIZED,
-            "log in to the board first".into(),
-        ));
-    };
+fn actor(state: &State, headers: &HeaderMap, csrf: Option<&str>) -> Result<Session, Refusal> {
+    let session = state
+        .sessions
+        .session(cookie(headers))
+        .ok_or(Refusal::NoSession)?;
     match csrf {
         Some(given) if auth::same(given, &session.csrf) => Ok(session),
-        _ => Err(plain(
-            StatusCode::FORBIDDEN,
-            "this form carries no valid CSRF token: reload the page and try again".into(),
-        )),
+        _ => Err(Refusal::NoCsrf),
     }
 }
 
 async fn root(Extract(state): Shared, headers: HeaderMap) -> Response {
     match viewer(&state, &headers) {
         Ok(_) => see_other("/jobs"),
-        Err(to_login) => to_login,
+        Err(refused) => refused.into_response(),
     }
 }
 
 async fn not_found(Extract(state): Shared, method: Method, headers: HeaderMap) -> Response {
-    let session = if method == Method::GET || method == Method::HEAD {
-        viewer(&state, &headers)
+    let refused = if method == Method::GET || method == Method::HEAD {
+        viewer(&state, &headers).err()
     } else {
-        actor(&state, &headers, None).or_else(|refused| match refused.status() {
-            // A session without a form's token still only learns "no such page".
-            StatusCode::FORBIDDEN => Ok(Session {
-                csrf: String::new(),
-                expires: std::time::Instant::now(),
-            }),
-            _ => Err(refused),
-        })
+        // A session without a form's token still only learns "no such page".
+        match actor(&state, &headers, None) {
+            Err(Refusal::NoSession) => Some(Refusal::NoSession),
+            _ => None,
+        }
     };
-    match session {
-        Ok(_) => plain(StatusCode::NOT_FOUND, "no such page".into()),
-        Err(refused) => refused,
+    match refused {
+        Some(refused) => refused.into_response(),
+        None => plain(StatusCode::NOT_FOUND, "no such page".into()),
     }
 }
 
@@ -270,7 +288,7 @@ async fn logout(
 ) -> Response {
     let form = form.map(|Form(f)| f).unwrap_or_default();
     if let Err(refused) = actor(&state, &headers, form.csrf.as_deref()) {
-        return refused;
+        return refused.into_response();
     }
     state.sessions.logout(cookie(&headers));
     finish(
@@ -286,7 +304,7 @@ async fn logout(
 async fn jobs(Extract(state): Shared, headers: HeaderMap) -> Response {
     let session = match viewer(&state, &headers) {
         Ok(session) => session,
-        Err(to_login) => return to_login,
+        Err(refused) => return refused.into_response(),
     };
     let read = state
         .store
@@ -317,7 +335,7 @@ async fn assign(
     let form = form.map(|Form(f)| f).unwrap_or_default();
     let session = match actor(&state, &headers, form.csrf.as_deref()) {
         Ok(session) => session,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let (Some(job), Some(engineer)) = (form.job, form.engineer) else {
         return state.error_page(
@@ -349,7 +367,7 @@ struct ParkedView {
 async fn parked(Extract(state): Shared, headers: HeaderMap) -> Response {
     let session = match viewer(&state, &headers) {
         Ok(session) => session,
-        Err(to_login) => return to_login,
+        Err(refused) => return refused.into_response(),
     };
     match state.store.parked() {
         Ok(items) => {
@@ -390,7 +408,7 @@ async fn resend(
     let form = form.map(|Form(f)| f).unwrap_or_default();
     let session = match actor(&state, &headers, form.csrf.as_deref()) {
         Ok(session) => session,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let Some(seq) = form.seq else {
         return state.error_page(StatusCode::BAD_REQUEST, &session, "no item".into());
@@ -412,7 +430,7 @@ async fn discard(
     let form = form.map(|Form(f)| f).unwrap_or_default();
     let session = match actor(&state, &headers, form.csrf.as_deref()) {
         Ok(session) => session,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let (Some(seq), Some(key), Some("yes")) = (form.seq, form.key, form.confirm.as_deref()) else {
         return state.error_page(
@@ -443,7 +461,7 @@ struct DeviceView {
 async fn devices(Extract(state): Shared, headers: HeaderMap) -> Response {
     let session = match viewer(&state, &headers) {
         Ok(session) => session,
-        Err(to_login) => return to_login,
+        Err(refused) => return refused.into_response(),
     };
     match state.store.devices() {
         Ok(rows) => {
@@ -481,7 +499,7 @@ async fn revoke(
     let form = form.map(|Form(f)| f).unwrap_or_default();
     let session = match actor(&state, &headers, form.csrf.as_deref()) {
         Ok(session) => session,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let Some(device) = form.device else {
         return state.error_page(StatusCode::BAD_REQUEST, &session, "no device".into());
