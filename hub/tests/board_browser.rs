@@ -32,7 +32,9 @@ const IDLE: Duration = Duration::from_secs(20);
 /// How long one page step (a click's navigation) may take.
 const STEP: Duration = Duration::from_secs(10);
 
-/// `chromedriver` on a free loopback port, killed on drop.
+/// `chromedriver` on a free loopback port in a process group of its own; on drop the whole
+/// group (chromedriver and the Chromium it started) is killed, so a failed test leaves no
+/// browser behind.
 struct Driver {
     child: Child,
     url: String,
@@ -40,6 +42,10 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        #[cfg(unix)]
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -69,12 +75,14 @@ impl Browser {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let child = Command::new(CHROMEDRIVER)
+        let mut command = Command::new(CHROMEDRIVER);
+        command
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
+            .stderr(Stdio::null());
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command.spawn().expect("chromedriver starts");
         let driver = Driver {
             child,
             url: format!("http://127.0.0.1:{port}"),
