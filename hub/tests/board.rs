@@ -166,6 +166,17 @@ async fn a_change_without_its_csrf_token_is_refused_and_not_done() {
         (job.engineer_id.as_deref(), job.state.as_str()),
         (Some("E001"), "assigned")
     );
+    // Reassigning is the same form with another engineer.
+    assert!(board.get("/jobs").await.body.contains(">Reassign<"));
+    let moved = board
+        .post(
+            "/jobs/assign",
+            &[("job", "S1"), ("engineer", "E002"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(moved.status, 303);
+    let job = store.job("S1").expect("job").expect("known");
+    assert_eq!(job.engineer_id.as_deref(), Some("E002"));
     let revoked = board
         .post("/devices/revoke", &[("device", "phone-1"), ("csrf", &csrf)])
         .await;
