@@ -42,6 +42,8 @@ source scripts/install.sh
 need_libclang
 echo "libclang for bindgen: $(libclang_path)"
 need_sqlcipher_build
+# The hub's tests run on SQLite and on a real PostgreSQL server they start themselves.
+need_postgresql
 
 section "python tools"
 source scripts/python-env.sh

@@ -61,7 +61,8 @@ impl Forwarder {
         let mut in_flight: HashSet<i64> = HashSet::new();
         let mut attempts: FuturesUnordered<Attempt> = FuturesUnordered::new();
         loop {
-            if *shutdown.borrow() {
+            // Stopped, or the hub was dropped (its sender gone).
+            if *shutdown.borrow() || shutdown.has_changed().is_err() {
                 self.db.release(&self.claimant, &in_flight);
                 return;
             }

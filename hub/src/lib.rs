@@ -30,6 +30,7 @@ mod db;
 mod dispatch;
 mod error;
 mod forward;
+pub mod local_pg;
 mod phone;
 mod pg;
 mod photos;

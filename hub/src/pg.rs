@@ -49,6 +49,9 @@ pub const PG_LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Connections one hub process opens at most.
 const POOL: usize = 8;
 
+/// How long opening a connection may take unless the URL says (`connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How many times a transaction that lost a race is run again before the caller gets 503.
 const ATTEMPTS: usize = 12;
 
@@ -122,7 +125,11 @@ impl PgDb {
     /// Connects to `url` (`host=/run/postgresql user=hub dbname=hub` or
     /// `postgresql://hub@localhost/hub`) and migrates the database to the latest schema.
     pub fn open(url: &str) -> Result<PgDb, HubError> {
-        let config: tokio_postgres::Config = url.parse()?;
+        let mut config: tokio_postgres::Config = url.parse()?;
+        // A server that accepts and never answers must not hold a hub thread for ever.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("hub-postgres")
@@ -347,7 +354,7 @@ fn state(text: &str) -> Result<ItemState, HubError> {
 }
 
 /// What `sync::rules::record` does with a verdict, in PostgreSQL, by the claimant holding the
-/// lease only (the claim is released with it). False when the lease was lost: another
+/// lease only (the lease ends with it; a sent item keeps `claimed_by`: which process sent it). False when the lease was lost: another
 /// process owns the item now, and this outcome is dropped (a duplicate send is absorbed by
 /// CityFibre through the Idempotency-Key).
 fn record(
@@ -360,7 +367,7 @@ fn record(
     let changed = match verdict {
         Verdict::Sent => tx.execute(
             "UPDATE outbox SET state = 'sent', sent_at = ?2, next_attempt_at = NULL,
-                    attempts = attempts + 1, claimed_by = NULL, claimed_until = NULL
+                    attempts = attempts + 1, claimed_until = NULL
              WHERE seq = ?1 AND claimed_by = ?3",
             args![seq, now.unix_millis(), claimant],
         )?,

@@ -1,13 +1,15 @@
 //! Figures, printed and not asserted (issue #15, item 8, in part):
 //! `cargo test -p jobpack-hub --test figures -- --ignored --nocapture`
 //! (add `--release` for production-like numbers). Loopback only.
+//! `HUB_FIGURES_BACKEND=postgres` runs the same on a PostgreSQL server the test starts
+//! (`sqlite`, the default, on `hub.sqlite`).
 
 mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{World, post};
+use common::{Kind, World, post};
 use jobpack_core::protocol::{
     JobEvent, JobHeader, JobRef, Location, NotifyJob, OutboundCall, OutboundRequest, ProviderJobId,
     RpcId, Timestamp,
@@ -32,7 +34,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn figures() {
     let jobs = env_usize("HUB_FIGURES_JOBS", 10_000);
     let engineers = env_usize("HUB_FIGURES_ENGINEERS", 200);
-    let world = World::start(1).await;
+    let (kind, name) = match std::env::var("HUB_FIGURES_BACKEND").as_deref() {
+        Ok("postgres") => (Kind::Postgres, "PostgreSQL, fsync on"),
+        _ => (Kind::Sqlite, "SQLite, synchronous=FULL"),
+    };
+    println!("backend: {name}");
+    let world = World::start(kind, 1).await;
 
     // createJob ingest: 8 CityFibre callers at once, each call committed before its answer.
     let caller = Arc::new(common::caller(&world.hub, world.sim.pki()));
@@ -55,7 +62,7 @@ async fn figures() {
     }
     let ingest = started.elapsed();
     println!(
-        "createJob ingest: {jobs} jobs in {:.2} s = {:.0} calls/s (8 callers, mutual TLS, synchronous=FULL)",
+        "createJob ingest: {jobs} jobs in {:.2} s = {:.0} calls/s (8 callers, mutual TLS, {name})",
         ingest.as_secs_f64(),
         jobs as f64 / ingest.as_secs_f64()
     );
@@ -127,7 +134,8 @@ async fn figures() {
 
     // Restart to serving, with the jobs above in the database.
     let world = Arc::into_inner(world).expect("one owner");
-    let config = common::hub_config(world.dir.path(), world.sim.pki(), world.sim.urls());
+    let mut config = common::hub_config(world.dir.path(), world.sim.pki(), world.sim.urls());
+    config.backend = world.backend.clone();
     world.hub.shutdown().await;
     let started = Instant::now();
     let hub = Hub::start(config).await.expect("restart");
