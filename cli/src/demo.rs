@@ -380,7 +380,7 @@ struct HubSide {
     /// its own fault proxy, and a CityFibre caller that tries it first.
     second: Option<(HubProcess, FaultProxy, PartnerCaller)>,
     /// The PostgreSQL server both processes use; dropped (stopped) after them.
-    postgres: Option<LocalPostgres>,
+    _postgres: Option<LocalPostgres>,
 }
 
 impl HubSide {
@@ -631,7 +631,7 @@ async fn start_hub(
         proxy,
         restarts: 0,
         second,
-        postgres,
+        _postgres: postgres,
     })
 }
 
