@@ -20,10 +20,10 @@
 //! A job's envelopes reach a phone only through its engineer's inbox (`relay`), from the
 //! moment the job is assigned (see `dispatch.rs`).
 
+use crate::sql::{Tx, args, first, lock_engineer, lock_job};
 use jobpack_core::protocol::{
     InboundEnvelope, InboundMessage, ProtocolError, Timestamp, parse_inbound_value,
 };
-use crate::sql::{Tx, args, first, lock_engineer, lock_job};
 use serde_json::{Value, json};
 
 use crate::HubError;
@@ -328,15 +328,17 @@ pub fn board(conn: &dyn Tx) -> Result<Vec<BoardRow>, HubError> {
          ORDER BY j.created_at DESC, j.job_ref",
         &[],
     )?;
-    rows.iter().map(|r| {
-        Ok(BoardRow {
-            job_ref: r.get(0)?,
-            provider_job_id: r.get(1)?,
-            state: r.get(2)?,
-            engineer_id: r.get(3)?,
-            last_message: r.get(4)?,
-            last_message_state: r.get(5)?,
-            parked_reason: r.get(6)?,
+    rows.iter()
+        .map(|r| {
+            Ok(BoardRow {
+                job_ref: r.get(0)?,
+                provider_job_id: r.get(1)?,
+                state: r.get(2)?,
+                engineer_id: r.get(3)?,
+                last_message: r.get(4)?,
+                last_message_state: r.get(5)?,
+                parked_reason: r.get(6)?,
+            })
         })
-    }).collect()
+        .collect()
 }

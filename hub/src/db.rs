@@ -68,10 +68,7 @@ impl Db {
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction and commits; the commit is the moment an
     /// answer may be given.
-    pub fn write<T>(
-        &self,
-        f: impl FnOnce(&dyn Tx) -> Result<T, HubError>,
-    ) -> Result<T, HubError> {
+    pub fn write<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T, HubError>) -> Result<T, HubError> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&SqliteTx(&tx))?;

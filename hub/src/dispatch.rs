@@ -10,12 +10,12 @@
 //! * the hub's outbox gets the seed's "notifyJob with Engineer Details" for CityFibre, which
 //!   the forwarder delivers with the core's rules (`forward.rs`).
 
+use crate::sql::{Tx, args, first, lock_job};
 use jobpack_core::outbox::{ItemKind, NewItem};
 use jobpack_core::protocol::{
     EngineerDetails, JobEvent, JobHeader, JobRef, NotifyJob, OutboundCall, OutboundRequest,
     ProviderJobId, RpcId, Timestamp,
 };
-use crate::sql::{Tx, args, first, lock_job};
 use serde_json::{Value, json};
 
 use crate::HubError;

@@ -89,12 +89,12 @@ impl Forwarder {
                     .next_due()
                     .ok()
                     .flatten()
-                .map(|at| {
-                    Duration::from_millis(
-                        (at.unix_millis() - Timestamp::now().unix_millis()).max(0) as u64,
-                    )
-                })
-                .map_or(POLL, |d| d.min(POLL));
+                    .map(|at| {
+                        Duration::from_millis(
+                            (at.unix_millis() - Timestamp::now().unix_millis()).max(0) as u64,
+                        )
+                    })
+                    .map_or(POLL, |d| d.min(POLL));
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = self.wake.notified() => {}

@@ -31,8 +31,8 @@ mod dispatch;
 mod error;
 mod forward;
 pub mod local_pg;
-mod phone;
 mod pg;
+mod phone;
 mod photos;
 pub mod pki;
 mod rpc;
@@ -57,13 +57,13 @@ use tokio_rustls::TlsAcceptor;
 
 pub use cityfibre::{BoardRow, HubJob, METHODS as CITYFIBRE_METHODS};
 pub use db::{Db, LATEST_VERSION};
-pub use pg::{PG_LATEST_VERSION, PgDb};
-pub use store::{Backend, Storage};
 pub use dispatch::Assignment;
 pub use error::HubError;
+pub use pg::{PG_LATEST_VERSION, PgDb};
 pub use photos::PhotoBucket;
 pub use pki::{HubPki, Identity, Role};
 pub use rpc::{KEPT_BODY_LIMIT, MAX_BODY, Rejected, RpcCode};
+pub use store::{Backend, Storage};
 
 /// The database file inside the hub's directory.
 pub const DATABASE_FILE: &str = "hub.sqlite";
@@ -187,15 +187,13 @@ impl HubStore {
     /// Queues a parked outbox item again, unchanged, with its key (CityFibre's side was
     /// fixed): the core's own `outbox::resend`.
     pub fn resend(&self, seq: i64) -> Result<(), HubError> {
-        self.db
-            .write(|tx| tx.resend(seq))
+        self.db.write(|tx| tx.resend(seq))
     }
 
     /// Discards a parked outbox item (the back office gave up on it), confirmed with its
     /// idempotency key as on the phone: the core's own `outbox::discard`.
     pub fn discard(&self, seq: i64, confirmation_key: &str) -> Result<(), HubError> {
-        self.db
-            .write(|tx| tx.discard(seq, confirmation_key))
+        self.db.write(|tx| tx.discard(seq, confirmation_key))
     }
 
     /// Every job with its state, engineer and latest message to CityFibre (the board's view).
@@ -210,10 +208,9 @@ impl HubStore {
 
     /// How many envelopes CityFibre delivered and were stored (redeliveries not counted).
     pub fn inbound_count(&self) -> Result<u64, HubError> {
-        let n: i64 = self.db.read(|tx| {
-            tx.query_one("SELECT COUNT(*) FROM inbound", &[])?
-                .get(0)
-        })?;
+        let n: i64 = self
+            .db
+            .read(|tx| tx.query_one("SELECT COUNT(*) FROM inbound", &[])?.get(0))?;
         Ok(n.max(0) as u64)
     }
 }

@@ -35,10 +35,12 @@ fn bin_dir() -> Result<PathBuf, String> {
     found.sort();
     match found.pop() {
         Some((_, bin)) => Ok(bin),
-        None => Err("no PostgreSQL server binaries (/usr/lib/postgresql/<version>/bin/initdb): \
+        None => Err(
+            "no PostgreSQL server binaries (/usr/lib/postgresql/<version>/bin/initdb): \
              install Debian's `postgresql` package (scripts/install.sh need_postgresql, which \
              scripts/test.sh and scripts/demo.sh --postgres run)"
-            .into()),
+                .into(),
+        ),
     }
 }
 

@@ -197,13 +197,18 @@ impl PgDb {
 
     /// Runs `f` in one transaction and commits; the commit is the moment an answer may be
     /// given. A transaction that lost a race to another hub process is run again.
-    pub fn write<T>(&self, mut f: impl FnMut(&dyn Tx) -> Result<T, HubError>) -> Result<T, HubError> {
+    pub fn write<T>(
+        &self,
+        mut f: impl FnMut(&dyn Tx) -> Result<T, HubError>,
+    ) -> Result<T, HubError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             match self.once(&mut f) {
                 Err(e) if attempt < ATTEMPTS && retryable(&e) => {
-                    std::thread::sleep(Duration::from_millis(fastrand::u64(1..=5 * attempt as u64)));
+                    std::thread::sleep(Duration::from_millis(fastrand::u64(
+                        1..=5 * attempt as u64,
+                    )));
                 }
                 other => return other,
             }
@@ -238,10 +243,9 @@ impl PgDb {
                 block_on(tx.batch_execute(
                     "CREATE TABLE IF NOT EXISTS hub_schema (version BIGINT NOT NULL)",
                 ))?;
-                let current: Option<i64> = block_on(
-                    tx.query_one("SELECT MAX(version) FROM hub_schema", &[]),
-                )?
-                .try_get(0)?;
+                let current: Option<i64> =
+                    block_on(tx.query_one("SELECT MAX(version) FROM hub_schema", &[]))?
+                        .try_get(0)?;
                 let current = current.unwrap_or(0);
                 if current > PG_LATEST_VERSION {
                     return Err(HubError::NewerSchema {
@@ -251,10 +255,9 @@ impl PgDb {
                 }
                 if version > current {
                     block_on(tx.batch_execute(sql))?;
-                    block_on(tx.execute(
-                        "INSERT INTO hub_schema (version) VALUES ($1)",
-                        &[&version],
-                    ))?;
+                    block_on(
+                        tx.execute("INSERT INTO hub_schema (version) VALUES ($1)", &[&version]),
+                    )?;
                 }
                 block_on(tx.commit())?;
                 Ok(())
@@ -528,8 +531,7 @@ fn item(tx: &dyn Tx, r: &Row) -> Result<OutboxItem, HubError> {
         depends_on,
         device_acted_at,
         time_source: r.get(17)?,
-        time_correction_ms: device_acted_at
-            .map_or(0, |d| acted_at.unix_millis() - d.unix_millis()),
+        time_correction_ms: device_acted_at.map_or(0, |d| acted_at.unix_millis() - d.unix_millis()),
         clock_check_age_ms: r.get(18)?,
     })
 }

@@ -16,12 +16,12 @@
 //!   arrival, and the phone sends a job's messages one at a time in order, so the order made
 //!   on the phone is the order CityFibre receives.
 
+use crate::sql::{Tx, args, lock_job};
 use jobpack_core::codes::Catalogue;
 use jobpack_core::outbox::{ItemKind, NewItem};
 use jobpack_core::protocol::{
     MAX_PULL_LIMIT, OutboundCall, PullRequest, Timestamp, parse_outbound,
 };
-use crate::sql::{Tx, args, lock_job};
 use serde_json::{Value, json};
 
 use crate::HubError;

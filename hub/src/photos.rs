@@ -9,9 +9,9 @@
 
 use std::time::Duration;
 
+use crate::sql::{Tx, args};
 use base64::Engine as _;
 use jobpack_core::protocol::{JobRef, Timestamp};
-use crate::sql::{Tx, args};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 use serde_json::{Value, json};
 

@@ -14,12 +14,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::sql::{Tx, args, first};
 use jobpack_core::protocol::Timestamp;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
-use crate::sql::{Tx, args, first};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};

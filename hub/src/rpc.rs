@@ -5,9 +5,9 @@
 //! in the `rejected` table (cut to [`KEPT_BODY_LIMIT`] bytes) so a person can look at it.
 //! Nothing a caller sends is dropped without a trace.
 
+use crate::sql::{Tx, args};
 use hyper::StatusCode;
 use jobpack_core::protocol::Timestamp;
-use crate::sql::{Tx, args};
 use serde_json::{Value, json};
 
 use crate::HubError;
@@ -164,14 +164,16 @@ pub fn rejected(conn: &dyn Tx) -> Result<Vec<Rejected>, HubError> {
         "SELECT side, path, code, reason, size, body FROM rejected ORDER BY id",
         &[],
     )?;
-    rows.iter().map(|r| {
-        Ok(Rejected {
-            side: r.get(0)?,
-            path: r.get(1)?,
-            code: r.get(2)?,
-            reason: r.get(3)?,
-            size: r.get(4)?,
-            body: r.get(5)?,
+    rows.iter()
+        .map(|r| {
+            Ok(Rejected {
+                side: r.get(0)?,
+                path: r.get(1)?,
+                code: r.get(2)?,
+                reason: r.get(3)?,
+                size: r.get(4)?,
+                body: r.get(5)?,
+            })
         })
-    }).collect()
+        .collect()
 }

@@ -26,9 +26,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio_rustls::TlsAcceptor;
 
-use crate::store::Storage;
 use crate::pki::{Caller, Role, caller_of};
 use crate::rpc::{Answer, MAX_BODY, RpcCode, Side, reject};
+use crate::store::Storage;
 use crate::{HubError, cityfibre, dispatch, phone};
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -222,9 +222,17 @@ fn device(
 ) -> Result<Answer, HubError> {
     // Every refusal on this side is kept with what was read, like the listener's own.
     let refused = |code: RpcCode, reason: String| {
-        context
-            .db
-            .write(|tx| reject(tx, Side::Device, path, body, body.len(), code, reason.clone()))
+        context.db.write(|tx| {
+            reject(
+                tx,
+                Side::Device,
+                path,
+                body,
+                body.len(),
+                code,
+                reason.clone(),
+            )
+        })
     };
     let Some(leaf) = leaf else {
         return refused(RpcCode::Forbidden, "no client certificate".into());

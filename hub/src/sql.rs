@@ -166,7 +166,11 @@ impl<T: FromValue> FromValue for Option<T> {
 }
 
 /// The first column of the first row, if there is a row.
-pub fn first<T: FromValue>(tx: &dyn Tx, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>, HubError> {
+pub fn first<T: FromValue>(
+    tx: &dyn Tx,
+    sql: &str,
+    args: &[Arg<'_>],
+) -> Result<Option<T>, HubError> {
     tx.query_opt(sql, args)?.map(|r| r.get(0)).transpose()
 }
 

@@ -63,11 +63,17 @@ fn the_postgres_schema_after_its_migrations_has_every_sqlite_column() {
     .into();
     let expected: BTreeSet<_> = on_sqlite.union(&claim).cloned().collect();
     assert_eq!(on_pg, expected);
-    assert_eq!(LATEST_VERSION, 3, "a new SQLite migration needs its PostgreSQL twin");
+    assert_eq!(
+        LATEST_VERSION, 3,
+        "a new SQLite migration needs its PostgreSQL twin"
+    );
 
     let version = |storage: &Storage| {
         storage
-            .read(|tx| tx.query_one("SELECT MAX(version) FROM hub_schema", &[])?.get::<i64>(0))
+            .read(|tx| {
+                tx.query_one("SELECT MAX(version) FROM hub_schema", &[])?
+                    .get::<i64>(0)
+            })
             .expect("version")
     };
     assert_eq!(version(&pg), PG_LATEST_VERSION);
@@ -101,12 +107,7 @@ fn en_route(job_ref: &str, provider_job_id: &str, id: u64) -> Vec<u8> {
 }
 
 /// Pushes until a hub answers (a phone retries the same key); the answer's body.
-async fn push(
-    client: &reqwest::Client,
-    url: &str,
-    key: &str,
-    body: &[u8],
-) -> serde_json::Value {
+async fn push(client: &reqwest::Client, url: &str, key: &str, body: &[u8]) -> serde_json::Value {
     for _ in 0..50 {
         let sent = client
             .post(format!("{url}/notifyJob"))
@@ -204,7 +205,12 @@ async fn two_hubs_on_one_database_deliver_every_message_once_and_in_order() {
     let lanes = jobs.iter().map(|job| {
         let (client, urls) = (client.clone(), urls.clone());
         let job = job.clone();
-        let provider_job_id = a.store().job(&job).expect("job").expect("known").provider_job_id;
+        let provider_job_id = a
+            .store()
+            .job(&job)
+            .expect("job")
+            .expect("known")
+            .provider_job_id;
         async move {
             for i in 0..PER_JOB {
                 let key = format!("{job}-msg-{i:02}");
@@ -212,7 +218,10 @@ async fn two_hubs_on_one_database_deliver_every_message_once_and_in_order() {
                 let first = push(&client, &urls[i % 2], &key, &body).await;
                 if i % 3 == 0 {
                     let again = push(&client, &urls[(i + 1) % 2], &key, &body).await;
-                    assert_eq!(first, again, "a retry at the other hub gets the same answer");
+                    assert_eq!(
+                        first, again,
+                        "a retry at the other hub gets the same answer"
+                    );
                 }
             }
         }
@@ -220,7 +229,15 @@ async fn two_hubs_on_one_database_deliver_every_message_once_and_in_order() {
     futures_util::future::join_all(lanes).await;
 
     // The same key pushed to both hubs at the same moment: one outbox item.
-    let body = en_route("S1", &a.store().job("S1").expect("job").expect("S1").provider_job_id, 7);
+    let body = en_route(
+        "S1",
+        &a.store()
+            .job("S1")
+            .expect("job")
+            .expect("S1")
+            .provider_job_id,
+        7,
+    );
     let (x, y) = tokio::join!(
         push(&client, &urls[0], "S1-msg-race", &body),
         push(&client, &urls[1], "S1-msg-race", &body)
@@ -253,7 +270,11 @@ async fn two_hubs_on_one_database_deliver_every_message_once_and_in_order() {
         jobs.iter().map(|j| arrived(j)).collect::<Vec<_>>()
     );
     let stats = sim.stats();
-    assert!(stats.order_violations.is_empty(), "{:?}", stats.order_violations);
+    assert!(
+        stats.order_violations.is_empty(),
+        "{:?}",
+        stats.order_violations
+    );
     assert!(stats.quarantined.is_empty(), "{:?}", stats.quarantined);
     for job in &jobs {
         let dispatch = stats.jobs[job.as_str()]
@@ -296,4 +317,83 @@ async fn two_hubs_on_one_database_deliver_every_message_once_and_in_order() {
     );
     a.shutdown().await;
     b.shutdown().await;
+}
+
+/// A hub process that died holding an outbox lease: the others leave the item alone while the
+/// lease runs, then take it over and deliver it (with its key: CityFibre absorbs a double).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_claimants_lease_expires_and_another_hub_delivers_the_item() {
+    let server = PgServer::start();
+    let dir = tempfile::tempdir().expect("dir");
+    let pki = Pki::generate(&["E001".to_owned()]).expect("pki");
+    let sim = Simulator::start(
+        SimConfig {
+            listen: vec!["127.0.0.1:0".parse().expect("addr")],
+            engineers: vec!["E001".to_owned()],
+            faults: FaultConfig::default(),
+            provisioning: ProvisioningScript::always(1),
+            retry_delay: Duration::from_millis(100),
+            clock_skew_ms: 0,
+        },
+        pki.clone(),
+    )
+    .await
+    .expect("simulator");
+    // A hub with no upstream (no forwarder) takes the job and queues the dispatch notice.
+    let mut config = hub_config(dir.path(), &pki, Vec::new());
+    config.backend = Backend::Postgres(server.url());
+    let quiet = Hub::start(config).await.expect("hub without forwarder");
+    quiet
+        .store()
+        .add_engineer(&common::engineer("E001"))
+        .expect("engineer");
+    caller(&quiet, &pki)
+        .create_job("S1", sample_job_pack("S1").expect("pack"))
+        .await
+        .expect("createJob");
+    let seq = quiet
+        .assign("S1", "E001")
+        .expect("assign")
+        .outbox_seq
+        .expect("notice queued");
+    // A process that has since died leased it for 10 s.
+    let lease_ms = 10_000;
+    quiet
+        .store()
+        .db
+        .write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET claimed_by = 'dead-process', claimed_until = ?1 WHERE seq = ?2",
+                &[
+                    jobpack_hub::sql::Arg::Int(Timestamp::now().unix_millis() + lease_ms),
+                    jobpack_hub::sql::Arg::Int(seq),
+                ],
+            )
+        })
+        .expect("lease");
+    quiet.shutdown().await;
+
+    let mut config = hub_config(dir.path(), &pki, sim.urls());
+    config.backend = Backend::Postgres(server.url());
+    let hub = Hub::start(config).await.expect("hub");
+    let arrived = || sim.stats().jobs.get("S1").map_or(0, |m| m.len());
+    // Well inside the lease (a second of its ten), the item is still the dead process's.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(arrived(), 0, "sent while another process held the lease");
+    let item = hub.store().outbox(Some("S1")).expect("outbox");
+    assert_eq!(item[0].state, ItemState::Queued);
+    assert!(
+        eventually(Duration::from_secs(40), || arrived() == 1).await,
+        "the item was taken over after the lease ran out"
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || hub
+            .store()
+            .outbox(Some("S1"))
+            .expect("outbox")
+            .iter()
+            .all(|i| i.state == ItemState::Sent))
+        .await
+    );
+    hub.shutdown().await;
 }
