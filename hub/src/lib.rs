@@ -142,7 +142,7 @@ impl HubStore {
         let pki = HubPki::load_or_create(dir, server_names)?;
         let db = match backend {
             Backend::Sqlite => Storage::Sqlite(Db::open(&dir.join(DATABASE_FILE))?),
-            Backend::Postgres(url) => Storage::Postgres(PgDb::open(url)?),
+            Backend::Postgres(url) => Storage::Postgres(Box::new(PgDb::open(url)?)),
         };
         Ok(HubStore {
             db: Arc::new(db),

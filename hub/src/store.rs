@@ -28,7 +28,7 @@ pub enum Backend {
 /// An open database of either kind.
 pub enum Storage {
     Sqlite(Db),
-    Postgres(PgDb),
+    Postgres(Box<PgDb>),
 }
 
 impl Storage {

@@ -40,7 +40,7 @@ fn columns(storage: &Storage, sql: &str) -> BTreeSet<(String, String, bool)> {
 #[test]
 fn the_postgres_schema_after_its_migrations_has_every_sqlite_column() {
     let server = PgServer::start();
-    let pg = Storage::Postgres(PgDb::open(&server.url()).expect("migrate"));
+    let pg = Storage::Postgres(Box::new(PgDb::open(&server.url()).expect("migrate")));
     let sqlite = Storage::Sqlite(Db::open_in_memory().expect("sqlite"));
     let on_sqlite = columns(
         &sqlite,
@@ -79,7 +79,7 @@ fn the_postgres_schema_after_its_migrations_has_every_sqlite_column() {
     assert_eq!(version(&pg), PG_LATEST_VERSION);
     drop(pg);
     // Opening again (a second hub process) migrates nothing and keeps the data.
-    let again = Storage::Postgres(PgDb::open(&server.url()).expect("reopen"));
+    let again = Storage::Postgres(Box::new(PgDb::open(&server.url()).expect("reopen")));
     assert_eq!(version(&again), PG_LATEST_VERSION);
     again
         .write(|tx| tx.execute("INSERT INTO hub_schema (version) VALUES (99)", &[]))
