@@ -3,9 +3,10 @@
 //!
 //! * **Commit before answering** holds as on SQLite: a request's whole effect is one
 //!   transaction, and the answer leaves after `COMMIT`. Transactions run at READ COMMITTED;
-//!   where two processes could race they meet on a row lock (`Tx::lock_rows`: the job row for
-//!   anything that changes a job or its lane, the engineer row for anything that appends to
-//!   an inbox) or on a unique constraint (envelope key, job ref, `providerJobId`,
+//!   where two processes could race they meet on a transaction-scoped advisory lock
+//!   (`sql::lock_job` for anything that changes a job or its lane — advisory, so it also
+//!   covers a job not created yet; `sql::lock_engineer` for anything that appends to an
+//!   inbox) or on a unique constraint (envelope key, job ref, `providerJobId`,
 //!   Idempotency-Key). A transaction that loses such a race (unique violation, serialization
 //!   failure, deadlock) is run again from the start, and then finds the winner's row and
 //!   answers from it, exactly as a redelivery does. If it keeps losing, the caller gets 503.
@@ -15,7 +16,7 @@
 //!   over (resending with the same Idempotency-Key) when a crashed claimant's lease expires.
 //!   Outcomes are recorded only by the claimant still holding the lease.
 //! * **Inbox order**: a phone's cursor is the last inbox `seq` it saw, so rows must become
-//!   visible in `seq` order per engineer. Appending takes the engineer's row lock before the
+//!   visible in `seq` order per engineer. Appending takes the engineer's lock before the
 //!   sequence number is drawn, so a later number is never committed before an earlier one.
 //!
 //! The client is `tokio-postgres` (no TLS: loopback or a Unix socket). Its connections run on

@@ -10,9 +10,10 @@
 //!   (`jobpack_core::outbox`, `sync::rules::record`) on the core's table, as on a phone; on
 //!   PostgreSQL they are the same statements in PostgreSQL's dialect (`pg.rs`), plus a claim
 //!   lease so several hub processes share one outbox (see `forward.rs`);
-//! * row locks ([`Tx::lock_rows`]): SQLite has one writer, so there is nothing to lock; on
-//!   PostgreSQL the same places take a `FOR UPDATE` lock on the job (or engineer) row, so two
-//!   hub processes serialise their changes to one job's lane or one engineer's inbox.
+//! * locks ([`Tx::lock`], [`lock_job`], [`lock_engineer`]): SQLite has one writer, so there
+//!   is nothing to lock; on PostgreSQL the same places take a transaction-scoped advisory lock
+//!   on the job (or engineer), so two hub processes serialise their changes to one job's lane
+//!   or one engineer's inbox.
 //!
 //! A trait object rather than generics keeps one compiled copy of every module and lets
 //! [`crate::store::Storage`] pick the backend at run time (`jobpack hub serve --postgres URL`).
