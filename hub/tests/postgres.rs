@@ -397,3 +397,34 @@ async fn a_dead_claimants_lease_expires_and_another_hub_delivers_the_item() {
     );
     hub.shutdown().await;
 }
+
+/// Commit before answering, on PostgreSQL: with the database gone the hub cannot commit, so
+/// CityFibre gets 503 (which it retries), never a 200 for a job the hub does not hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_its_database_the_hub_answers_503_never_200() {
+    let server = PgServer::start();
+    let dir = tempfile::tempdir().expect("dir");
+    let pki = Pki::generate(&["E001".to_owned()]).expect("pki");
+    let mut config = hub_config(dir.path(), &pki, Vec::new());
+    config.backend = Backend::Postgres(server.url());
+    let hub = Hub::start(config).await.expect("hub");
+    let cityfibre = caller(&hub, &pki);
+    cityfibre
+        .create_job("S1", sample_job_pack("S1").expect("pack"))
+        .await
+        .expect("answered while the database is up");
+    drop(server);
+    match cityfibre
+        .create_job("S2", sample_job_pack("S2").expect("pack"))
+        .await
+    {
+        Err(jobpack_sim::CallError::GaveUp { last, .. }) => {
+            assert!(last.contains("503"), "{last}");
+        }
+        Err(jobpack_sim::CallError::Refused { status, body }) => {
+            assert_eq!(status, 503, "{body}");
+        }
+        other => panic!("the hub answered without its database: {other:?}"),
+    }
+    hub.shutdown().await;
+}
