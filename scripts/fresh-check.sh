@@ -18,9 +18,11 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 
-# Installed by scripts/install.sh's need_libclang (libclang-dev and what it pulls in) or by
-# earlier versions of the scripts (clang); none of them is on a fresh machine.
-REMOVABLE=(libclang-dev libclang-14-dev libclang1-14 libclang-common-14-dev clang clang-14)
+# Installed by scripts/install.sh's need_libclang (libclang-dev and what it pulls in), its
+# need_postgresql (Debian's postgresql and what it pulls in) or by earlier versions of the
+# scripts (clang); none of them is on a fresh machine.
+REMOVABLE=(libclang-dev libclang-14-dev libclang1-14 libclang-common-14-dev clang clang-14
+  postgresql postgresql-15 postgresql-client-15 postgresql-common postgresql-client-common)
 
 keep=0 remove=1 only=""
 while [ $# -gt 0 ]; do
@@ -51,6 +53,10 @@ if [ "$remove" -eq 1 ]; then
   fi
   if path="$(libclang_path)"; then
     echo "libclang is still present after the removal ($path): the check is not fresh" >&2
+    exit 1
+  fi
+  if [ -e "$POSTGRESQL_INITDB" ]; then
+    echo "$POSTGRESQL_INITDB is still present after the removal: the check is not fresh" >&2
     exit 1
   fi
 fi
