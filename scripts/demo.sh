@@ -6,4 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/python-env.sh
 need_sqlcipher_build
+# `--postgres` runs two hub processes on one PostgreSQL server the demo starts itself.
+for arg in "$@"; do
+  if [ "$arg" = --postgres ]; then
+    need_postgresql
+  fi
+done
 cargo run --release -q -p jobpack -- demo "$@"

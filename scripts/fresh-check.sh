@@ -19,10 +19,11 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 
 # Installed by scripts/install.sh's need_libclang (libclang-dev and what it pulls in),
-# need_chromium (the hub board's browser test) or by earlier versions of the scripts (clang);
-# none of them is on a fresh machine.
+# need_chromium (the hub board's browser test), need_postgresql (Debian's postgresql and what
+# it pulls in) or by earlier versions of the scripts (clang); none of them is on a fresh machine.
 REMOVABLE=(libclang-dev libclang-14-dev libclang1-14 libclang-common-14-dev clang clang-14
-  chromium chromium-driver)
+  chromium chromium-driver
+  postgresql postgresql-15 postgresql-client-15 postgresql-common postgresql-client-common)
 
 keep=0 remove=1 only=""
 while [ $# -gt 0 ]; do
@@ -53,6 +54,10 @@ if [ "$remove" -eq 1 ]; then
   fi
   if path="$(libclang_path)"; then
     echo "libclang is still present after the removal ($path): the check is not fresh" >&2
+    exit 1
+  fi
+  if [ -e "$POSTGRESQL_INITDB" ]; then
+    echo "$POSTGRESQL_INITDB is still present after the removal: the check is not fresh" >&2
     exit 1
   fi
 fi

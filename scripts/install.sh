@@ -83,3 +83,17 @@ need_sqlcipher_build() {
     return 1
   fi
 }
+
+# PostgreSQL for the hub's tests and `jobpack demo --postgres`: Debian's server package
+# (bookworm's `postgresql` is version 15). Nothing runs as a service for us: the tests and the
+# demo make and start their own clusters with these binaries (hub/tests/common/postgres.rs,
+# cli/src/demo_pg.rs), so the guard asks for exactly the binary they start with.
+POSTGRESQL_INITDB=/usr/lib/postgresql/15/bin/initdb
+need_postgresql() {
+  [ -x "$POSTGRESQL_INITDB" ] && return 0
+  need_debs postgresql
+  if [ ! -x "$POSTGRESQL_INITDB" ]; then
+    echo "postgresql is installed but $POSTGRESQL_INITDB is missing" >&2
+    return 1
+  fi
+}

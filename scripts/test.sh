@@ -44,6 +44,8 @@ echo "libclang for bindgen: $(libclang_path)"
 need_sqlcipher_build
 # The hub board's headless-browser test drives Debian's Chromium through chromedriver.
 need_chromium
+# The hub's tests run on SQLite and on a real PostgreSQL server they start themselves.
+need_postgresql
 
 section "python tools"
 source scripts/python-env.sh

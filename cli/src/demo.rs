@@ -44,7 +44,8 @@ use jobpack_core::protocol::EngineerDetails;
 use jobpack_core::store::{DATABASE_KEY_LEN, DatabaseKey};
 use jobpack_core::sync::{RetryPolicy, SyncPolicy};
 use jobpack_core::transport::{Timeouts, TlsMaterial, Transport};
-use jobpack_hub::{HubStore, Role};
+use jobpack_hub::local_pg::LocalPostgres;
+use jobpack_hub::{Backend, HubStore, Role};
 use jobpack_sim::s3::{self, S3StandIn};
 use jobpack_sim::{
     CallerConfig, FaultConfig, PartnerCaller, Pki, ProvisioningScript, SimConfig, Simulator,
@@ -86,6 +87,11 @@ pub struct DemoArgs {
     /// partner hub: CityFibre ⇄ hub ⇄ phones, with a hub restart.
     #[arg(long)]
     direct: bool,
+    /// Two hub processes on one PostgreSQL server (a throw-away cluster the demo starts with
+    /// Debian's binaries), instead of one hub on SQLite: CityFibre and the phones use both,
+    /// and one of them is SIGKILLed mid-day while the other goes on.
+    #[arg(long, conflicts_with = "direct")]
+    postgres: bool,
 }
 
 pub fn run(args: &DemoArgs) -> ExitCode {
@@ -159,6 +165,8 @@ struct Report {
 struct HubFigures {
     /// Times the hub was stopped and started again on the same database and ports.
     restarts: usize,
+    /// Hub processes serving at once (two with `--postgres`).
+    processes: usize,
     /// The hub's own messages (the engineer details at dispatch) CityFibre holds / queued.
     dispatch_delivered: usize,
     dispatch_made: usize,
@@ -219,6 +227,12 @@ impl Report {
                 "  hub restarts             {} (SIGKILL of `jobpack hub serve`, same database and ports)",
                 hub.restarts
             ));
+            if hub.processes > 1 {
+                line(format!(
+                    "  hub processes            {} on one PostgreSQL (shared outbox, leased claims)",
+                    hub.processes
+                ));
+            }
             line(format!("  hub retries to CityFibre {}", hub.retries));
             let faults: Vec<String> = hub
                 .phone_faults
@@ -362,9 +376,34 @@ struct HubSide {
     /// Between the phones and the hub's device side: the faults of a mobile network.
     proxy: FaultProxy,
     restarts: usize,
+    /// With `--postgres`: a second `jobpack hub serve` on the same database (never killed),
+    /// its own fault proxy, and a CityFibre caller that tries it first.
+    second: Option<(HubProcess, FaultProxy, PartnerCaller)>,
+    /// The PostgreSQL server both processes use; dropped (stopped) after them.
+    _postgres: Option<LocalPostgres>,
 }
 
 impl HubSide {
+    /// CityFibre's caller for the `n`th call: with two hub processes, half of the calls go
+    /// to each first.
+    fn caller(&self, n: usize) -> &PartnerCaller {
+        match &self.second {
+            Some((_, _, caller)) if n % 2 == 1 => caller,
+            _ => &self.cityfibre,
+        }
+    }
+
+    /// The faults both proxies injected.
+    fn phone_faults(&self) -> BTreeMap<String, u64> {
+        let mut faults = self.proxy.faults();
+        if let Some((_, proxy, _)) = &self.second {
+            for (kind, n) in proxy.faults() {
+                *faults.entry(kind).or_default() += n;
+            }
+        }
+        faults
+    }
+
     /// SIGKILLs the hub (no shutdown: connections cut, the forwarder stopped mid-flight,
     /// whatever was not committed gone) and starts it again on the same SQLite file, CA and
     /// ports: whatever it had acknowledged must still get through.
@@ -495,8 +534,20 @@ async fn start_hub(
     pki.write_to_dir(&certs).map_err(|e| e.to_string())?;
     let hub_dir = dir.join("hub");
     let path = |p: std::path::PathBuf| p.display().to_string();
-    let mut serve: Vec<String> = vec![
-        "hub".into(),
+    let postgres = if args.postgres {
+        Some(tokio::task::block_in_place(LocalPostgres::start)?)
+    } else {
+        None
+    };
+    let backend = match &postgres {
+        Some(server) => Backend::Postgres(server.url()),
+        None => Backend::Sqlite,
+    };
+    let mut serve: Vec<String> = vec!["hub".into()];
+    if let Backend::Postgres(url) = &backend {
+        serve.extend(["--postgres".into(), url.clone()]);
+    }
+    serve.extend([
         "--dir".into(),
         path(hub_dir.clone()),
         "serve".into(),
@@ -522,20 +573,31 @@ async fn start_hub(
         "2000".into(),
         "--configuration-retry-ms".into(),
         "1000".into(),
-    ];
+        "--connect-timeout-ms".into(),
+        "800".into(),
+    ]);
     for url in sim.urls() {
         serve.extend(["--upstream".into(), url]);
     }
-    let process = tokio::task::block_in_place(|| HubProcess::start(serve))?;
-    let store = HubStore::open(&hub_dir, &[]).map_err(|e| e.to_string())?;
+    let process = tokio::task::block_in_place(|| HubProcess::start(serve.clone()))?;
+    // The second process starts once the first has made the CA (they share its files).
+    let second = match &postgres {
+        Some(_) => Some(tokio::task::block_in_place(|| HubProcess::start(serve))?),
+        None => None,
+    };
+    let store = HubStore::open_on(&hub_dir, &[], &backend).map_err(|e| e.to_string())?;
     for engineer in engineers {
         store
             .add_engineer(&details(engineer))
             .map_err(|e| e.to_string())?;
     }
-    let caller = |attempts| {
+    let mut urls = vec![process.cityfibre_url.clone()];
+    if let Some(second) = &second {
+        urls.push(second.cityfibre_url.clone());
+    }
+    let caller = |attempts, urls: Vec<String>| {
         PartnerCaller::new(CallerConfig {
-            urls: vec![process.cityfibre_url.clone()],
+            urls,
             hub_anchors_pem: store.pki.ca_cert_pem.clone(),
             identity: pki.cityfibre.clone(),
             attempts,
@@ -545,18 +607,31 @@ async fn start_hub(
         .map_err(|e| e.to_string())
     };
     // CityFibre answers ONT scans by calling the hub; it retries through a hub restart.
-    sim.call_partner(caller(12)?);
-    let cityfibre = caller(12)?;
+    sim.call_partner(caller(12, urls.clone())?);
+    let cityfibre = caller(12, urls.clone())?;
     let device_addr = SocketAddr::from(([127, 0, 0, 1], port_of(&process.device_url)?));
     let proxy = FaultProxy::start(device_addr, args.faults, args.seed ^ 0x5eed)
         .await
         .map_err(|e| format!("the phones' fault proxy: {e}"))?;
+    let second = match second {
+        Some(second) => {
+            let addr = SocketAddr::from(([127, 0, 0, 1], port_of(&second.device_url)?));
+            let proxy = FaultProxy::start(addr, args.faults, args.seed ^ 0x5eee)
+                .await
+                .map_err(|e| format!("the phones' fault proxy: {e}"))?;
+            let caller = caller(12, urls.into_iter().rev().collect())?;
+            Some((second, proxy, caller))
+        }
+        None => None,
+    };
     Ok(HubSide {
         process,
         store,
         cityfibre,
         proxy,
         restarts: 0,
+        second,
+        _postgres: postgres,
     })
 }
 
@@ -572,8 +647,15 @@ fn hub_phone(
         .store
         .issue_device(&format!("phone-{engineer}"), Some(engineer), Role::Device)
         .map_err(|e| e.to_string())?;
-    // The hub's device side, behind the fault proxy.
+    // The hub's device side, behind the fault proxy; with two hub processes, both (half the
+    // phones try the second first; the core fails over between its endpoints).
     config.endpoints = vec![side.proxy.url()];
+    if let Some((_, proxy, _)) = &side.second {
+        config.endpoints.push(proxy.url());
+        if engineer.bytes().last().is_some_and(|b| b % 2 == 1) {
+            config.endpoints.reverse();
+        }
+    }
     config.tls = TlsMaterial {
         client_cert_pem: Some(identity.cert_pem),
         client_key_pem: Some(identity.key_pem),
@@ -667,7 +749,7 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
             match &hub {
                 // CityFibre calls the hub; the back office assigns the job to its engineer.
                 Some(side) => {
-                    side.cityfibre
+                    side.caller(j)
                         .create_job(&job_ref, pack)
                         .await
                         .map_err(|e| format!("createJob {job_ref}: {e}"))?;
@@ -737,7 +819,7 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
                         // Through the hub to the phone's inbox; a refusal (the job already
                         // closed) is CityFibre's business, not the demo's.
                         let _ = side
-                            .cityfibre
+                            .caller(phone.id.len() + candidate.len())
                             .cancel_job(&candidate, "Customer cancelled order")
                             .await;
                     }
@@ -876,8 +958,9 @@ async fn day(args: &DemoArgs) -> Result<Report, String> {
         }
         hub_figures = Some(HubFigures {
             restarts: side.restarts,
+            processes: 1 + usize::from(side.second.is_some()),
             pending: pending()?,
-            phone_faults: side.proxy.faults(),
+            phone_faults: side.phone_faults(),
             ..HubFigures::default()
         });
     }

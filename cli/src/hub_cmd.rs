@@ -1,9 +1,11 @@
 //! `jobpack hub`: the partner hub as a process, and the back office's commands on its
 //! directory (engineers, dispatch, device certificates).
 //!
-//! The commands other than `serve` open the hub's SQLite file directly; they are safe while
-//! the hub runs (SQLite serialises the writers, and the running hub's forwarder looks at its
-//! outbox at least twice a second, so an assignment made here is forwarded promptly).
+//! The commands other than `serve` open the hub's database directly (SQLite file, or the
+//! PostgreSQL database `--postgres` names); they are safe while the hub runs (SQLite
+//! serialises the writers, PostgreSQL's transactions and locks do the same across any number
+//! of hub processes, and a running hub's forwarder looks at its outbox at least twice a
+//! second, so an assignment made here is forwarded promptly).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -14,7 +16,7 @@ use std::time::Duration;
 use jobpack_core::protocol::EngineerDetails;
 use jobpack_core::sync::RetryPolicy;
 use jobpack_core::transport::{Timeouts, TlsMaterial};
-use jobpack_hub::{Hub, HubConfig, HubStore, PhotoBucket, Role};
+use jobpack_hub::{Backend, Hub, HubConfig, HubStore, PhotoBucket, Role};
 use serde_json::json;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -22,6 +24,11 @@ pub struct HubArgs {
     /// The hub's directory: database, CA and server certificate.
     #[arg(long, global = true, default_value = "hub")]
     pub dir: PathBuf,
+    /// Keep the hub's state in this PostgreSQL database instead of `DIR/hub.sqlite`
+    /// (`host=/run/postgresql user=hub dbname=hub`, or `postgresql://hub@localhost/hub`);
+    /// several hub processes may serve from one database. The CA files stay in `--dir`.
+    #[arg(long, global = true, value_name = "URL")]
+    pub postgres: Option<String>,
     #[command(subcommand)]
     pub command: HubCommand,
 }
@@ -131,6 +138,9 @@ pub struct ServeArgs {
     /// How long a call to CityFibre may take before it counts as failed, in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     pub request_timeout_ms: u64,
+    /// How long connecting to CityFibre may take, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    pub connect_timeout_ms: u64,
     /// The first pause before a retry to CityFibre, in milliseconds (doubled each time, with
     /// jitter, up to --retry-max-ms).
     #[arg(long, default_value_t = 1_000)]
@@ -148,8 +158,8 @@ fn read(path: &Path) -> Result<String, String> {
 
 pub fn run(args: &HubArgs) -> ExitCode {
     let outcome = match &args.command {
-        HubCommand::Serve(serve_args) => serve(&args.dir, serve_args),
-        other => manage(&args.dir, other),
+        HubCommand::Serve(serve_args) => serve(&args.dir, &backend(args), serve_args),
+        other => manage(&args.dir, &backend(args), other),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -160,13 +170,20 @@ pub fn run(args: &HubArgs) -> ExitCode {
     }
 }
 
-fn manage(dir: &Path, command: &HubCommand) -> Result<(), String> {
+fn backend(args: &HubArgs) -> Backend {
+    match &args.postgres {
+        Some(url) => Backend::Postgres(url.clone()),
+        None => Backend::Sqlite,
+    }
+}
+
+fn manage(dir: &Path, backend: &Backend, command: &HubCommand) -> Result<(), String> {
     if let HubCommand::BoardToken = command {
         let token = jobpack_hub::board::load_or_create_token(dir).map_err(|e| e.to_string())?;
         println!("{token}");
         return Ok(());
     }
-    let store = HubStore::open(dir, &[]).map_err(|e| e.to_string())?;
+    let store = HubStore::open_on(dir, &[], backend).map_err(|e| e.to_string())?;
     let line = match command {
         HubCommand::BoardToken => return Err("board-token is handled above".into()),
         HubCommand::Serve(_) => return Err("serve is not a management command".into()),
@@ -236,8 +253,9 @@ fn manage(dir: &Path, command: &HubCommand) -> Result<(), String> {
     Ok(())
 }
 
-fn serve(dir: &Path, args: &ServeArgs) -> Result<(), String> {
+fn serve(dir: &Path, backend: &Backend, args: &ServeArgs) -> Result<(), String> {
     let mut config = HubConfig::local(dir.to_path_buf(), read(&args.cityfibre_ca)?);
+    config.backend = backend.clone();
     config.cityfibre_listen = args.cityfibre_listen;
     config.device_listen = args.device_listen;
     config.board_listen = (!args.no_board).then_some(args.board_listen);
@@ -269,7 +287,7 @@ fn serve(dir: &Path, args: &ServeArgs) -> Result<(), String> {
         });
     }
     config.timeouts = Timeouts {
-        connect: Duration::from_secs(10),
+        connect: Duration::from_millis(args.connect_timeout_ms),
         request: Duration::from_millis(args.request_timeout_ms),
     };
     config.retry = RetryPolicy {

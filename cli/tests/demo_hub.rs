@@ -24,7 +24,24 @@ fn count(text: &str, label: &str) -> usize {
 
 #[test]
 fn the_demo_through_the_hub_reports_nothing_lost_and_a_hub_restart() {
-    let out = jobpack(&[
+    let text = small_day(&[]);
+    assert!(!text.contains("hub processes"), "{text}");
+}
+
+/// `--postgres`: two `jobpack hub serve` processes on one PostgreSQL server (started by the
+/// demo with Debian's binaries), one of them SIGKILLed mid-day: the same report, nothing lost.
+#[test]
+fn the_demo_through_two_hubs_on_postgres_reports_nothing_lost() {
+    let text = small_day(&["--postgres"]);
+    assert!(
+        text.contains("hub processes            2 on one PostgreSQL"),
+        "{text}"
+    );
+}
+
+/// Runs the day small and checks what every hub day must report; the report.
+fn small_day(extra: &[&str]) -> String {
+    let mut args = vec![
         "demo",
         "--engineers",
         "2",
@@ -34,7 +51,9 @@ fn the_demo_through_the_hub_reports_nothing_lost_and_a_hub_restart() {
         "0.3",
         "--seed",
         "5",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let out = jobpack(&args);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -82,4 +101,5 @@ fn the_demo_through_the_hub_reports_nothing_lost_and_a_hub_restart() {
     );
     assert!(text.contains("faults phones ⇄ hub"), "{text}");
     assert!(text.contains("(hub ⇄ CityFibre)"), "{text}");
+    text
 }

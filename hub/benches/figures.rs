@@ -5,7 +5,7 @@
 //! cargo bench -p jobpack-hub --bench figures --profile dev    # quicker to build, slower to run
 //! ```
 //!
-//! For each store backend (`HUB_FIGURES_BACKENDS`, comma-separated, default `sqlite`):
+//! For each store backend (`HUB_FIGURES_BACKENDS`, comma-separated, default `sqlite,postgres`):
 //! * **createJob ingest**: `HUB_FIGURES_JOBS` (10,000) createJob calls from 8 CityFibre callers
 //!   at once, each over mutual TLS and committed before its answer;
 //! * **phone push**: `HUB_FIGURES_ENGINEERS` (200) engineers, each with its own device
@@ -14,9 +14,8 @@
 //! * **restart to serving**: the hub is stopped and started again on the store holding those
 //!   jobs, timed to the first answered `pull`.
 //!
-//! The simulator plays CityFibre and the hub forwards to it, all on loopback. The store
-//! backend is chosen in [`configure_backend`]: the one place a new backend (PostgreSQL) is
-//! added to these figures.
+//! The simulator plays CityFibre and the hub forwards to it, all on loopback. PostgreSQL
+//! is a fresh cluster the bench starts from Debian's binaries (fsync on), as the tests do.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -24,7 +23,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{World, post};
+use common::{Kind, World, post};
 use jobpack_core::protocol::{
     JobEvent, JobHeader, JobRef, Location, NotifyJob, OutboundCall, OutboundRequest, ProviderJobId,
     RpcId, Timestamp,
@@ -32,16 +31,14 @@ use jobpack_core::protocol::{
 use jobpack_hub::{Hub, HubConfig, Role};
 use jobpack_sim::sample_job_pack;
 
-/// Sets the store backend named `backend` in the hub's configuration. SQLite (the file in
-/// `config.dir`) is the hub's own; a backend added to `HubConfig` gets its arm here.
-fn configure_backend(config: &mut HubConfig, backend: &str) -> Result<(), String> {
-    match backend {
-        "sqlite" => {
-            let _ = config;
-            Ok(())
-        }
+/// The store backend named `name` (`sqlite` or `postgres`; the PostgreSQL server is started
+/// by the world, from Debian's binaries, as in the tests).
+fn backend_kind(name: &str) -> Result<Kind, String> {
+    match name {
+        "sqlite" => Ok(Kind::Sqlite),
+        "postgres" => Ok(Kind::Postgres),
         other => Err(format!(
-            "unknown store backend {other:?}; this build has: sqlite"
+            "unknown store backend {other:?}; this build has: sqlite, postgres"
         )),
     }
 }
@@ -184,22 +181,13 @@ async fn restart(world: World, config: HubConfig) -> Duration {
 }
 
 async fn figures(backend: &str, jobs: usize, engineers: usize) -> Result<Figures, String> {
-    // Checked before anything starts, so an unknown backend costs nothing.
-    configure_backend(
-        &mut HubConfig::local(Default::default(), String::new()),
-        backend,
-    )?;
-    let world = World::start_configured(1, |config| {
-        // Checked above; the same call cannot fail here.
-        let _ = configure_backend(config, backend);
-    })
-    .await;
+    let world = World::start(backend_kind(backend)?, 1).await;
     let ingest = ingest(&world, jobs).await;
     let world = Arc::new(world);
     let pushes = pushes(Arc::clone(&world), engineers.min(jobs)).await;
     let world = Arc::into_inner(world).ok_or("the world is still shared")?;
     let mut config = common::hub_config(world.dir.path(), world.sim.pki(), world.sim.urls());
-    configure_backend(&mut config, backend)?;
+    config.backend = world.backend.clone();
     let restart = restart(world, config).await;
     Ok(Figures {
         backend: backend.to_owned(),
@@ -213,7 +201,8 @@ async fn figures(backend: &str, jobs: usize, engineers: usize) -> Result<Figures
 fn main() {
     let jobs = env_usize("HUB_FIGURES_JOBS", 10_000);
     let engineers = env_usize("HUB_FIGURES_ENGINEERS", 200);
-    let backends = std::env::var("HUB_FIGURES_BACKENDS").unwrap_or_else(|_| "sqlite".into());
+    let backends =
+        std::env::var("HUB_FIGURES_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     let build = if cfg!(debug_assertions) {
         "debug build"
     } else {

@@ -20,10 +20,10 @@
 //! A job's envelopes reach a phone only through its engineer's inbox (`relay`), from the
 //! moment the job is assigned (see `dispatch.rs`).
 
+use crate::sql::{Tx, args, first, lock_engineer, lock_job};
 use jobpack_core::protocol::{
     InboundEnvelope, InboundMessage, ProtocolError, Timestamp, parse_inbound_value,
 };
-use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
 use crate::HubError;
@@ -34,7 +34,7 @@ pub const METHODS: [&str; 3] = ["createJob", "cancelJob", "notifyJob"];
 
 /// Handles one call to `/<path_method>` inside the caller's transaction; returns the answer to
 /// give once it is committed.
-pub fn receive(conn: &Connection, path_method: &str, body: &[u8]) -> Result<Answer, HubError> {
+pub fn receive(conn: &dyn Tx, path_method: &str, body: &[u8]) -> Result<Answer, HubError> {
     let path = format!("/{path_method}");
     let refuse =
         |code, reason: String| reject(conn, Side::CityFibre, &path, body, body.len(), code, reason);
@@ -63,13 +63,12 @@ pub fn receive(conn: &Connection, path_method: &str, body: &[u8]) -> Result<Answ
         );
     }
     let key = format!("{method}:{}:{}", envelope.id, envelope.job_ref);
-    let remembered: Option<String> = conn
-        .query_row(
-            "SELECT answer FROM inbound WHERE envelope_key = ?1",
-            [&key],
-            |r| r.get(0),
-        )
-        .optional()?;
+    lock_job(conn, envelope.job_ref.as_str())?;
+    let remembered: Option<String> = first(
+        conn,
+        "SELECT answer FROM inbound WHERE envelope_key = ?1",
+        args![&key],
+    )?;
     if let Some(answer) = remembered {
         return Ok(Answer {
             status: hyper::StatusCode::OK,
@@ -82,13 +81,11 @@ pub fn receive(conn: &Connection, path_method: &str, body: &[u8]) -> Result<Answ
     let accepted = json!({"jsonrpc": "2.0", "id": id, "result": {"accepted": true}});
     let (answer, note) = match &envelope.message {
         InboundMessage::CreateJob(pack) => {
-            let existing: Option<String> = conn
-                .query_row(
-                    "SELECT provider_job_id FROM jobs WHERE job_ref = ?1",
-                    [&job_ref],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let existing: Option<String> = first(
+                conn,
+                "SELECT provider_job_id FROM jobs WHERE job_ref = ?1",
+                args![&job_ref],
+            )?;
             match existing {
                 Some(provider_job_id) => (
                     json!({"id": id, "ref": job_ref, "providerJobId": provider_job_id}),
@@ -98,16 +95,15 @@ pub fn receive(conn: &Connection, path_method: &str, body: &[u8]) -> Result<Answ
                     ),
                 ),
                 None => {
-                    let number: i64 =
-                        conn.query_row("SELECT COUNT(*) + 1 FROM jobs", [], |r| r.get(0))?;
+                    let number: i64 = conn
+                        .query_one("SELECT COUNT(*) + 1 FROM jobs", &[])?
+                        .get(0)?;
                     let provider_job_id = format!("JP-{number:06}");
-                    let cancelled_first: Option<i64> = conn
-                        .query_row(
-                            "SELECT 1 FROM inbound WHERE job_ref = ?1 AND method = 'cancelJob' LIMIT 1",
-                            [&job_ref],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
+                    let cancelled_first: Option<i64> = first(
+                        conn,
+                        "SELECT 1 FROM inbound WHERE job_ref = ?1 AND method = 'cancelJob' LIMIT 1",
+                        args![&job_ref],
+                    )?;
                     let state = if cancelled_first.is_some() {
                         "cancelled"
                     } else {
@@ -120,7 +116,7 @@ pub fn receive(conn: &Connection, path_method: &str, body: &[u8]) -> Result<Answ
                     conn.execute(
                         "INSERT INTO jobs (job_ref, provider_job_id, pack, state, created_at, updated_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                        params![job_ref, provider_job_id, pack, state, now.unix_millis()],
+                        args![&job_ref, &provider_job_id, &pack, state, now.unix_millis()],
                     )?;
                     (
                         json!({"id": id, "ref": job_ref, "providerJobId": provider_job_id}),
@@ -133,12 +129,12 @@ pub fn receive(conn: &Connection, path_method: &str, body: &[u8]) -> Result<Answ
         }
         InboundMessage::CancelJob(cancel) => {
             let job: Option<(String, Option<String>)> = conn
-                .query_row(
+                .query_opt(
                     "SELECT state, engineer_id FROM jobs WHERE job_ref = ?1",
-                    [&job_ref],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
+                    args![&job_ref],
+                )?
+                .map(|r| Ok::<_, HubError>((r.get(0)?, r.get(1)?)))
+                .transpose()?;
             let note = match job {
                 None => Some("no createJob yet: the job will be created cancelled".to_owned()),
                 Some((state, _)) if state == "cancelled" => {
@@ -147,7 +143,7 @@ pub fn receive(conn: &Connection, path_method: &str, body: &[u8]) -> Result<Answ
                 Some((_, engineer)) => {
                     conn.execute(
                         "UPDATE jobs SET state = 'cancelled', updated_at = ?2 WHERE job_ref = ?1",
-                        params![job_ref, now.unix_millis()],
+                        args![&job_ref, now.unix_millis()],
                     )?;
                     if let Some(engineer) = engineer {
                         let content =
@@ -172,27 +168,25 @@ pub fn receive(conn: &Connection, path_method: &str, body: &[u8]) -> Result<Answ
         }
         InboundMessage::Provisioning(notice) => {
             let job: Option<(String, Option<String>)> = conn
-                .query_row(
+                .query_opt(
                     "SELECT state, engineer_id FROM jobs WHERE job_ref = ?1",
-                    [&job_ref],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
+                    args![&job_ref],
+                )?
+                .map(|r| Ok::<_, HubError>((r.get(0)?, r.get(1)?)))
+                .transpose()?;
             let Some((_, engineer)) = job else {
                 return refuse(
                     RpcCode::UnknownJob,
                     format!("no job {job_ref} at this partner: send its createJob first"),
                 );
             };
-            let newer: Option<i64> = conn
-                .query_row(
-                    "SELECT sent_at FROM inbound
-                     WHERE job_ref = ?1 AND method = 'notifyJob' AND note IS NULL AND sent_at > ?2
-                     LIMIT 1",
-                    params![job_ref, envelope.sent.unix_millis()],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let newer: Option<i64> = first(
+                conn,
+                "SELECT sent_at FROM inbound
+                 WHERE job_ref = ?1 AND method = 'notifyJob' AND note IS NULL AND sent_at > ?2
+                 LIMIT 1",
+                args![&job_ref, envelope.sent.unix_millis()],
+            )?;
             let note = if newer.is_some() {
                 Some(
                     "older than a provisioning notice already received: kept, not relayed"
@@ -224,7 +218,7 @@ pub fn receive(conn: &Connection, path_method: &str, body: &[u8]) -> Result<Answ
 }
 
 fn store_inbound(
-    conn: &Connection,
+    conn: &dyn Tx,
     key: &str,
     envelope: &InboundEnvelope,
     body: &[u8],
@@ -235,14 +229,14 @@ fn store_inbound(
     conn.execute(
         "INSERT INTO inbound (envelope_key, job_ref, method, sent_at, received_at, body, answer, note)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
+        args![
             key,
             envelope.job_ref.as_str(),
             envelope.message.method(),
             envelope.sent.unix_millis(),
             now.unix_millis(),
-            String::from_utf8_lossy(body),
-            answer.to_string(),
+            String::from_utf8_lossy(body).as_ref(),
+            answer.to_string().as_str(),
             note
         ],
     )?;
@@ -253,7 +247,7 @@ fn store_inbound(
 /// envelope a phone sees has an id of its own (a job handed back after a reassignment is a
 /// new createJob, not a redelivery).
 pub(crate) fn relay(
-    conn: &Connection,
+    conn: &dyn Tx,
     engineer: &str,
     job_ref: &str,
     method: &str,
@@ -261,11 +255,14 @@ pub(crate) fn relay(
     sent: Timestamp,
     response: &Value,
 ) -> Result<i64, HubError> {
-    conn.execute(
-        "INSERT INTO device_inbox (engineer_id, job_ref, envelope, created_at) VALUES (?1, ?2, '', ?3)",
-        params![engineer, job_ref, Timestamp::now().unix_millis()],
-    )?;
-    let seq = conn.last_insert_rowid();
+    lock_engineer(conn, engineer)?;
+    let seq: i64 = conn
+        .query_one(
+            "INSERT INTO device_inbox (engineer_id, job_ref, envelope, created_at)
+             VALUES (?1, ?2, '', ?3) RETURNING seq",
+            args![engineer, job_ref, Timestamp::now().unix_millis()],
+        )?
+        .get(0)?;
     let envelope = json!({
         "id": seq,
         "sent": sent.to_rfc3339(),
@@ -276,7 +273,7 @@ pub(crate) fn relay(
     });
     conn.execute(
         "UPDATE device_inbox SET envelope = ?2 WHERE seq = ?1",
-        params![seq, envelope.to_string()],
+        args![seq, envelope.to_string().as_str()],
     )?;
     Ok(seq)
 }
@@ -292,21 +289,20 @@ pub struct HubJob {
 }
 
 /// One job.
-pub fn job(conn: &Connection, job_ref: &str) -> Result<Option<HubJob>, HubError> {
-    Ok(conn
-        .query_row(
-            "SELECT job_ref, provider_job_id, state, engineer_id FROM jobs WHERE job_ref = ?1",
-            [job_ref],
-            |r| {
-                Ok(HubJob {
-                    job_ref: r.get(0)?,
-                    provider_job_id: r.get(1)?,
-                    state: r.get(2)?,
-                    engineer_id: r.get(3)?,
-                })
-            },
-        )
-        .optional()?)
+pub fn job(conn: &dyn Tx, job_ref: &str) -> Result<Option<HubJob>, HubError> {
+    conn.query_opt(
+        "SELECT job_ref, provider_job_id, state, engineer_id FROM jobs WHERE job_ref = ?1",
+        args![job_ref],
+    )?
+    .map(|r| {
+        Ok(HubJob {
+            job_ref: r.get(0)?,
+            provider_job_id: r.get(1)?,
+            state: r.get(2)?,
+            engineer_id: r.get(3)?,
+        })
+    })
+    .transpose()
 }
 
 /// A job as the back-office board shows it: state, engineer, and its latest message to
@@ -324,23 +320,25 @@ pub struct BoardRow {
 }
 
 /// Every job, newest first, with its latest outbox item.
-pub fn board(conn: &Connection) -> Result<Vec<BoardRow>, HubError> {
-    let mut stmt = conn.prepare(
+pub fn board(conn: &dyn Tx) -> Result<Vec<BoardRow>, HubError> {
+    let rows = conn.query(
         "SELECT j.job_ref, j.provider_job_id, j.state, j.engineer_id, o.label, o.state, o.parked_reason
          FROM jobs j
          LEFT JOIN outbox o ON o.seq = (SELECT MAX(seq) FROM outbox WHERE job_ref = j.job_ref)
          ORDER BY j.created_at DESC, j.job_ref",
+        &[],
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(BoardRow {
-            job_ref: r.get(0)?,
-            provider_job_id: r.get(1)?,
-            state: r.get(2)?,
-            engineer_id: r.get(3)?,
-            last_message: r.get(4)?,
-            last_message_state: r.get(5)?,
-            parked_reason: r.get(6)?,
+    rows.iter()
+        .map(|r| {
+            Ok(BoardRow {
+                job_ref: r.get(0)?,
+                provider_job_id: r.get(1)?,
+                state: r.get(2)?,
+                engineer_id: r.get(3)?,
+                last_message: r.get(4)?,
+                last_message_state: r.get(5)?,
+                parked_reason: r.get(6)?,
+            })
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .collect()
 }

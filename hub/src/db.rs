@@ -14,9 +14,14 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use jobpack_core::outbox::{self, NewItem, OutboxItem};
+use jobpack_core::protocol::Timestamp;
+use jobpack_core::sync::Verdict;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::HubError;
+use crate::sql::{Arg, Dialect, Row, Tx, Value};
 
 const MIGRATIONS: [&str; 3] = [
     include_str!("../migrations/0001_cityfibre_side.sql"),
@@ -63,15 +68,95 @@ impl Db {
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction and commits; the commit is the moment an
     /// answer may be given.
-    pub fn write<T>(
-        &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, HubError>,
-    ) -> Result<T, HubError> {
+    pub fn write<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T, HubError>) -> Result<T, HubError> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
+        let value = f(&SqliteTx(&tx))?;
         tx.commit()?;
         Ok(value)
+    }
+
+    /// Runs `f` on the connection without a transaction of its own (reads).
+    pub fn read<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T, HubError>) -> Result<T, HubError> {
+        let conn = self.lock();
+        f(&SqliteTx(&conn))
+    }
+}
+
+/// [`Tx`] on a SQLite connection (inside the transaction [`Db::write`] opened); the outbox
+/// operations are the core's own functions.
+pub(crate) struct SqliteTx<'a>(pub(crate) &'a Connection);
+
+impl rusqlite::ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self {
+            Arg::Null => ValueRef::Null,
+            Arg::Int(v) => ValueRef::Integer(*v),
+            Arg::Text(v) => ValueRef::Text(v.as_bytes()),
+            Arg::Blob(v) => ValueRef::Blob(v),
+        }))
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn execute(&self, sql: &str, args: &[Arg<'_>]) -> Result<u64, HubError> {
+        let changed = self
+            .0
+            .prepare_cached(sql)?
+            .execute(rusqlite::params_from_iter(args))?;
+        Ok(changed as u64)
+    }
+
+    fn query(&self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<Row>, HubError> {
+        let mut stmt = self.0.prepare_cached(sql)?;
+        let columns = stmt.column_count();
+        let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut values = Vec::with_capacity(columns);
+            for i in 0..columns {
+                values.push(match row.get_ref(i)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(v) => Value::Int(v),
+                    ValueRef::Real(v) => Value::Int(v as i64),
+                    ValueRef::Text(v) => Value::Text(String::from_utf8_lossy(v).into_owned()),
+                    ValueRef::Blob(v) => Value::Blob(v.to_vec()),
+                });
+            }
+            out.push(Row(values));
+        }
+        Ok(out)
+    }
+
+    fn enqueue(&self, item: &NewItem<'_>, now: Timestamp) -> Result<i64, HubError> {
+        Ok(outbox::enqueue(self.0, item, now)?)
+    }
+
+    fn outbox_list(&self, job_ref: Option<&str>) -> Result<Vec<OutboxItem>, HubError> {
+        Ok(outbox::list(self.0, job_ref)?)
+    }
+
+    fn resend(&self, seq: i64) -> Result<(), HubError> {
+        Ok(outbox::resend(self.0, seq)?)
+    }
+
+    fn discard(&self, seq: i64, confirmation_key: &str) -> Result<(), HubError> {
+        Ok(outbox::discard(self.0, seq, confirmation_key)?)
+    }
+
+    fn record(
+        &self,
+        _claimant: &str,
+        seq: i64,
+        verdict: &Verdict,
+        now: Timestamp,
+    ) -> Result<bool, HubError> {
+        jobpack_core::sync::rules::record(self.0, seq, verdict, now)?;
+        Ok(true)
     }
 }
 
@@ -141,7 +226,7 @@ mod tests {
                 tx.execute(
                     "INSERT INTO jobs (job_ref, provider_job_id, pack, created_at, updated_at)
                      VALUES ('S1', 'JP-000001', '{}', 1, 1)",
-                    [],
+                    &[],
                 )?;
                 Ok(())
             })

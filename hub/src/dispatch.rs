@@ -10,19 +10,19 @@
 //! * the hub's outbox gets the seed's "notifyJob with Engineer Details" for CityFibre, which
 //!   the forwarder delivers with the core's rules (`forward.rs`).
 
-use jobpack_core::outbox::{self, ItemKind, NewItem};
+use crate::sql::{Tx, args, first, lock_job};
+use jobpack_core::outbox::{ItemKind, NewItem};
 use jobpack_core::protocol::{
     EngineerDetails, JobEvent, JobHeader, JobRef, NotifyJob, OutboundCall, OutboundRequest,
     ProviderJobId, RpcId, Timestamp,
 };
-use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
 use crate::HubError;
 use crate::cityfibre::relay;
 
 /// Adds an engineer, or updates their details.
-pub fn add_engineer(conn: &Connection, details: &EngineerDetails) -> Result<(), HubError> {
+pub fn add_engineer(conn: &dyn Tx, details: &EngineerDetails) -> Result<(), HubError> {
     details.validate().map_err(|e| HubError::Invalid {
         field: "engineer",
         reason: e.to_string(),
@@ -35,32 +35,31 @@ pub fn add_engineer(conn: &Connection, details: &EngineerDetails) -> Result<(), 
     }
     conn.execute(
         "INSERT INTO engineers (engineer_id, name, phone, company) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (engineer_id) DO UPDATE SET name = ?2, phone = ?3, company = ?4",
-        params![
-            details.engineer_id,
-            details.name,
-            details.phone,
-            details.company
+         ON CONFLICT (engineer_id) DO UPDATE
+         SET name = excluded.name, phone = excluded.phone, company = excluded.company",
+        args![
+            &details.engineer_id,
+            &details.name,
+            &details.phone,
+            details.company.as_deref()
         ],
     )?;
     Ok(())
 }
 
-fn engineer(conn: &Connection, engineer_id: &str) -> Result<EngineerDetails, HubError> {
-    conn.query_row(
-        "SELECT engineer_id, name, phone, company FROM engineers WHERE engineer_id = ?1",
-        [engineer_id],
-        |r| {
-            Ok(EngineerDetails {
-                engineer_id: r.get(0)?,
-                name: r.get(1)?,
-                phone: r.get(2)?,
-                company: r.get(3)?,
-            })
-        },
-    )
-    .optional()?
-    .ok_or_else(|| HubError::UnknownEngineer(engineer_id.to_owned()))
+fn engineer(conn: &dyn Tx, engineer_id: &str) -> Result<EngineerDetails, HubError> {
+    let row = conn
+        .query_opt(
+            "SELECT engineer_id, name, phone, company FROM engineers WHERE engineer_id = ?1",
+            args![engineer_id],
+        )?
+        .ok_or_else(|| HubError::UnknownEngineer(engineer_id.to_owned()))?;
+    Ok(EngineerDetails {
+        engineer_id: row.get(0)?,
+        name: row.get(1)?,
+        phone: row.get(2)?,
+        company: row.get(3)?,
+    })
 }
 
 /// What an assignment did.
@@ -78,15 +77,16 @@ pub struct Assignment {
 }
 
 /// Assigns `job_ref` to `engineer_id`, in the caller's transaction.
-pub fn assign(conn: &Connection, job_ref: &str, engineer_id: &str) -> Result<Assignment, HubError> {
+pub fn assign(conn: &dyn Tx, job_ref: &str, engineer_id: &str) -> Result<Assignment, HubError> {
+    lock_job(conn, job_ref)?;
     let details = engineer(conn, engineer_id)?;
     let row: Option<(String, String, Option<String>, Option<String>)> = conn
-        .query_row(
+        .query_opt(
             "SELECT provider_job_id, state, engineer_id, pack FROM jobs WHERE job_ref = ?1",
-            [job_ref],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
+            args![job_ref],
+        )?
+        .map(|r| Ok::<_, HubError>((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .transpose()?;
     let Some((provider_job_id, state, previous, pack)) = row else {
         return Err(HubError::UnknownJob(job_ref.to_owned()));
     };
@@ -128,11 +128,12 @@ pub fn assign(conn: &Connection, job_ref: &str, engineer_id: &str) -> Result<Ass
             reason: e.to_string(),
         })?
         .unwrap_or(Value::Null);
-    let sent: i64 = conn.query_row(
+    let sent: i64 = first(
+        conn,
         "SELECT sent_at FROM inbound WHERE job_ref = ?1 AND method = 'createJob' ORDER BY seq LIMIT 1",
-        [job_ref],
-        |r| r.get(0),
-    )?;
+        args![job_ref],
+    )?
+    .ok_or_else(|| HubError::Corrupt(format!("job {job_ref} has no createJob")))?;
     relay(
         conn,
         engineer_id,
@@ -143,14 +144,15 @@ pub fn assign(conn: &Connection, job_ref: &str, engineer_id: &str) -> Result<Ass
         &json!({"providerJobId": provider_job_id}),
     )?;
     // Provisioning notices that arrived before this assignment, in the order received.
-    let notices: Vec<(String, i64)> = {
-        let mut stmt = conn.prepare(
+    let notices: Vec<(String, i64)> = conn
+        .query(
             "SELECT body, sent_at FROM inbound
              WHERE job_ref = ?1 AND method = 'notifyJob' AND note IS NULL ORDER BY seq",
-        )?;
-        let rows = stmt.query_map([job_ref], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<Result<_, _>>()?
-    };
+            args![job_ref],
+        )?
+        .iter()
+        .map(|r| Ok((r.get(0)?, r.get(1)?)))
+        .collect::<Result<_, HubError>>()?;
     for (body, sent) in notices {
         let content = serde_json::from_str::<Value>(&body)
             .ok()
@@ -168,7 +170,7 @@ pub fn assign(conn: &Connection, job_ref: &str, engineer_id: &str) -> Result<Ass
     }
     conn.execute(
         "UPDATE jobs SET engineer_id = ?2, state = 'assigned', updated_at = ?3 WHERE job_ref = ?1",
-        params![job_ref, engineer_id, now.unix_millis()],
+        args![job_ref, engineer_id, now.unix_millis()],
     )?;
     let invalid = |e: jobpack_core::protocol::ProtocolError| HubError::Invalid {
         field: "job",
@@ -190,8 +192,7 @@ pub fn assign(conn: &Connection, job_ref: &str, engineer_id: &str) -> Result<Ass
         reason: e.to_string(),
     })?;
     let key = uuid::Uuid::new_v4().to_string();
-    let seq = outbox::enqueue(
-        conn,
+    let seq = conn.enqueue(
         &NewItem {
             job_ref,
             kind: ItemKind::Rpc,

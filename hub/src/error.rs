@@ -12,6 +12,10 @@ use jobpack_core::store::{StorageFailure, StoreError};
 pub enum HubError {
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("the database holds something this build cannot read: {0}")]
+    Corrupt(String),
     #[error("outbox: {0}")]
     Outbox(#[from] StoreError),
     #[error("storage: {0}")]

@@ -9,37 +9,47 @@
 //!   on TLS trouble, parking on a refusal — and `sync::rules::record` writes it;
 //! * `jobpack_core::transport::Transport` sends over mutual TLS and classifies failures.
 //!
-//! Claims live in memory (as on the phone): an item stays `queued` in the database until its
-//! outcome is recorded, so after a crash it is simply sent again with its Idempotency-Key and
-//! CityFibre absorbs the duplicate. Only one item per job lane is ever in flight, which is what
-//! keeps a job's messages in order; other jobs go in parallel up to `max_in_flight`.
+//! Claims: on SQLite (one hub process) they live in memory, as on the phone: an item stays
+//! `queued` in the database until its outcome is recorded, so after a crash it is simply sent
+//! again with its Idempotency-Key and CityFibre absorbs the duplicate. On PostgreSQL several
+//! hub processes share the outbox, so the claim is in the database: the head of a lane is
+//! taken with `FOR UPDATE SKIP LOCKED` and leased to this process (`claimed_by`,
+//! `claimed_until`); the others skip it while the lease runs, and a crashed claimant's lease
+//! expires (the item is then sent again with its key). Either way only one item per job lane
+//! is ever in flight, which is what keeps a job's messages in order; other jobs go in
+//! parallel up to `max_in_flight` per process. What an attempt means is decided by the same
+//! `DeliveryRules` on both; only the statements that record it differ (`Tx::record`).
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use jobpack_core::outbox::{self, ReadyItem};
+use jobpack_core::outbox::ReadyItem;
 use jobpack_core::protocol::Timestamp;
-use jobpack_core::sync::{DeliveryRules, Verdict, rules};
+use jobpack_core::sync::{DeliveryRules, Verdict};
 use jobpack_core::transport::{Transport, TransportError};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 use tokio::sync::{Notify, watch};
 
 use crate::HubError;
-use crate::db::Db;
+use crate::sql::{Tx, args, first, lock_engineer};
+use crate::store::Storage;
 
 /// How often the outbox is looked at when nothing wakes the forwarder (a CLI on the same
 /// database file assigns a job without a wake-up).
 const POLL: Duration = Duration::from_millis(500);
 
 pub(crate) struct Forwarder {
-    pub(crate) db: Arc<Db>,
+    pub(crate) db: Arc<Storage>,
     pub(crate) transport: Transport,
     pub(crate) rules: DeliveryRules,
     pub(crate) wake: Arc<Notify>,
     pub(crate) max_in_flight: usize,
+    /// This process, as the holder of outbox leases (PostgreSQL).
+    pub(crate) claimant: String,
+    /// How long a lease runs: longer than one attempt can take.
+    pub(crate) lease: Duration,
 }
 
 type Attempt = std::pin::Pin<
@@ -51,37 +61,40 @@ impl Forwarder {
         let mut in_flight: HashSet<i64> = HashSet::new();
         let mut attempts: FuturesUnordered<Attempt> = FuturesUnordered::new();
         loop {
-            if *shutdown.borrow() {
+            // Stopped, or the hub was dropped (its sender gone).
+            if *shutdown.borrow() || shutdown.has_changed().is_err() {
+                self.db.release(&self.claimant, &in_flight);
                 return;
             }
             let room = self.max_in_flight.max(1).saturating_sub(in_flight.len());
             if room > 0 {
-                let ready = {
-                    let conn = self.db.lock();
-                    outbox::ready(&conn, Timestamp::now(), room + in_flight.len())
-                };
-                let fresh: Vec<ReadyItem> = ready
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|i| !in_flight.contains(&i.seq))
-                    .take(room)
-                    .collect();
+                let now = Timestamp::now();
+                let until = Timestamp::from_unix_millis(
+                    now.unix_millis()
+                        .saturating_add(self.lease.as_millis().min(i64::MAX as u128) as i64),
+                )
+                .unwrap_or(now);
+                let fresh: Vec<ReadyItem> = self
+                    .db
+                    .claim(&self.claimant, room, &in_flight, now, until)
+                    .unwrap_or_default();
                 for item in fresh {
                     in_flight.insert(item.seq);
                     attempts.push(self.send(item));
                 }
             }
             if attempts.is_empty() {
-                let wait = {
-                    let conn = self.db.lock();
-                    outbox::next_due(&conn).ok().flatten()
-                }
-                .map(|at| {
-                    Duration::from_millis(
-                        (at.unix_millis() - Timestamp::now().unix_millis()).max(0) as u64,
-                    )
-                })
-                .map_or(POLL, |d| d.min(POLL));
+                let wait = self
+                    .db
+                    .next_due()
+                    .ok()
+                    .flatten()
+                    .map(|at| {
+                        Duration::from_millis(
+                            (at.unix_millis() - Timestamp::now().unix_millis()).max(0) as u64,
+                        )
+                    })
+                    .map_or(POLL, |d| d.min(POLL));
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = self.wake.notified() => {}
@@ -94,8 +107,8 @@ impl Forwarder {
                     let verdict = self.rules.judge(item.attempts, endpoint, outcome.as_ref().map(|_| ()));
                     // A failed write leaves the item queued: it is sent again with its key.
                     let _ = self.db.write(|tx| {
-                        rules::record(tx, item.seq, &verdict, Timestamp::now())?;
-                        if let Verdict::Park(reason) = &verdict {
+                        let recorded = tx.record(&self.claimant, item.seq, &verdict, Timestamp::now())?;
+                        if let (true, Verdict::Park(reason)) = (recorded, &verdict) {
                             return_refusal(tx, &item, reason)?;
                         }
                         Ok(())
@@ -136,28 +149,27 @@ impl Forwarder {
 /// message the engineer now owns. A resend from the phone (same key) queues it again
 /// (`phone::push`); a corrected message comes with a new key. The hub's own messages (the
 /// engineer details) stay parked here, for the back office.
-fn return_refusal(conn: &Connection, item: &ReadyItem, reason: &str) -> Result<(), HubError> {
-    let engineer: Option<String> = conn
-        .query_row(
-            "SELECT engineer_id FROM pushes WHERE idempotency_key = ?1",
-            [&item.idempotency_key],
-            |r| r.get(0),
-        )
-        .optional()?;
+fn return_refusal(conn: &dyn Tx, item: &ReadyItem, reason: &str) -> Result<(), HubError> {
+    let engineer: Option<String> = first(
+        conn,
+        "SELECT engineer_id FROM pushes WHERE idempotency_key = ?1",
+        args![&item.idempotency_key],
+    )?;
     let Some(engineer) = engineer else {
         return Ok(());
     };
+    lock_engineer(conn, &engineer)?;
     let refusal = json!({"idempotencyKey": item.idempotency_key, "reason": reason});
     conn.execute(
         "INSERT INTO device_inbox (engineer_id, job_ref, envelope, created_at, kind)
          VALUES (?1, ?2, ?3, ?4, 'refusal')",
-        params![
-            engineer,
-            item.job_ref,
-            refusal.to_string(),
+        args![
+            &engineer,
+            &item.job_ref,
+            refusal.to_string().as_str(),
             Timestamp::now().unix_millis()
         ],
     )?;
-    outbox::discard(conn, item.seq, &item.idempotency_key)?;
+    conn.discard(item.seq, &item.idempotency_key)?;
     Ok(())
 }

@@ -12,7 +12,10 @@
 //! ```
 //!
 //! One concern per module:
+//! * `sql`       — the storage seam: one transaction ([`sql::Tx`]) every module works on;
+//! * `store`     — the backend chosen at start ([`Backend`]): SQLite or PostgreSQL;
 //! * `db`        — SQLite, numbered migrations, the commit-before-answer transaction;
+//! * `pg`        — PostgreSQL: the same, for several hub processes on one database;
 //! * `rpc`       — typed JSON-RPC error answers; refused requests kept in `rejected`;
 //! * `cityfibre` — CityFibre's calls: dedup, stable `providerJobId`, crossed and stale messages;
 //! * `dispatch`  — assigning and reassigning jobs: inboxes and the engineer-details notifyJob;
@@ -30,11 +33,15 @@ mod db;
 mod dispatch;
 mod error;
 mod forward;
+pub mod local_pg;
+mod pg;
 mod phone;
 mod photos;
 pub mod pki;
 mod rpc;
 mod server;
+pub mod sql;
+mod store;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -56,9 +63,11 @@ pub use cityfibre::{BoardRow, HubJob, METHODS as CITYFIBRE_METHODS};
 pub use db::{Db, LATEST_VERSION};
 pub use dispatch::Assignment;
 pub use error::HubError;
+pub use pg::{PG_LATEST_VERSION, PgDb};
 pub use photos::PhotoBucket;
 pub use pki::{HubPki, Identity, Role};
 pub use rpc::{KEPT_BODY_LIMIT, MAX_BODY, Rejected, RpcCode};
+pub use store::{Backend, Storage};
 
 /// The database file inside the hub's directory.
 pub const DATABASE_FILE: &str = "hub.sqlite";
@@ -91,6 +100,9 @@ pub struct HubConfig {
     /// Where the back-office board listens (HTTPS, browser login; `board.rs`); `None` = no
     /// board. Loopback by default: put it behind the office's VPN or proxy, not the internet.
     pub board_listen: Option<SocketAddr>,
+    /// Where the state is kept: `hub.sqlite` in `dir` (default), or a PostgreSQL database
+    /// shared with other hub processes (the CA files stay in `dir`).
+    pub backend: Backend,
 }
 
 impl HubConfig {
@@ -110,6 +122,7 @@ impl HubConfig {
             server_names: Vec::new(),
             photos: None,
             board_listen: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
+            backend: Backend::Sqlite,
         }
     }
 }
@@ -121,15 +134,28 @@ impl HubConfig {
 /// from outside), so another store backend only has to provide them.
 #[derive(Clone)]
 pub struct HubStore {
-    pub db: Arc<Db>,
+    pub db: Arc<Storage>,
     pub pki: Arc<HubPki>,
 }
 
 impl HubStore {
-    /// Opens (creating) the database and the CA in `dir`.
+    /// Opens (creating) the SQLite database and the CA in `dir`.
     pub fn open(dir: &std::path::Path, server_names: &[String]) -> Result<HubStore, HubError> {
+        Self::open_on(dir, server_names, &Backend::Sqlite)
+    }
+
+    /// Opens (creating) the CA in `dir` and the database `backend` names, migrated to the
+    /// latest schema.
+    pub fn open_on(
+        dir: &std::path::Path,
+        server_names: &[String],
+        backend: &Backend,
+    ) -> Result<HubStore, HubError> {
         let pki = HubPki::load_or_create(dir, server_names)?;
-        let db = Db::open(&dir.join(DATABASE_FILE))?;
+        let db = match backend {
+            Backend::Sqlite => Storage::Sqlite(Db::open(&dir.join(DATABASE_FILE))?),
+            Backend::Postgres(url) => Storage::Postgres(Box::new(PgDb::open(url)?)),
+        };
         Ok(HubStore {
             db: Arc::new(db),
             pki: Arc::new(pki),
@@ -162,41 +188,39 @@ impl HubStore {
     }
 
     pub fn job(&self, job_ref: &str) -> Result<Option<HubJob>, HubError> {
-        cityfibre::job(&self.db.lock(), job_ref)
+        self.db.read(|tx| cityfibre::job(tx, job_ref))
     }
 
     /// The hub's outbox to CityFibre (every item, or one job's), in creation order.
     pub fn outbox(&self, job_ref: Option<&str>) -> Result<Vec<OutboxItem>, HubError> {
-        Ok(jobpack_core::outbox::list(&self.db.lock(), job_ref)?)
+        self.db.read(|tx| tx.outbox_list(job_ref))
     }
 
     /// Queues a parked outbox item again, unchanged, with its key (CityFibre's side was
     /// fixed): the core's own `outbox::resend`.
     pub fn resend(&self, seq: i64) -> Result<(), HubError> {
-        self.db
-            .write(|tx| Ok(jobpack_core::outbox::resend(tx, seq)?))
+        self.db.write(|tx| tx.resend(seq))
     }
 
     /// Discards a parked outbox item (the back office gave up on it), confirmed with its
     /// idempotency key as on the phone: the core's own `outbox::discard`.
     pub fn discard(&self, seq: i64, confirmation_key: &str) -> Result<(), HubError> {
-        self.db
-            .write(|tx| Ok(jobpack_core::outbox::discard(tx, seq, confirmation_key)?))
+        self.db.write(|tx| tx.discard(seq, confirmation_key))
     }
 
     /// Every job with its state, engineer and latest message to CityFibre (the board's view).
     pub fn board(&self) -> Result<Vec<BoardRow>, HubError> {
-        cityfibre::board(&self.db.lock())
+        self.db.read(cityfibre::board)
     }
 
     /// Every device certificate the hub CA issued, with its revocation (the board's devices).
     pub fn devices(&self) -> Result<Vec<DeviceRow>, HubError> {
-        board::sql::devices(&self.db.lock())
+        self.db.read(board::sql::devices)
     }
 
     /// Every engineer the hub knows, by id (the board's assignment choices).
     pub fn engineers(&self) -> Result<Vec<EngineerRow>, HubError> {
-        board::sql::engineers(&self.db.lock())
+        self.db.read(board::sql::engineers)
     }
 
     /// Outbox items parked at the hub (refused by CityFibre), with their reasons, oldest first.
@@ -210,15 +234,14 @@ impl HubStore {
 
     /// Requests refused and kept for inspection.
     pub fn rejected(&self) -> Result<Vec<Rejected>, HubError> {
-        rpc::rejected(&self.db.lock())
+        self.db.read(rpc::rejected)
     }
 
     /// How many envelopes CityFibre delivered and were stored (redeliveries not counted).
     pub fn inbound_count(&self) -> Result<u64, HubError> {
         let n: i64 = self
             .db
-            .lock()
-            .query_row("SELECT COUNT(*) FROM inbound", [], |r| r.get(0))?;
+            .read(|tx| tx.query_one("SELECT COUNT(*) FROM inbound", &[])?.get(0))?;
         Ok(n.max(0) as u64)
     }
 }
@@ -237,7 +260,7 @@ pub struct Hub {
 impl Hub {
     /// Opens the store, binds both listeners and starts the forwarder on the current runtime.
     pub async fn start(config: HubConfig) -> Result<Hub, HubError> {
-        let store = HubStore::open(&config.dir, &config.server_names)?;
+        let store = HubStore::open_on(&config.dir, &config.server_names, &config.backend)?;
         let cityfibre_tls = store
             .pki
             .server_config(&config.cityfibre_client_anchors_pem)?;
@@ -307,6 +330,11 @@ impl Hub {
                 transport,
                 wake: Arc::clone(&wake),
                 max_in_flight: config.max_in_flight,
+                claimant: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),
+                // Longer than one attempt can take (connect, then the request), so a live
+                // claimant never loses its lease mid-send.
+                lease: (config.timeouts.connect + config.timeouts.request) * 2
+                    + Duration::from_secs(2),
             };
             tasks.push(tokio::spawn(forwarder.run(shutdown_rx)));
         }

@@ -16,12 +16,12 @@
 //!   arrival, and the phone sends a job's messages one at a time in order, so the order made
 //!   on the phone is the order CityFibre receives.
 
+use crate::sql::{Tx, args, lock_job};
 use jobpack_core::codes::Catalogue;
-use jobpack_core::outbox::{self, ItemKind, NewItem};
+use jobpack_core::outbox::{ItemKind, NewItem};
 use jobpack_core::protocol::{
     MAX_PULL_LIMIT, OutboundCall, PullRequest, Timestamp, parse_outbound,
 };
-use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
 use crate::HubError;
@@ -31,7 +31,7 @@ use crate::rpc::{Answer, RpcCode, Side, reject};
 pub const DEFAULT_PULL_LIMIT: u32 = 100;
 
 /// Serves one `pull` for `engineer`.
-pub fn pull(conn: &Connection, engineer: &str, body: &[u8]) -> Result<Answer, HubError> {
+pub fn pull(conn: &dyn Tx, engineer: &str, body: &[u8]) -> Result<Answer, HubError> {
     let request: PullRequest = match serde_json::from_slice(body) {
         Ok(request) => request,
         Err(e) => {
@@ -71,15 +71,15 @@ pub fn pull(conn: &Connection, engineer: &str, body: &[u8]) -> Result<Answer, Hu
         .limit
         .unwrap_or(DEFAULT_PULL_LIMIT)
         .min(MAX_PULL_LIMIT);
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, kind, envelope FROM device_inbox WHERE engineer_id = ?1 AND seq > ?2
-         ORDER BY seq LIMIT ?3",
-    )?;
-    let rows: Vec<(i64, String, String)> = stmt
-        .query_map(params![engineer, after, i64::from(limit) + 1], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?
-        .collect::<Result<_, _>>()?;
+    let rows: Vec<(i64, String, String)> = conn
+        .query(
+            "SELECT seq, kind, envelope FROM device_inbox WHERE engineer_id = ?1 AND seq > ?2
+             ORDER BY seq LIMIT ?3",
+            args![engineer, after, i64::from(limit) + 1],
+        )?
+        .iter()
+        .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .collect::<Result<_, HubError>>()?;
     let more = rows.len() > limit as usize;
     let page = rows
         .get(..rows.len().min(limit as usize))
@@ -107,7 +107,7 @@ pub fn pull(conn: &Connection, engineer: &str, body: &[u8]) -> Result<Answer, Hu
 
 /// Handles one push of `method` from `engineer`'s device, in the caller's transaction.
 pub fn push(
-    conn: &Connection,
+    conn: &dyn Tx,
     engineer: &str,
     method: &str,
     key: Option<&str>,
@@ -133,12 +133,12 @@ pub fn push(
         );
     }
     let seen: Option<(String, String, i64)> = conn
-        .query_row(
+        .query_opt(
             "SELECT engineer_id, answer, outbox_seq FROM pushes WHERE idempotency_key = ?1",
-            [key],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
+            args![key],
+        )?
+        .map(|r| Ok::<_, HubError>((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .transpose()?;
     match seen {
         Some((owner, answer, seq)) if owner == engineer => {
             // The engineer resent a message CityFibre had refused (the phone parked it, the
@@ -146,7 +146,7 @@ pub fn push(
             conn.execute(
                 "UPDATE outbox SET state = 'queued', parked_reason = NULL, next_attempt_at = NULL
                  WHERE seq = ?1 AND state IN ('parked', 'discarded')",
-                [seq],
+                args![seq],
             )?;
             return Ok(Answer {
                 status: hyper::StatusCode::OK,
@@ -181,13 +181,14 @@ pub fn push(
     }
     let header = request.call.job_header();
     let job_ref = header.job_ref.as_str();
+    lock_job(conn, job_ref)?;
     let job: Option<(String, Option<String>)> = conn
-        .query_row(
+        .query_opt(
             "SELECT provider_job_id, engineer_id FROM jobs WHERE job_ref = ?1",
-            [job_ref],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+            args![job_ref],
+        )?
+        .map(|r| Ok::<_, HubError>((r.get(0)?, r.get(1)?)))
+        .transpose()?;
     match job {
         Some((_, Some(owner))) if owner == engineer => {}
         _ => {
@@ -206,8 +207,7 @@ pub fn push(
         OutboundCall::NotifyJob(n) => n.event_time,
         OutboundCall::CloseJob(c) => c.closed_at.0,
     };
-    let seq = outbox::enqueue(
-        conn,
+    let seq = conn.enqueue(
         &NewItem {
             job_ref,
             kind: ItemKind::Rpc,
@@ -226,7 +226,7 @@ pub fn push(
     conn.execute(
         "INSERT INTO pushes (idempotency_key, engineer_id, job_ref, method, outbox_seq, received_at, answer)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![key, engineer, job_ref, method, seq, now.unix_millis(), answer.to_string()],
+        args![key, engineer, job_ref, method, seq, now.unix_millis(), answer.to_string().as_str()],
     )?;
     Ok(Answer::ok(answer))
 }

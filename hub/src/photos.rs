@@ -9,9 +9,9 @@
 
 use std::time::Duration;
 
+use crate::sql::{Tx, args};
 use base64::Engine as _;
 use jobpack_core::protocol::{JobRef, Timestamp};
-use rusqlite::{Connection, OptionalExtension};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 use serde_json::{Value, json};
 
@@ -85,7 +85,7 @@ impl Presigner {
     /// Answers a `photoUrl` request from `engineer`'s device.
     pub(crate) fn answer(
         &self,
-        conn: &Connection,
+        conn: &dyn Tx,
         engineer: &str,
         body: &[u8],
     ) -> Result<Answer, HubError> {
@@ -113,12 +113,12 @@ impl Presigner {
             Err(reason) => return refuse(RpcCode::InvalidParams, reason),
         };
         let owner: Option<Option<String>> = conn
-            .query_row(
+            .query_opt(
                 "SELECT engineer_id FROM jobs WHERE job_ref = ?1",
-                [&job_ref],
-                |r| r.get(0),
-            )
-            .optional()?;
+                args![&job_ref],
+            )?
+            .map(|r| r.get(0))
+            .transpose()?;
         if owner.flatten().as_deref() != Some(engineer) {
             return refuse(
                 RpcCode::Forbidden,

@@ -14,12 +14,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::sql::{Tx, args, first};
 use jobpack_core::protocol::Timestamp;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
-use rusqlite::{Connection, OptionalExtension, params};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
@@ -246,7 +246,7 @@ pub enum DeviceRefusal {
 /// Issues a certificate for `device_id` and records it. A device is an engineer's phone
 /// (`engineer` set) or a back-office desk (`Role::Office`, no engineer).
 pub fn issue_device(
-    conn: &Connection,
+    conn: &dyn Tx,
     pki: &HubPki,
     device_id: &str,
     engineer: Option<&str>,
@@ -263,13 +263,11 @@ pub fn issue_device(
         });
     }
     if let Some(engineer) = engineer {
-        let known: Option<i64> = conn
-            .query_row(
-                "SELECT 1 FROM engineers WHERE engineer_id = ?1",
-                [engineer],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let known: Option<i64> = first(
+            conn,
+            "SELECT 1 FROM engineers WHERE engineer_id = ?1",
+            args![engineer],
+        )?;
         if known.is_none() {
             return Err(HubError::UnknownEngineer(engineer.to_owned()));
         }
@@ -280,39 +278,39 @@ pub fn issue_device(
             reason: "a device certificate belongs to an engineer".into(),
         });
     }
+    // Checked before inserting (a failed statement would end a PostgreSQL transaction); a
+    // concurrent issue of the same id loses on the primary key and is run again, then sees it.
+    let exists: Option<i64> = first(
+        conn,
+        "SELECT 1 FROM devices WHERE device_id = ?1",
+        args![device_id],
+    )?;
+    if exists.is_some() {
+        return Err(HubError::Invalid {
+            field: "device",
+            reason: format!("device {device_id:?} exists already (revoke it and issue a new id)"),
+        });
+    }
     let identity = pki.issue_client(device_id)?;
     conn.execute(
         "INSERT INTO devices (device_id, engineer_id, role, fingerprint, issued_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
+        args![
             device_id,
             engineer,
             role.sql(),
-            fingerprint_pem(&identity.cert_pem)?,
+            fingerprint_pem(&identity.cert_pem)?.as_str(),
             Timestamp::now().unix_millis()
         ],
-    )
-    .map_err(|e| match e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            HubError::Invalid {
-                field: "device",
-                reason: format!(
-                    "device {device_id:?} exists already (revoke it and issue a new id)"
-                ),
-            }
-        }
-        other => HubError::Database(other),
-    })?;
+    )?;
     Ok(identity)
 }
 
 /// Revokes a device from now on.
-pub fn revoke_device(conn: &Connection, device_id: &str) -> Result<(), HubError> {
+pub fn revoke_device(conn: &dyn Tx, device_id: &str) -> Result<(), HubError> {
     let changed = conn.execute(
         "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE device_id = ?1",
-        params![device_id, Timestamp::now().unix_millis()],
+        args![device_id, Timestamp::now().unix_millis()],
     )?;
     if changed == 0 {
         return Err(HubError::UnknownDevice(device_id.to_owned()));
@@ -322,16 +320,16 @@ pub fn revoke_device(conn: &Connection, device_id: &str) -> Result<(), HubError>
 
 /// The device a verified client certificate (DER) belongs to.
 pub fn caller_of(
-    conn: &Connection,
+    conn: &dyn Tx,
     leaf_der: &[u8],
 ) -> Result<Result<Caller, DeviceRefusal>, HubError> {
     let row: Option<(String, Option<String>, String, Option<i64>)> = conn
-        .query_row(
+        .query_opt(
             "SELECT device_id, engineer_id, role, revoked_at FROM devices WHERE fingerprint = ?1",
-            [fingerprint(leaf_der)],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
+            args![fingerprint(leaf_der).as_str()],
+        )?
+        .map(|r| Ok::<_, HubError>((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .transpose()?;
     Ok(match row {
         None => Err(DeviceRefusal::Unknown),
         Some((device_id, _, _, Some(_))) => Err(DeviceRefusal::Revoked { device_id }),

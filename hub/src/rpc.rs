@@ -5,9 +5,9 @@
 //! in the `rejected` table (cut to [`KEPT_BODY_LIMIT`] bytes) so a person can look at it.
 //! Nothing a caller sends is dropped without a trace.
 
+use crate::sql::{Tx, args};
 use hyper::StatusCode;
 use jobpack_core::protocol::Timestamp;
-use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 
 use crate::HubError;
@@ -122,7 +122,7 @@ impl Side {
 
 /// Keeps a refused request (its first [`KEPT_BODY_LIMIT`] bytes) and builds the answer.
 pub fn reject(
-    conn: &Connection,
+    conn: &dyn Tx,
     side: Side,
     path: &str,
     body: &[u8],
@@ -134,12 +134,12 @@ pub fn reject(
     conn.execute(
         "INSERT INTO rejected (received_at, side, path, code, reason, size, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
+        args![
             Timestamp::now().unix_millis(),
             side.name(),
             path,
             code.code(),
-            reason,
+            reason.as_str(),
             size as i64,
             kept
         ],
@@ -159,18 +159,21 @@ pub struct Rejected {
 }
 
 /// Every kept refusal, oldest first.
-pub fn rejected(conn: &Connection) -> Result<Vec<Rejected>, HubError> {
-    let mut stmt =
-        conn.prepare("SELECT side, path, code, reason, size, body FROM rejected ORDER BY id")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Rejected {
-            side: r.get(0)?,
-            path: r.get(1)?,
-            code: r.get(2)?,
-            reason: r.get(3)?,
-            size: r.get(4)?,
-            body: r.get(5)?,
+pub fn rejected(conn: &dyn Tx) -> Result<Vec<Rejected>, HubError> {
+    let rows = conn.query(
+        "SELECT side, path, code, reason, size, body FROM rejected ORDER BY id",
+        &[],
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok(Rejected {
+                side: r.get(0)?,
+                path: r.get(1)?,
+                code: r.get(2)?,
+                reason: r.get(3)?,
+                size: r.get(4)?,
+                body: r.get(5)?,
+            })
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .collect()
 }

@@ -7,8 +7,8 @@
 //!   `devices` (`pki::caller_of`): unknown or revoked is refused, a device acts only for its
 //!   engineer, and only an office certificate may dispatch (`/admin/assign`).
 //!
-//! Each request's database work runs under the database lock and is committed before the
-//! answer is written (see `db.rs`); the lock is never held across an `await`.
+//! Each request's database work is one transaction, committed before the answer is written
+//! (see `db.rs`, `pg.rs`); no lock or transaction is held across an `await`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,9 +26,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio_rustls::TlsAcceptor;
 
-use crate::db::Db;
 use crate::pki::{Caller, Role, caller_of};
 use crate::rpc::{Answer, MAX_BODY, RpcCode, Side, reject};
+use crate::store::Storage;
 use crate::{HubError, cityfibre, dispatch, phone};
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -36,7 +36,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const PREFIX: &str = "/prod/ftth-installer";
 
 pub(crate) struct Context {
-    pub(crate) db: Arc<Db>,
+    pub(crate) db: Arc<Storage>,
     pub(crate) catalogue: Catalogue,
     /// Wakes the forwarder after something was queued for CityFibre.
     pub(crate) wake: Arc<Notify>,
@@ -222,17 +222,22 @@ fn device(
 ) -> Result<Answer, HubError> {
     // Every refusal on this side is kept with what was read, like the listener's own.
     let refused = |code: RpcCode, reason: String| {
-        context
-            .db
-            .write(|tx| reject(tx, Side::Device, path, body, body.len(), code, reason))
+        context.db.write(|tx| {
+            reject(
+                tx,
+                Side::Device,
+                path,
+                body,
+                body.len(),
+                code,
+                reason.clone(),
+            )
+        })
     };
     let Some(leaf) = leaf else {
         return refused(RpcCode::Forbidden, "no client certificate".into());
     };
-    let caller = {
-        let conn = context.db.lock();
-        caller_of(&conn, leaf)?
-    };
+    let caller = context.db.read(|tx| caller_of(tx, leaf))?;
     let caller: Caller = match caller {
         Ok(caller) => caller,
         Err(refusal) => {
@@ -241,8 +246,7 @@ fn device(
     };
     match (path, caller.role, caller.engineer_id.as_deref()) {
         ("/pull", Role::Device, Some(engineer)) => {
-            let conn = context.db.lock();
-            phone::pull(&conn, engineer, body)
+            context.db.read(|tx| phone::pull(tx, engineer, body))
         }
         ("/notifyJob" | "/closeJob", Role::Device, Some(engineer)) => {
             let method = path.trim_start_matches('/');
@@ -264,7 +268,7 @@ fn device(
                 .ok()
                 .and_then(|v| v.get("id").cloned())
                 .unwrap_or(Value::Null);
-            let rows = cityfibre::board(&context.db.lock())?;
+            let rows = context.db.read(cityfibre::board)?;
             Ok(Answer::ok(
                 json!({"jsonrpc": "2.0", "id": id, "result": {"jobs": rows}}),
             ))

@@ -7,15 +7,15 @@ mod common;
 
 use std::time::Duration;
 
-use common::{BoardClient, World, board_token, eventually};
+use common::{BoardClient, Kind, World, board_token, eventually};
 use jobpack_core::outbox::ItemState;
 use jobpack_hub::Role;
 use jobpack_sim::{FaultConfig, sample_job_pack};
 
 const IDLE: Duration = Duration::from_secs(20);
 
-async fn world_with_job(job: &str) -> World {
-    let world = World::start(1).await;
+async fn world_with_job(kind: Kind, job: &str) -> World {
+    let world = World::start(kind, 1).await;
     world
         .cityfibre
         .create_job(job, sample_job_pack(job).expect("pack"))
@@ -24,9 +24,9 @@ async fn world_with_job(job: &str) -> World {
     world
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_a_session_pages_redirect_to_login_and_changes_are_refused() {
-    let world = world_with_job("S1").await;
+on_both! {
+async fn without_a_session_pages_redirect_to_login_and_changes_are_refused(kind) {
+    let world = world_with_job(kind, "S1").await;
     let board = BoardClient::new(&world);
     for path in ["/", "/jobs", "/parked", "/devices", "/nowhere"] {
         let answer = board.get(path).await;
@@ -66,10 +66,11 @@ async fn without_a_session_pages_redirect_to_login_and_changes_are_refused() {
     assert_eq!(login.status, 200);
     assert!(login.body.contains("name=\"token\""));
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wrong_token_is_refused_and_the_right_one_gives_a_strict_session_cookie() {
-    let world = world_with_job("S1").await;
+on_both! {
+async fn a_wrong_token_is_refused_and_the_right_one_gives_a_strict_session_cookie(kind) {
+    let world = world_with_job(kind, "S1").await;
     let mut board = BoardClient::new(&world);
     let refused = board.login("not-the-token").await;
     assert_eq!(refused.status, 401);
@@ -107,10 +108,11 @@ async fn a_wrong_token_is_refused_and_the_right_one_gives_a_strict_session_cooki
     assert!(out.set_cookie.expect("cleared").contains("Max-Age=0"));
     assert_eq!(board.get("/jobs").await.status, 303);
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_change_without_its_csrf_token_is_refused_and_not_done() {
-    let world = world_with_job("S1").await;
+on_both! {
+async fn a_change_without_its_csrf_token_is_refused_and_not_done(kind) {
+    let world = world_with_job(kind, "S1").await;
     world
         .hub
         .store()
@@ -199,10 +201,11 @@ async fn a_change_without_its_csrf_token_is_refused_and_not_done() {
     assert!(unknown.body.contains("&lt;E9&gt;"), "{}", unknown.body);
     assert!(!unknown.body.contains("<E9>"));
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hostile_values_from_cityfibre_and_phones_are_escaped() {
-    let world = world_with_job("S1").await;
+on_both! {
+async fn hostile_values_from_cityfibre_and_phones_are_escaped(kind) {
+    let world = world_with_job(kind, "S1").await;
     let store = world.hub.store();
     let hostile = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>";
     // What a hostile or broken CityFibre could put in front of the office: a job reference,
@@ -214,7 +217,7 @@ async fn hostile_values_from_cityfibre_and_phones_are_escaped() {
             tx.execute(
                 "INSERT INTO jobs (job_ref, provider_job_id, pack, created_at, updated_at)
                  VALUES (?1, 'JP-999999', '{}', 1, 1)",
-                [hostile],
+                &[hostile.into()],
             )?;
             Ok(())
         })
@@ -225,7 +228,7 @@ async fn hostile_values_from_cityfibre_and_phones_are_escaped() {
         .write(|tx| {
             tx.execute(
                 "UPDATE outbox SET state = 'parked', parked_reason = ?1, label = ?1",
-                [hostile],
+                &[hostile.into()],
             )?;
             Ok(())
         })
@@ -253,10 +256,11 @@ async fn hostile_values_from_cityfibre_and_phones_are_escaped() {
         );
     }
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn parked_messages_show_cityfibres_reason_and_are_resent_or_discarded_from_the_board() {
-    let world = World::start(1).await;
+on_both! {
+async fn parked_messages_show_cityfibres_reason_and_are_resent_or_discarded_from_the_board(kind) {
+    let world = World::start(kind, 1).await;
     world.sim.set_faults(FaultConfig {
         reject_job_refs: vec!["S8".into(), "S9".into()],
         ..FaultConfig::default()
@@ -365,4 +369,5 @@ async fn parked_messages_show_cityfibres_reason_and_are_resent_or_discarded_from
             .body
             .contains("Nothing is parked")
     );
+}
 }

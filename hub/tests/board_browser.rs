@@ -333,9 +333,9 @@ fn here() -> Location {
     Location::new(53.8, -1.55, 5.0).expect("location")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_office_logs_in_assigns_a_job_and_sees_the_phone_act_then_revokes_the_phone() {
-    let world = World::start(1).await;
+on_both! {
+async fn the_office_logs_in_assigns_a_job_and_sees_the_phone_act_then_revokes_the_phone(kind) {
+    let world = World::start(kind, 1).await;
     world
         .cityfibre
         .create_job("S1", sample_job_pack("S1").expect("pack"))
@@ -445,4 +445,5 @@ async fn the_office_logs_in_assigns_a_job_and_sees_the_phone_act_then_revokes_th
     browser.wait_url("/login").await;
     browser.quit().await;
     engine.shutdown();
+}
 }

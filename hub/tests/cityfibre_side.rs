@@ -34,9 +34,9 @@ fn envelope(id: u64, job_ref: &str, sent: Timestamp, message: InboundMessage) ->
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn create_job_gets_a_stable_provider_job_id_and_is_never_applied_twice() {
-    let world = World::start(1).await;
+on_both! {
+async fn create_job_gets_a_stable_provider_job_id_and_is_never_applied_twice(kind) {
+    let world = World::start(kind, 1).await;
     let spec = jobpack_spec::Spec::load().expect("contract");
     let pack = sample_job_pack("S100001").expect("pack");
     let first = world
@@ -79,10 +79,11 @@ async fn create_job_gets_a_stable_provider_job_id_and_is_never_applied_twice() {
         .expect("known");
     assert_eq!((job.state.as_str(), job.engineer_id), ("received", None));
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_unknown_and_oversized_calls_get_typed_errors_and_are_kept() {
-    let world = World::start(1).await;
+on_both! {
+async fn malformed_unknown_and_oversized_calls_get_typed_errors_and_are_kept(kind) {
+    let world = World::start(kind, 1).await;
     let caller = &world.cityfibre;
     let spec = jobpack_spec::Spec::load().expect("contract");
 
@@ -167,10 +168,11 @@ async fn malformed_unknown_and_oversized_calls_get_typed_errors_and_are_kept() {
     );
     assert_eq!(world.hub.store().inbound_count().expect("count"), 0);
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_cityfibres_certificate_opens_the_cityfibre_side() {
-    let world = World::start(1).await;
+on_both! {
+async fn only_cityfibres_certificate_opens_the_cityfibre_side(kind) {
+    let world = World::start(kind, 1).await;
     let foreign = Pki::generate(&["E001".to_owned()]).expect("another CA");
     let intruder = common::caller(&world.hub, &foreign);
     let result = intruder
@@ -182,10 +184,11 @@ async fn only_cityfibres_certificate_opens_the_cityfibre_side() {
     );
     assert_eq!(world.hub.store().inbound_count().expect("count"), 0);
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cancel_that_overtakes_its_create_leaves_the_job_cancelled() {
-    let world = World::start(1).await;
+on_both! {
+async fn a_cancel_that_overtakes_its_create_leaves_the_job_cancelled(kind) {
+    let world = World::start(kind, 1).await;
     world
         .cityfibre
         .cancel_job("S200", "customer cancelled")
@@ -210,10 +213,11 @@ async fn a_cancel_that_overtakes_its_create_leaves_the_job_cancelled() {
         .await
         .expect("second cancel");
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_older_provisioning_notice_arriving_late_is_kept_but_not_relayed() {
-    let world = World::start(1).await;
+on_both! {
+async fn an_older_provisioning_notice_arriving_late_is_kept_but_not_relayed(kind) {
+    let world = World::start(kind, 1).await;
     world
         .cityfibre
         .create_job("S300", sample_job_pack("S300").expect("pack"))
@@ -261,4 +265,5 @@ async fn an_older_provisioning_notice_arriving_late_is_kept_but_not_relayed() {
         .collect();
     assert_eq!(methods, [("createJob", None), ("notifyJob", Some(1))]);
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
 }

@@ -48,9 +48,9 @@ fn hub_outbox_sent(world: &World) -> bool {
         .all(|i| i.state == ItemState::Sent)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_engine_works_a_day_through_the_hub_and_cityfibre_gets_every_message_in_order() {
-    let world = World::start(1).await;
+on_both! {
+async fn an_engine_works_a_day_through_the_hub_and_cityfibre_gets_every_message_in_order(kind) {
+    let world = World::start(kind, 1).await;
     for job in ["S1", "S2"] {
         world
             .cityfibre
@@ -118,10 +118,11 @@ async fn an_engine_works_a_day_through_the_hub_and_cityfibre_gets_every_message_
     assert_eq!(engine.job("S2").expect("S2").state, JobState::Cancelled);
     engine.shutdown();
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn faults_between_hub_and_cityfibre_are_retried_with_exactly_once_effect() {
-    let world = World::start(1).await;
+on_both! {
+async fn faults_between_hub_and_cityfibre_are_retried_with_exactly_once_effect(kind) {
+    let world = World::start(kind, 1).await;
     let jobs: Vec<String> = (1..=6).map(|n| format!("S{n}")).collect();
     for job in &jobs {
         world
@@ -170,10 +171,11 @@ async fn faults_between_hub_and_cityfibre_are_retried_with_exactly_once_effect()
     assert!(items.iter().any(|i| i.attempts > 1), "the hub retried");
     engine.shutdown();
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refusal_from_cityfibre_comes_back_to_the_phone_as_a_parked_item() {
-    let world = World::start(1).await;
+on_both! {
+async fn a_refusal_from_cityfibre_comes_back_to_the_phone_as_a_parked_item(kind) {
+    let world = World::start(kind, 1).await;
     world
         .cityfibre
         .create_job("S9", sample_job_pack("S9").expect("pack"))
@@ -238,6 +240,7 @@ async fn a_refusal_from_cityfibre_comes_back_to_the_phone_as_a_parked_item() {
     assert!(eventually(IDLE, || hub_outbox_sent_or_gone(&world)).await);
     engine.shutdown();
 }
+}
 
 fn hub_outbox_sent_or_gone(world: &World) -> bool {
     world
@@ -249,9 +252,9 @@ fn hub_outbox_sent_or_gone(world: &World) -> bool {
         .all(|i| i.state == ItemState::Sent)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn what_the_hub_accepted_while_cityfibre_was_down_is_delivered_after_a_hub_restart() {
-    let world = World::start(1).await;
+on_both! {
+async fn what_the_hub_accepted_while_cityfibre_was_down_is_delivered_after_a_hub_restart(kind) {
+    let world = World::start(kind, 1).await;
     world.sim.set_gateway_down(0, true);
     world.sim.set_gateway_down(1, true);
     world
@@ -281,8 +284,16 @@ async fn what_the_hub_accepted_while_cityfibre_was_down_is_delivered_after_a_hub
 
     // The hub goes away with three messages in its outbox and comes back on the same files.
     let pki = world.sim.pki().clone();
-    let config = common::hub_config(world.dir.path(), &pki, world.sim.urls());
-    let World { sim, hub, dir, .. } = world;
+    let mut config = common::hub_config(world.dir.path(), &pki, world.sim.urls());
+    config.backend = world.backend.clone();
+    // The PostgreSQL server (if any) outlives the hub's restart.
+    let World {
+        sim,
+        hub,
+        dir,
+        pg: _pg,
+        ..
+    } = world;
     hub.shutdown().await;
     sim.set_gateway_down(0, false);
     sim.set_gateway_down(1, false);
@@ -306,11 +317,12 @@ async fn what_the_hub_accepted_while_cityfibre_was_down_is_delivered_after_a_hub
     hub.shutdown().await;
     drop(dir);
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cityfibre_answers_an_ont_scan_by_calling_the_hub_and_the_phone_sees_it() {
+on_both! {
+async fn cityfibre_answers_an_ont_scan_by_calling_the_hub_and_the_phone_sees_it(kind) {
     // Every scan is answered "retrying in 5 minutes" (4), then "provisioned" (1).
-    let world = World::start(4).await;
+    let world = World::start(kind, 4).await;
     let pki = world.sim.pki().clone();
     world.sim.call_partner(common::caller(&world.hub, &pki));
     world
@@ -339,10 +351,11 @@ async fn cityfibre_answers_an_ont_scan_by_calling_the_hub_and_the_phone_sees_it(
     assert_eq!(world.hub.store().inbound_count().expect("count"), 3);
     engine.shutdown();
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_hubs_own_refused_message_stays_parked_for_the_back_office_and_holds_its_job() {
-    let world = World::start(1).await;
+on_both! {
+async fn the_hubs_own_refused_message_stays_parked_for_the_back_office_and_holds_its_job(kind) {
+    let world = World::start(kind, 1).await;
     world.sim.set_faults(FaultConfig {
         reject_job_refs: vec!["S8".into()],
         ..FaultConfig::default()
@@ -388,4 +401,5 @@ async fn the_hubs_own_refused_message_stays_parked_for_the_back_office_and_holds
         delivered(&world, "S8")
     );
     engine.shutdown();
+}
 }

@@ -40,9 +40,9 @@ async fn two_jobs(world: &World) {
     world.hub.assign("S2", "E002").expect("assign S2");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_device_sees_and_pushes_only_its_engineers_jobs() {
-    let world = World::start(1).await;
+on_both! {
+async fn a_device_sees_and_pushes_only_its_engineers_jobs(kind) {
+    let world = World::start(kind, 1).await;
     two_jobs(&world).await;
     let phone = world.device("phone-1", "E001");
     let page = raw_pull(&world, &phone, None).await;
@@ -130,10 +130,11 @@ async fn a_device_sees_and_pushes_only_its_engineers_jobs() {
         (400, Some(-32602))
     );
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_and_revoked_devices_are_refused() {
-    let world = World::start(1).await;
+on_both! {
+async fn unknown_and_revoked_devices_are_refused(kind) {
+    let world = World::start(kind, 1).await;
     two_jobs(&world).await;
     let phone = world.device("phone-1", "E001");
     raw_pull(&world, &phone, None).await;
@@ -177,10 +178,11 @@ async fn unknown_and_revoked_devices_are_refused() {
     );
     assert!(world.hub.store().revoke_device("nobody").is_err());
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_an_office_certificate_dispatches_and_a_reassignment_moves_the_job() {
-    let world = World::start(1).await;
+on_both! {
+async fn only_an_office_certificate_dispatches_and_a_reassignment_moves_the_job(kind) {
+    let world = World::start(kind, 1).await;
     two_jobs(&world).await;
     let office = world
         .hub
@@ -275,10 +277,11 @@ async fn only_an_office_certificate_dispatches_and_a_reassignment_moves_the_job(
         (400, Some(-32602))
     );
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_get_is_refused_typed_and_kept() {
-    let world = World::start(1).await;
+on_both! {
+async fn a_get_is_refused_typed_and_kept(kind) {
+    let world = World::start(kind, 1).await;
     let phone = world.device("phone-1", "E001");
     let response = common::client(&phone)
         .get(format!("{}/pull", world.hub.device_url()))
@@ -295,4 +298,5 @@ async fn a_get_is_refused_typed_and_kept() {
         (kept[0].side.as_str(), kept[0].path.as_str()),
         ("device", "/pull")
     );
+}
 }

@@ -47,10 +47,10 @@ async fn put(url: &str, bytes: &[u8]) -> (u16, String) {
     (status, response.text().await.unwrap_or_default())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_phone_uploads_with_a_presigned_url_for_its_own_job_only() {
+on_both! {
+async fn a_phone_uploads_with_a_presigned_url_for_its_own_job_only(kind) {
     let stand_in = S3StandIn::start(&[BUCKET]).await.expect("S3 stand-in");
-    let world = World::start_with(1, Some(bucket(&stand_in, Duration::from_secs(120)))).await;
+    let world = World::start_with(kind, 1, Some(bucket(&stand_in, Duration::from_secs(120)))).await;
     for (job, engineer) in [("S1", "E001"), ("S2", "E002")] {
         world
             .cityfibre
@@ -131,11 +131,12 @@ async fn a_phone_uploads_with_a_presigned_url_for_its_own_job_only() {
         (400, Some(-32602))
     );
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expired_url_is_refused_by_s3() {
+on_both! {
+async fn an_expired_url_is_refused_by_s3(kind) {
     let stand_in = S3StandIn::start(&[BUCKET]).await.expect("S3 stand-in");
-    let world = World::start_with(1, Some(bucket(&stand_in, Duration::from_secs(1)))).await;
+    let world = World::start_with(kind, 1, Some(bucket(&stand_in, Duration::from_secs(1)))).await;
     world
         .cityfibre
         .create_job("S1", sample_job_pack("S1").expect("pack"))
@@ -161,6 +162,7 @@ async fn an_expired_url_is_refused_by_s3() {
             .is_none()
     );
 }
+}
 
 /// A camera-like JPEG.
 fn camera_jpeg(seed: u8) -> Vec<u8> {
@@ -175,14 +177,14 @@ fn camera_jpeg(seed: u8) -> Vec<u8> {
     out.into_inner()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_engine_with_no_s3_key_uploads_its_photo_through_the_hub() {
+on_both! {
+async fn an_engine_with_no_s3_key_uploads_its_photo_through_the_hub(kind) {
     use jobpack_core::closure::Journey;
     use jobpack_core::photos::{HubPresignedUploader, PhotoHash, PhotoStore};
     use jobpack_core::transport::{Timeouts, Transport};
 
     let stand_in = S3StandIn::start(&[BUCKET]).await.expect("S3 stand-in");
-    let world = World::start_with(1, Some(bucket(&stand_in, Duration::from_secs(120)))).await;
+    let world = World::start_with(kind, 1, Some(bucket(&stand_in, Duration::from_secs(120)))).await;
     world
         .cityfibre
         .create_job("S1", sample_job_pack("S1").expect("pack"))
@@ -237,4 +239,5 @@ async fn an_engine_with_no_s3_key_uploads_its_photo_through_the_hub() {
         .expect("uploaded");
     assert_eq!(PhotoHash::of(&stored.bytes).as_str(), photo.sha256);
     engine.shutdown();
+}
 }

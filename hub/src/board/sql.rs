@@ -1,12 +1,12 @@
-//! The board's own reads, SQLite. Every SQL statement the board adds to `HubStore` is here
-//! and nowhere else, so a second store backend (PostgreSQL) gives each function below a twin
-//! with the same signature and the board does not change. (The job list itself is
-//! `HubStore::board`, `cityfibre.rs`; parked items are the core's outbox list.)
+//! The board's own reads. Every SQL statement the board adds to `HubStore` is here and
+//! nowhere else, written against the storage seam (`crate::sql::Tx`) in the subset SQLite and
+//! PostgreSQL both speak, so the board reads either backend. (The job list itself is
+//! `HubStore::board`, `cityfibre.rs`; parked items are the outbox list.)
 
 use jobpack_core::protocol::Timestamp;
-use rusqlite::Connection;
 
 use crate::HubError;
+use crate::sql::Tx;
 
 /// A device certificate as the board lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -37,42 +37,37 @@ fn millis(value: i64) -> Result<Timestamp, HubError> {
 }
 
 /// Every device, issue order (revoked ones included, marked).
-pub fn devices(conn: &Connection) -> Result<Vec<DeviceRow>, HubError> {
-    let mut stmt = conn.prepare(
+pub fn devices(tx: &dyn Tx) -> Result<Vec<DeviceRow>, HubError> {
+    let rows = tx.query(
         "SELECT device_id, engineer_id, role, issued_at, revoked_at FROM devices
          ORDER BY issued_at, device_id",
+        &[],
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, Option<String>>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, Option<i64>>(4)?,
-        ))
-    })?;
-    let mut devices = Vec::new();
-    for row in rows {
-        let (device_id, engineer_id, role, issued_at, revoked_at) = row?;
-        devices.push(DeviceRow {
-            device_id,
-            engineer_id,
-            role,
-            issued_at: millis(issued_at)?,
-            revoked_at: revoked_at.map(millis).transpose()?,
-        });
-    }
-    Ok(devices)
+    rows.iter()
+        .map(|r| {
+            Ok(DeviceRow {
+                device_id: r.get(0)?,
+                engineer_id: r.get(1)?,
+                role: r.get(2)?,
+                issued_at: millis(r.get(3)?)?,
+                revoked_at: r.get::<Option<i64>>(4)?.map(millis).transpose()?,
+            })
+        })
+        .collect()
 }
 
 /// Every engineer, by id.
-pub fn engineers(conn: &Connection) -> Result<Vec<EngineerRow>, HubError> {
-    let mut stmt = conn.prepare("SELECT engineer_id, name FROM engineers ORDER BY engineer_id")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(EngineerRow {
-            engineer_id: r.get(0)?,
-            name: r.get(1)?,
+pub fn engineers(tx: &dyn Tx) -> Result<Vec<EngineerRow>, HubError> {
+    let rows = tx.query(
+        "SELECT engineer_id, name FROM engineers ORDER BY engineer_id",
+        &[],
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok(EngineerRow {
+                engineer_id: r.get(0)?,
+                name: r.get(1)?,
+            })
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .collect()
 }

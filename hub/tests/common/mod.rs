@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -10,16 +12,66 @@ use jobpack_core::engine::{Config, Engine};
 use jobpack_core::protocol::EngineerDetails;
 use jobpack_core::sync::{RetryPolicy, SyncPolicy};
 use jobpack_core::transport::{Timeouts, TlsMaterial};
-use jobpack_hub::{Hub, HubConfig, Identity, Role};
+use jobpack_hub::{Backend, Hub, HubConfig, Identity, Role};
 use jobpack_sim::{
     CallerConfig, FaultConfig, PartnerCaller, Pki, ProvisioningScript, SimConfig, Simulator,
 };
+
+/// Which database a test's hub runs on. Every hub test runs on both (`on_both!`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+impl Kind {
+    /// The backend for a hub, starting a PostgreSQL server for it when needed (kept alive by
+    /// the returned guard).
+    pub fn backend(self) -> (Backend, Option<postgres::PgServer>) {
+        match self {
+            Kind::Sqlite => (Backend::Sqlite, None),
+            Kind::Postgres => {
+                let server = postgres::PgServer::start();
+                (Backend::Postgres(server.url()), Some(server))
+            }
+        }
+    }
+}
+
+/// Instantiates an async test once per backend: `mod name { fn sqlite; fn postgres }`.
+#[macro_export]
+macro_rules! on_both {
+    ($(#[$meta:meta])* async fn $name:ident($kind:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$meta])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $kind = $crate::common::Kind::Sqlite;
+                $body
+            }
+
+            $(#[$meta])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let $kind = $crate::common::Kind::Postgres;
+                $body
+            }
+        }
+    };
+}
 
 pub struct World {
     pub sim: Simulator,
     pub hub: Hub,
     pub cityfibre: PartnerCaller,
     pub dir: tempfile::TempDir,
+    /// What the hub runs on (a restarted hub must use the same).
+    pub backend: Backend,
+    /// The PostgreSQL server, when there is one; dropped (stopped) after the hub.
+    pub pg: Option<postgres::PgServer>,
 }
 
 pub fn fast_retry() -> RetryPolicy {
@@ -62,17 +114,26 @@ pub fn caller(hub: &Hub, pki: &Pki) -> PartnerCaller {
 impl World {
     /// The simulator as CityFibre (two gateways, provisioning always `status`), the hub
     /// forwarding to it, engineers E001 and E002 known to the hub.
-    pub async fn start(status: u8) -> World {
-        Self::start_with(status, None).await
+    pub async fn start(kind: Kind, status: u8) -> World {
+        Self::start_with(kind, status, None).await
     }
 
     /// [`World::start`] with the hub presigning uploads to `photos`.
-    pub async fn start_with(status: u8, photos: Option<jobpack_hub::PhotoBucket>) -> World {
-        Self::start_configured(status, move |config| config.photos = photos).await
+    pub async fn start_with(
+        kind: Kind,
+        status: u8,
+        photos: Option<jobpack_hub::PhotoBucket>,
+    ) -> World {
+        Self::start_configured(kind, status, move |config| config.photos = photos).await
     }
 
-    /// [`World::start`] with a last say on the hub's configuration (a store backend, photos).
-    pub async fn start_configured(status: u8, configure: impl FnOnce(&mut HubConfig)) -> World {
+    /// [`World::start`] with a last say on the hub's configuration (photos, listeners).
+    pub async fn start_configured(
+        kind: Kind,
+        status: u8,
+        configure: impl FnOnce(&mut HubConfig),
+    ) -> World {
+        let (backend, pg) = kind.backend();
         let dir = tempfile::tempdir().expect("temp dir");
         let pki = Pki::generate(&["E001".to_owned()]).expect("pki");
         let sim = Simulator::start(
@@ -95,6 +156,7 @@ impl World {
         .await
         .expect("simulator");
         let mut config = hub_config(dir.path(), &pki, sim.urls());
+        config.backend = backend.clone();
         configure(&mut config);
         let hub = Hub::start(config).await.expect("hub");
         for id in ["E001", "E002"] {
@@ -106,6 +168,8 @@ impl World {
             hub,
             cityfibre,
             dir,
+            backend,
+            pg,
         }
     }
 
