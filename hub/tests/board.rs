@@ -223,6 +223,14 @@ async fn hostile_values_from_cityfibre_and_phones_are_escaped(kind) {
         })
         .expect("hostile job");
     world.hub.assign("S1", "E001").expect("assign");
+    // The engineer-details notice is delivered first: a forwarder recording its outcome
+    // after the rewrite below would overwrite it.
+    let delivered = || {
+        store.outbox(Some("S1")).is_ok_and(|items| {
+            !items.is_empty() && items.iter().all(|item| item.state == ItemState::Sent)
+        })
+    };
+    assert!(eventually(IDLE, delivered).await, "the notice is delivered");
     store
         .db
         .write(|tx| {
