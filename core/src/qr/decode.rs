@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use super::binarize;
 use super::finder;
 use super::frame::{Frame, FrameError};
+use super::payload;
 
 /// Why a frame produced no payload.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +130,7 @@ pub struct Scanner {
     /// Corners (in the searched image) of the guess that decoded last.
     last_corners: Option<[(f64, f64); 4]>,
     crop: Vec<u8>,
+    mesh: finder::Mesh,
 }
 
 /// What an earlier frame of the stream told us: where the code was (full-resolution
@@ -570,6 +572,7 @@ impl Scanner {
                 Some(i) => finder::expand(&self.bin, w, h, &self.finder, i, &mut self.guesses),
                 None => finder::nudged(&self.bin, w, h, &self.finder, &mut self.guesses),
             }
+            let mut other_code = false;
             for &guess in &self.guesses {
                 if tried && Instant::now() > deadline {
                     self.work.budget_spent = true;
@@ -598,9 +601,37 @@ impl Scanner {
                     // Another code than the one wanted: this plan is done, try the next.
                     Ok(d) => {
                         remember(&mut self.rejected, vec![d]);
+                        other_code = true;
                         break;
                     }
                     Err(e) => last = prefer(last, e),
+                }
+            }
+            // A large symbol none of whose guesses read: sample it again cell by cell
+            // through its alignment patterns (a curved label, see [`finder::Mesh`]),
+            // from the plan's best guess (the first: through the bottom-right pattern).
+            let first = self.guesses.first().copied();
+            if let (Some(_), Some(guess), false) = (plan, first, other_code)
+                && guess.size >= 45
+                && !(tried && Instant::now() > deadline)
+                && self.mesh.build(&self.bin, w, h, &guess)
+            {
+                tried = true;
+                self.work.guesses += 1;
+                let sampler = finder::SampledGrid::with_mesh(guess, src, &self.mesh);
+                if sampler.has_function_patterns() {
+                    let grid = sampler.sample_into(&mut self.bits);
+                    let started = Instant::now();
+                    self.work.decoder_calls += 1;
+                    match guarded(|| decode_grid(&grid)) {
+                        Ok(d) if accept(&d.text) => {
+                            self.last_decode = Some(started.elapsed());
+                            self.last_corners = Some(guess.corners());
+                            return Ok(vec![d]);
+                        }
+                        Ok(d) => remember(&mut self.rejected, vec![d]),
+                        Err(e) => last = prefer(last, e),
+                    }
                 }
             }
         }
@@ -661,9 +692,15 @@ fn looks_latin1(bytes: &[u8]) -> bool {
 
 fn decode_grid<G: rqrr::BitGrid>(grid: &G) -> Result<Decoded, QrError> {
     let mut bytes = Vec::new();
-    rqrr::Grid::new(GridRef(grid))
-        .decode_to(&mut bytes)
-        .map_err(|e| QrError::Unreadable(e.to_string()))?;
+    match rqrr::Grid::new(GridRef(grid)).decode_to(&mut bytes) {
+        Ok(_) => {}
+        // Corrected, but in a mode rqrr does not decode (FNC1, structured append).
+        Err(rqrr::DeQRError::UnknownDataType) => {
+            bytes = payload::decode_all_modes(grid)
+                .ok_or_else(|| QrError::Unreadable(rqrr::DeQRError::UnknownDataType.to_string()))?;
+        }
+        Err(e) => return Err(QrError::Unreadable(e.to_string())),
+    }
     Ok(Decoded {
         text: to_text(&bytes),
         bytes,
