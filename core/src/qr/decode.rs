@@ -71,6 +71,9 @@ impl Default for ScannerConfig {
 /// reports the time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ScanWork {
+    /// Pixels of the frame copied into the working image (fewer than the frame's when
+    /// a very large frame is decimated on the copy).
+    pub pixels_copied: u64,
     /// Strategies started (binarisation + one detector).
     pub steps: u32,
     /// Pixels binarised over all steps.
@@ -224,8 +227,17 @@ impl Scanner {
         self.rejected.clear();
         let start = Instant::now();
         let deadline = start + self.config.budget;
-        frame.copy_luma_into(&mut self.gray);
-        let (w, h) = (frame.upright_width(), frame.upright_height());
+        // A frame far larger than any step works on (a 48 MP still) is decimated while it
+        // is copied: a full copy and then a box downscale of it cost more than a whole
+        // frame's budget before the first budget check could run.
+        let d = decimation(frame.upright_width(), frame.upright_height());
+        if d > 1 {
+            frame.copy_luma_decimated_into(d, &mut self.gray);
+        } else {
+            frame.copy_luma_into(&mut self.gray);
+        }
+        let (w, h) = (frame.upright_width() / d, frame.upright_height() / d);
+        self.work.pixels_copied = (w * h) as u64;
         let mut gray = std::mem::take(&mut self.gray);
         let result = match self.try_hint(&gray, w, h, deadline, accept) {
             Some(found) => Ok(found),
@@ -643,6 +655,25 @@ impl Scanner {
 enum Detector {
     Finder,
     Rqrr,
+}
+
+/// Frames above this many pixels are decimated on the copy (see [`decimation`]).
+const DECIMATE_ABOVE: usize = 16_000_000;
+
+/// One pixel in how many (each way) a frame of `w` x `h` keeps: 1 up to
+/// [`DECIMATE_ABOVE`] pixels (12 MP phone stills are read whole), then the least factor
+/// that brings it to at most 12 MP. A code in such a frame spans thousands of pixels, so
+/// it keeps several pixels per module, and the first step downscales further anyway.
+fn decimation(w: usize, h: usize) -> usize {
+    let pixels = w.saturating_mul(h);
+    if pixels <= DECIMATE_ABOVE {
+        return 1;
+    }
+    let mut d = 2;
+    while pixels / (d * d) > 12_000_000 {
+        d += 1;
+    }
+    d
 }
 
 /// Adds codes the caller turned down, once each.
