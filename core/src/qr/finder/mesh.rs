@@ -39,6 +39,12 @@ pub(crate) fn alignment_positions(size: usize) -> Vec<usize> {
     out
 }
 
+/// Whether point (i, j) of a `k` x `k` alignment grid is a corner the finders take.
+fn finder_corner(i: usize, j: usize, k: usize) -> bool {
+    let last = k - 1;
+    [(0, 0), (last, 0), (0, last)].contains(&(i, j))
+}
+
 /// A symbol's module-to-image map as one homography per cell of the alignment grid.
 #[derive(Debug, Default, Clone)]
 pub struct Mesh {
@@ -74,9 +80,7 @@ impl Mesh {
             for i in 0..k {
                 let (u, v) = (self.lines[i], self.lines[j]);
                 let (px, py) = apply(&hm, u, v);
-                let finder_corner =
-                    (i == 0 && j == 0) || (i == k - 1 && j == 0) || (i == 0 && j == k - 1);
-                if finder_corner {
+                if finder_corner(i, j, k) {
                     offsets[j * k + i] = Some((0.0, 0.0));
                     self.points.push((px, py));
                     continue;
@@ -190,7 +194,7 @@ mod tests {
         let mut centres = Vec::new();
         for (j, &pv) in pos.iter().enumerate() {
             for (i, &pu) in pos.iter().enumerate() {
-                if (i == 0 && j == 0) || (i == k - 1 && j == 0) || (i == 0 && j == k - 1) {
+                if finder_corner(i, j, k) {
                     continue;
                 }
                 let (u, v) = (pu as f64 + 0.5, pv as f64 + 0.5);
