@@ -64,7 +64,7 @@ fn decodes_most_reference_samples_exactly() {
     // A decode that returns the wrong text is the failure that costs a visit.
     assert!(wrong.is_empty(), "wrong text from {wrong:?}");
     // rqrr alone reads 56; the floor guards the locator and strategies against regressions.
-    assert!(ok >= 115, "decoded only {ok} of 137");
+    assert!(ok >= 124, "decoded only {ok} of 137");
 }
 
 #[test]
@@ -184,6 +184,42 @@ fn tilted_version_1_labels() {
     for (file, want) in [
         ("tilted-v1-blurred.png", "CXNK3DFC967A"),
         ("tilted-v1-upside-down.png", "ALCL316F688D"),
+    ] {
+        let img = LumaImage::open(fixtures.join(file)).unwrap();
+        let found = scanner.scan(&img.frame().unwrap());
+        assert_eq!(found.ok(), Some(vec![want.to_owned()]), "{file}");
+    }
+}
+
+/// A version 7 code on a bent sheet (a zxing-cpp sample, see the fixtures' README): no
+/// single homography reads it; sampling cell by cell through its alignment patterns does.
+#[test]
+fn a_curved_version_7_code_reads_through_its_alignment_patterns() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qr/curved-v7.webp");
+    let img = LumaImage::open(file).unwrap();
+    let found = scanner().scan(&img.frame().unwrap());
+    assert_eq!(
+        found.ok(),
+        Some(vec![
+            "UI office hours signup\r\nhttp://www.corp.google.com/sparrow/ui_office_hours/ \r\n"
+                .to_owned()
+        ])
+    );
+}
+
+/// Data modes rqrr stops at (after correcting the codewords): FNC1 (GS1 labels, whose
+/// field separators read as 0x1D) and Hanzi (a Chinese operator's label). Samples of
+/// zxing-cpp, see the fixtures' README.
+#[test]
+fn gs1_and_hanzi_codes_read_past_rqrr_s_modes() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qr");
+    let mut scanner = scanner();
+    for (file, want) in [
+        (
+            "gs1-fnc1.png",
+            "01095040000591012112345678p901\u{1d}101234567p\u{1d}171411208200http://www.gs1.org/demo/",
+        ),
+        ("hanzi.png", "\u{1}\u{10}AD:SUB:阿;;"),
     ] {
         let img = LumaImage::open(fixtures.join(file)).unwrap();
         let found = scanner.scan(&img.frame().unwrap());

@@ -109,6 +109,50 @@ fn noise_reads_nothing_and_stays_bounded() {
     }
 }
 
+/// A 48 MP still is decimated while it is copied (a full copy and box downscale cost more
+/// than the phone's budget before the first check); a 12 MP one is read whole.
+#[test]
+fn very_large_frames_are_decimated_on_the_copy() {
+    let (w, h) = (8000, 6000);
+    let img = vec![128u8; w * h];
+    let (r, work) = scan(w, h, &img);
+    assert!(matches!(r, Err(QrError::NotFound)), "{r:?}");
+    assert_eq!(work.pixels_copied, 4000 * 3000, "{work:?}");
+    let (w, h) = (4000, 3000);
+    let (_, work) = scan(w, h, &img[..w * h]);
+    assert_eq!(work.pixels_copied, (w * h) as u64, "{work:?}");
+}
+
+/// The decimated copy keeps the centre pixel of each cell, in the upright orientation,
+/// for every rotation and pixel layout the platforms hand over.
+#[test]
+fn decimated_copy_matches_the_full_copy_at_cell_centres() {
+    let (w, h, stride) = (10usize, 7usize, 12usize);
+    let pixels: Vec<u8> = (0..stride * h).map(|i| (i * 7 % 251) as u8).collect();
+    for rotation in [Rotation::R0, Rotation::R90, Rotation::R180, Rotation::R270] {
+        let frame = Frame::luma(&pixels, w, h, stride, rotation).unwrap();
+        let (uw, uh) = (frame.upright_width(), frame.upright_height());
+        let mut full = Vec::new();
+        frame.copy_luma_into(&mut full);
+        for d in [2usize, 3] {
+            let mut small = Vec::new();
+            frame.copy_luma_decimated_into(d, &mut small);
+            let (sw, sh) = (uw / d, uh / d);
+            assert_eq!(small.len(), sw * sh, "{rotation:?} d={d}");
+            for y in 0..sh {
+                for x in 0..sw {
+                    let c = d / 2;
+                    assert_eq!(
+                        small[y * sw + x],
+                        full[(y * d + c) * uw + x * d + c],
+                        "{rotation:?} d={d} ({x},{y})"
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn tiny_and_flat_frames_are_nothing() {
     for (w, h) in [(1, 1), (7, 7), (20, 20), (21, 21), (1, 4000), (4000, 1)] {

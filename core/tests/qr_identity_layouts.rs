@@ -339,3 +339,19 @@ fn two_fsans_are_still_refused() {
         Err(IdentityError::InvalidFsan { .. })
     ));
 }
+
+/// A real DASAN Zhone ZNID-GPON-2426 label's text (transcribed in
+/// DanEscher98/EmbeddedScripts, see docs/QR.md): `S/N` is the maker's numeric serial and
+/// no FSAN is printed. No identity is made up from it: the parser refuses, and the
+/// engineer types the FSAN.
+#[test]
+fn a_zhone_label_without_an_fsan_is_refused() {
+    let r = parse_ont_payload("P/N: 810-09107-01\nS/N: 303901101\nMAC address: 0002713B86AD");
+    assert!(
+        matches!(
+            r,
+            Err(IdentityError::NoFsan | IdentityError::InvalidFsan { .. })
+        ),
+        "{r:?}"
+    );
+}

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use super::binarize;
 use super::finder;
 use super::frame::{Frame, FrameError};
+use super::payload;
 
 /// Why a frame produced no payload.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +71,9 @@ impl Default for ScannerConfig {
 /// reports the time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ScanWork {
+    /// Pixels of the frame copied into the working image (fewer than the frame's when
+    /// a very large frame is decimated on the copy).
+    pub pixels_copied: u64,
     /// Strategies started (binarisation + one detector).
     pub steps: u32,
     /// Pixels binarised over all steps.
@@ -129,6 +133,7 @@ pub struct Scanner {
     /// Corners (in the searched image) of the guess that decoded last.
     last_corners: Option<[(f64, f64); 4]>,
     crop: Vec<u8>,
+    mesh: finder::Mesh,
 }
 
 /// What an earlier frame of the stream told us: where the code was (full-resolution
@@ -222,8 +227,17 @@ impl Scanner {
         self.rejected.clear();
         let start = Instant::now();
         let deadline = start + self.config.budget;
-        frame.copy_luma_into(&mut self.gray);
-        let (w, h) = (frame.upright_width(), frame.upright_height());
+        // A frame far larger than any step works on (a 48 MP still) is decimated while it
+        // is copied: a full copy and then a box downscale of it cost more than a whole
+        // frame's budget before the first budget check could run.
+        let d = decimation(frame.upright_width(), frame.upright_height());
+        if d > 1 {
+            frame.copy_luma_decimated_into(d, &mut self.gray);
+        } else {
+            frame.copy_luma_into(&mut self.gray);
+        }
+        let (w, h) = (frame.upright_width() / d, frame.upright_height() / d);
+        self.work.pixels_copied = (w * h) as u64;
         let mut gray = std::mem::take(&mut self.gray);
         let result = match self.try_hint(&gray, w, h, deadline, accept) {
             Some(found) => Ok(found),
@@ -570,6 +584,7 @@ impl Scanner {
                 Some(i) => finder::expand(&self.bin, w, h, &self.finder, i, &mut self.guesses),
                 None => finder::nudged(&self.bin, w, h, &self.finder, &mut self.guesses),
             }
+            let mut other_code = false;
             for &guess in &self.guesses {
                 if tried && Instant::now() > deadline {
                     self.work.budget_spent = true;
@@ -598,9 +613,37 @@ impl Scanner {
                     // Another code than the one wanted: this plan is done, try the next.
                     Ok(d) => {
                         remember(&mut self.rejected, vec![d]);
+                        other_code = true;
                         break;
                     }
                     Err(e) => last = prefer(last, e),
+                }
+            }
+            // A large symbol none of whose guesses read: sample it again cell by cell
+            // through its alignment patterns (a curved label, see [`finder::Mesh`]),
+            // from the plan's best guess (the first: through the bottom-right pattern).
+            let first = self.guesses.first().copied();
+            if let (Some(_), Some(guess), false) = (plan, first, other_code)
+                && guess.size >= 45
+                && !(tried && Instant::now() > deadline)
+                && self.mesh.build(&self.bin, w, h, &guess)
+            {
+                tried = true;
+                self.work.guesses += 1;
+                let sampler = finder::SampledGrid::with_mesh(guess, src, &self.mesh);
+                if sampler.has_function_patterns() {
+                    let grid = sampler.sample_into(&mut self.bits);
+                    let started = Instant::now();
+                    self.work.decoder_calls += 1;
+                    match guarded(|| decode_grid(&grid)) {
+                        Ok(d) if accept(&d.text) => {
+                            self.last_decode = Some(started.elapsed());
+                            self.last_corners = Some(guess.corners());
+                            return Ok(vec![d]);
+                        }
+                        Ok(d) => remember(&mut self.rejected, vec![d]),
+                        Err(e) => last = prefer(last, e),
+                    }
                 }
             }
         }
@@ -612,6 +655,25 @@ impl Scanner {
 enum Detector {
     Finder,
     Rqrr,
+}
+
+/// Frames above this many pixels are decimated on the copy (see [`decimation`]).
+const DECIMATE_ABOVE: usize = 16_000_000;
+
+/// One pixel in how many (each way) a frame of `w` x `h` keeps: 1 up to
+/// [`DECIMATE_ABOVE`] pixels (12 MP phone stills are read whole), then the least factor
+/// that brings it to at most 12 MP. A code in such a frame spans thousands of pixels, so
+/// it keeps several pixels per module, and the first step downscales further anyway.
+fn decimation(w: usize, h: usize) -> usize {
+    let pixels = w.saturating_mul(h);
+    if pixels <= DECIMATE_ABOVE {
+        return 1;
+    }
+    let mut d = 2;
+    while pixels / (d * d) > 12_000_000 {
+        d += 1;
+    }
+    d
 }
 
 /// Adds codes the caller turned down, once each.
@@ -661,9 +723,15 @@ fn looks_latin1(bytes: &[u8]) -> bool {
 
 fn decode_grid<G: rqrr::BitGrid>(grid: &G) -> Result<Decoded, QrError> {
     let mut bytes = Vec::new();
-    rqrr::Grid::new(GridRef(grid))
-        .decode_to(&mut bytes)
-        .map_err(|e| QrError::Unreadable(e.to_string()))?;
+    match rqrr::Grid::new(GridRef(grid)).decode_to(&mut bytes) {
+        Ok(_) => {}
+        // Corrected, but in a mode rqrr does not decode (FNC1, structured append).
+        Err(rqrr::DeQRError::UnknownDataType) => {
+            bytes = payload::decode_all_modes(grid)
+                .ok_or_else(|| QrError::Unreadable(rqrr::DeQRError::UnknownDataType.to_string()))?;
+        }
+        Err(e) => return Err(QrError::Unreadable(e.to_string())),
+    }
     Ok(Decoded {
         text: to_text(&bytes),
         bytes,

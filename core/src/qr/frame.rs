@@ -213,6 +213,31 @@ impl<'a> Frame<'a> {
         }
     }
 
+    /// Like [`Self::copy_luma_into`], but keeps one pixel in `d` each way (the centre of
+    /// each `d` x `d` cell): the upright image is `upright_width() / d` by
+    /// `upright_height() / d`. Only the kept rows are read, so a 48 MP frame costs a
+    /// fraction of a full copy; see [`super::decode`] for when it is used.
+    pub fn copy_luma_decimated_into(&self, d: usize, out: &mut Vec<u8>) {
+        let d = d.max(1);
+        let (uw, uh) = (self.upright_width() / d, self.upright_height() / d);
+        out.clear();
+        out.resize(uw * uh, 0);
+        let c = d / 2;
+        for uy in 0..uh {
+            for ux in 0..uw {
+                // The upright pixel's source coordinates (inverse of copy_luma_into's map).
+                let (px, py) = (ux * d + c, uy * d + c);
+                let (x, y) = match self.rotation {
+                    Rotation::R0 => (px, py),
+                    Rotation::R90 => (py, self.height - 1 - px),
+                    Rotation::R180 => (self.width - 1 - px, self.height - 1 - py),
+                    Rotation::R270 => (self.width - 1 - py, px),
+                };
+                out[uy * uw + ux] = self.luma_at(x, y);
+            }
+        }
+    }
+
     /// Writes the upright, tightly packed luma image into `out`, reusing its allocation.
     pub fn copy_luma_into(&self, out: &mut Vec<u8>) {
         let (uw, uh) = (self.upright_width(), self.upright_height());

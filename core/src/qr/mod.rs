@@ -17,6 +17,7 @@ mod binarize;
 mod decode;
 mod finder;
 pub mod frame;
+mod payload;
 
 pub use decode::{Decoded, QrError, ScanWork, Scanner, ScannerConfig};
 pub use frame::{Frame, FrameError, LumaImage, PixelFormat, Rotation};

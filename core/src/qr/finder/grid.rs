@@ -4,6 +4,7 @@
 
 use super::GridGuess;
 use super::geometry::apply;
+use super::mesh::Mesh;
 use crate::qr::binarize::ThresholdMap;
 
 /// Where a sampled grid reads its modules from.
@@ -28,11 +29,26 @@ pub struct Source<'a> {
 pub struct SampledGrid<'a> {
     guess: GridGuess,
     src: Source<'a>,
+    /// Per-cell homographies through the alignment patterns, when built (see [`Mesh`]).
+    mesh: Option<&'a Mesh>,
 }
 
 impl<'a> SampledGrid<'a> {
     pub fn new(guess: GridGuess, src: Source<'a>) -> Self {
-        SampledGrid { guess, src }
+        SampledGrid {
+            guess,
+            src,
+            mesh: None,
+        }
+    }
+
+    /// Samples through `mesh` (built from `guess`) instead of the guess's one homography.
+    pub fn with_mesh(guess: GridGuess, src: Source<'a>, mesh: &'a Mesh) -> Self {
+        SampledGrid {
+            guess,
+            src,
+            mesh: Some(mesh),
+        }
     }
 }
 
@@ -46,7 +62,11 @@ impl SampledGrid<'_> {
     }
 
     fn module(&self, y: usize, x: usize) -> bool {
-        let (px, py) = apply(&self.guess.h, x as f64 + 0.5, y as f64 + 0.5);
+        let (u, v) = (x as f64 + 0.5, y as f64 + 0.5);
+        let (px, py) = match self.mesh {
+            Some(mesh) => mesh.apply(u, v),
+            None => apply(&self.guess.h, u, v),
+        };
         let s = &self.src;
         // Pixel centres are at +0.5.
         let (fx, fy) = (px - 0.5, py - 0.5);

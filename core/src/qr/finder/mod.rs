@@ -38,9 +38,11 @@ mod alignment;
 mod edges;
 mod geometry;
 mod grid;
+mod mesh;
 mod search;
 
 pub use grid::{SampledGrid, Source};
+pub use mesh::Mesh;
 
 use alignment::find_alignment;
 use edges::outer_edges;
