@@ -2,9 +2,16 @@
 //! the database (and its key), the endpoints with the device's TLS material, the engineer, the
 //! partner's catalogue and closure matrix, the sync policy and how photos are kept and uploaded.
 //!
-//! The configuration is plain data; the engine checks it when it opens (a bad catalogue or
-//! matrix, unusable TLS material) and refuses with [`Error::Config`](super::Error::Config) or
-//! [`Error::Matrix`](super::Error::Matrix). Its `Debug` never prints a key.
+//! The configuration is plain data; the engine checks it when it opens ([`Config::check`]: a
+//! bad catalogue or matrix, unusable TLS material, a zero timeout or photo size) and refuses
+//! with [`Error::Config`](super::Error::Config) or [`Error::Matrix`](super::Error::Matrix),
+//! naming the field. The rules live here, not in the FFI: the bindings only convert. Its
+//! `Debug` never prints a key.
+//!
+//! Photo uploads ([`PhotoUpload`]) go through the partner hub by default
+//! ([`PhotoUpload::ViaHub`]): the hub presigns each PUT for the device's own certificate, so
+//! the phone holds no S3 key. Signing on the device with the partner's keys
+//! ([`PhotoUpload::DirectS3`]) is for QA against an S3 stand-in only.
 
 use std::path::PathBuf;
 
@@ -47,7 +54,7 @@ pub struct PhotoConfig {
     pub directory: Option<PathBuf>,
     pub ingest: IngestConfig,
     /// Where uploads go; without it photo uploads wait (and say so) until one is configured.
-    pub s3: Option<S3Config>,
+    pub upload: Option<PhotoUpload>,
     /// Seals photo files at rest (AES-256-GCM) when set; from the platform keystore.
     pub key: Option<PhotoKey>,
 }
@@ -58,9 +65,72 @@ impl Default for PhotoConfig {
             bucket: "jobpack-photos".into(),
             directory: None,
             ingest: IngestConfig::default(),
-            s3: None,
+            upload: None,
             key: None,
         }
+    }
+}
+
+/// How closure photos reach the bucket.
+#[derive(Debug, Clone)]
+pub enum PhotoUpload {
+    /// The recommended mode, and the only one for phones in the field: for each photo the
+    /// core asks the hub (the engine's own endpoints, with the device's client certificate)
+    /// for a short-lived presigned PUT URL for the photo's deterministic key and checksum
+    /// ([`HubPresignedUploader`](crate::photos::HubPresignedUploader)). No S3 key on the
+    /// phone. Needs at least one endpoint.
+    ViaHub(HubUpload),
+    /// QA only: the partner's S3 keys on the device, each PUT signed here (SigV4), for tests
+    /// and tools against an S3 stand-in without a hub.
+    DirectS3(S3Config),
+}
+
+/// The S3 side of [`PhotoUpload::ViaHub`]: the URLs come from the hub, the PUT goes to S3.
+#[derive(Debug, Clone, Default)]
+pub struct HubUpload {
+    /// CA certificates (PEM) that may sign the S3 endpoint's certificate, for an `https` URL
+    /// (the core embeds no public roots).
+    pub s3_trust_anchors_pem: Option<String>,
+    /// QA: accept `http://` presigned URLs on a loopback address (an S3 stand-in).
+    pub allow_plain_http_loopback: bool,
+}
+
+/// Most equivalent endpoints an engine accepts (the hub, or CityFibre's two gateways, are a
+/// handful): more is a configuration mistake, and the limit keeps an endpoint's index small.
+pub const MAX_ENDPOINTS: usize = 16;
+
+impl Config {
+    /// The rules a configuration must meet beyond its types, checked by
+    /// [`Engine::open`](super::Engine::open): at most [`MAX_ENDPOINTS`] endpoints, a zero
+    /// timeout would fail every call at once, a zero `max_edge` every photo, and uploads
+    /// through the hub need a hub to ask.
+    pub fn check(&self) -> Result<(), super::Error> {
+        let refuse = |reason: &str| {
+            Err(super::Error::Config {
+                reason: reason.to_owned(),
+            })
+        };
+        if self.endpoints.len() > MAX_ENDPOINTS {
+            return Err(super::Error::Config {
+                reason: format!(
+                    "{} endpoints; at most {MAX_ENDPOINTS} are accepted",
+                    self.endpoints.len()
+                ),
+            });
+        }
+        if self.timeouts.request.is_zero() {
+            return refuse("timeouts.request must be positive (a zero timeout fails every call)");
+        }
+        if self.timeouts.connect.is_zero() {
+            return refuse("timeouts.connect must be positive (a zero timeout fails every call)");
+        }
+        if self.photos.ingest.max_edge == 0 {
+            return refuse("photos.ingest.max_edge must be at least 1 pixel");
+        }
+        if matches!(self.photos.upload, Some(PhotoUpload::ViaHub(_))) && self.endpoints.is_empty() {
+            return refuse("photo uploads through the hub need an endpoint (the hub) to ask");
+        }
+        Ok(())
     }
 }
 

@@ -40,7 +40,7 @@ use tokio::sync::watch;
 
 pub use crate::state::Event;
 pub use closure::{FlowView, PhotoView, QuestionView};
-pub use config::{Config, PhotoConfig};
+pub use config::{Config, HubUpload, MAX_ENDPOINTS, PhotoConfig, PhotoUpload};
 pub use device::WipeReport;
 pub use error::{DatabaseProblem, Error};
 pub use scan::JobScan;
@@ -49,7 +49,7 @@ pub use view::{ActionReceipt, JobView, QuarantinedMessage};
 use crate::clock::{ClockCheck, TrustedClock};
 use crate::closure::Matrix;
 use crate::codes::Catalogue;
-use crate::photos::{PhotoStore, S3Uploader};
+use crate::photos::{HubPresignedUploader, PhotoStore, S3Uploader};
 use crate::state::{CLOCK_CHECK_KEY, PhotoSetup, Shared};
 use crate::store::{OpenReport, Store, StoreOptions};
 use crate::sync::{SyncLoop, Uploader};
@@ -96,6 +96,7 @@ impl Engine {
         handle: &tokio::runtime::Handle,
         uploader: Option<Arc<dyn Uploader>>,
     ) -> Result<Self, Error> {
+        config.check()?;
         config.engineer.validate()?;
         let catalogue = match &config.partner_catalogue {
             Some(json) => Catalogue::with_partner_file(json)?,
@@ -122,10 +123,18 @@ impl Engine {
         if let Some(key) = config.photos.key.clone() {
             photo_store = photo_store.with_key(key);
         }
-        let uploader = match (uploader, config.photos.s3.clone()) {
+        let uploader: Option<Arc<dyn Uploader>> = match (uploader, config.photos.upload.clone()) {
             (Some(given), _) => Some(given),
-            (None, Some(s3)) => {
-                Some(Arc::new(S3Uploader::new(s3, photo_store.clone())?) as Arc<dyn Uploader>)
+            (None, Some(PhotoUpload::ViaHub(hub))) => Some(Arc::new(HubPresignedUploader::new(
+                // Its own client, with the same endpoints and device certificate as the sync.
+                Transport::new(config.endpoints.clone(), &config.tls, config.timeouts)?,
+                hub.s3_trust_anchors_pem,
+                hub.allow_plain_http_loopback,
+                config.timeouts,
+                photo_store.clone(),
+            )?)),
+            (None, Some(PhotoUpload::DirectS3(s3))) => {
+                Some(Arc::new(S3Uploader::new(s3, photo_store.clone())?))
             }
             (None, None) => None,
         };
