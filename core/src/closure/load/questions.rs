@@ -279,7 +279,12 @@ impl Loader<'_> {
             }),
             "multipleChoice" => {
                 let choices = self.choices(obj, place, true);
-                let count = choices.as_ref().map_or(u64::MAX, |c| c.len() as u64);
+                // Counts are u32 in the loaded matrix (and across the FFI): a limit above that
+                // is refused here like any other out-of-range value.
+                let count = choices
+                    .as_ref()
+                    .map_or(u64::MAX, |c| c.len() as u64)
+                    .min(u64::from(u32::MAX));
                 let min = match obj.get("minSelected") {
                     None => Some(1),
                     Some(v) => self.bounded_uint(v, &format!("{place}/minSelected"), 1, count),
@@ -304,8 +309,9 @@ impl Loader<'_> {
                 }
                 Some(AnswerType::MultipleChoice {
                     choices: choices?,
-                    min_selected: min? as usize,
-                    max_selected: max?.map(|m| m as usize),
+                    // Bounded to u32 above.
+                    min_selected: min? as u32,
+                    max_selected: max?.map(|m| m as u32),
                 })
             }
             "number" => {
@@ -357,7 +363,8 @@ impl Loader<'_> {
                         self.bounded_uint(v, &format!("{place}/maxLength"), 1, MAX_TEXT_LENGTH)
                     })?;
                 Some(AnswerType::Text {
-                    max_length: max_length as usize,
+                    // At most MAX_TEXT_LENGTH.
+                    max_length: max_length as u32,
                 })
             }
         }
