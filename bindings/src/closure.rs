@@ -332,7 +332,7 @@ impl Jobpack {
         .await
     }
 
-    /// Attaches a photo (the camera's JPEG, PNG or WebP bytes) to a question. The core
+    /// Attaches a photo (the camera's JPEG or PNG bytes; the phone library decodes no WebP) to a question. The core
     /// orients, resizes and re-encodes it, keeps its own copy and queues the upload before
     /// returning; the same picture twice is one photo.
     pub async fn attach_photo(
