@@ -3,13 +3,14 @@
 //! Straight conversions of the core's `lifecycle::NextAction` and `ClosureChoice`, so a shell
 //! draws its buttons and pickers from the core instead of repeating the state rules.
 
-use jobpack_core::lifecycle::{ClosureChoice as CoreChoice, NextAction as CoreAction};
+use jobpack_core::lifecycle::ClosureChoice as CoreChoice;
 
 use crate::Jobpack;
 use crate::errors::Result;
 use crate::jobs::Attendance;
+pub use jobpack_core::lifecycle::NextAction;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum NextAction {
     Accept,
     StartTravel,
@@ -20,19 +21,6 @@ pub enum NextAction {
     AnswerVisit,
     /// At least one closure code is usable now.
     Close,
-}
-
-impl From<CoreAction> for NextAction {
-    fn from(a: CoreAction) -> Self {
-        match a {
-            CoreAction::Accept => Self::Accept,
-            CoreAction::StartTravel => Self::StartTravel,
-            CoreAction::Arrive => Self::Arrive,
-            CoreAction::ScanOnt => Self::ScanOnt,
-            CoreAction::AnswerVisit => Self::AnswerVisit,
-            CoreAction::Close => Self::Close,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -57,7 +45,7 @@ impl From<CoreChoice> for ClosureChoice {
         Self {
             code: c.code,
             description: c.description,
-            attendance: c.attendance.into(),
+            attendance: c.attendance,
             secondary: c
                 .secondary
                 .into_iter()
@@ -76,7 +64,7 @@ impl Jobpack {
         let actions = self
             .blocking_for(job_ref, |e, job| e.next_actions(job))
             .await?;
-        Ok(actions.into_iter().map(NextAction::from).collect())
+        Ok(actions.into_iter().collect())
     }
 
     /// The closure codes usable on the job now, with their secondary codes.

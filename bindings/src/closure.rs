@@ -9,7 +9,7 @@
 
 use std::time::SystemTime;
 
-use jobpack_core::closure::{AnswerType as CoreAnswerType, Gap as CoreGap, Journey as CoreJourney};
+use jobpack_core::closure::Gap as CoreGap;
 use jobpack_core::engine::{
     FlowView as CoreFlowView, PhotoView as CorePhotoView, QuestionView as CoreQuestionView,
 };
@@ -20,8 +20,13 @@ use crate::jobs::ActionReceipt;
 use crate::outbox::ItemState;
 use crate::time::{action_time, instant};
 
+// The core's own types, exposed as they are (`uniffi::remote`: the definitions below mirror
+// them for the generated code and are checked against them at compile time; nothing is
+// copied or converted). See bindings/README.md for which records are copies, and why.
+pub use jobpack_core::closure::{AnswerType, Journey};
+
 /// The point of the journey a question is asked at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum Journey {
     /// During the visit; sent with `notifyJob` (`send_visit_answers`).
     Visit,
@@ -29,26 +34,8 @@ pub enum Journey {
     Closure,
 }
 
-impl From<Journey> for CoreJourney {
-    fn from(j: Journey) -> Self {
-        match j {
-            Journey::Visit => CoreJourney::Visit,
-            Journey::Closure => CoreJourney::Closure,
-        }
-    }
-}
-
-impl From<CoreJourney> for Journey {
-    fn from(j: CoreJourney) -> Self {
-        match j {
-            CoreJourney::Visit => Journey::Visit,
-            CoreJourney::Closure => Journey::Closure,
-        }
-    }
-}
-
 /// How a question is answered: the input a screen shows.
-#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum AnswerType {
     YesNo,
     SingleChoice {
@@ -75,44 +62,6 @@ pub enum AnswerType {
     Date,
 }
 
-fn count(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-impl From<CoreAnswerType> for AnswerType {
-    fn from(t: CoreAnswerType) -> Self {
-        match t {
-            CoreAnswerType::YesNo => Self::YesNo,
-            CoreAnswerType::SingleChoice { choices } => Self::SingleChoice { choices },
-            CoreAnswerType::MultipleChoice {
-                choices,
-                min_selected,
-                max_selected,
-            } => Self::MultipleChoice {
-                choices,
-                min_selected: count(min_selected),
-                max_selected: max_selected.map(count),
-            },
-            CoreAnswerType::Number {
-                unit,
-                min,
-                max,
-                decimals,
-            } => Self::Number {
-                unit,
-                min,
-                max,
-                decimals,
-            },
-            CoreAnswerType::Text { max_length } => Self::Text {
-                max_length: count(max_length),
-            },
-            CoreAnswerType::Time => Self::Time,
-            CoreAnswerType::Date => Self::Date,
-        }
-    }
-}
-
 /// A photo attached to a question, with its upload's progress.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Photo {
@@ -135,7 +84,7 @@ impl From<CorePhotoView> for Photo {
             object_path: p.object_path,
             sha256: p.sha256,
             upload_seq: p.upload_seq,
-            upload_state: p.upload_state.map(ItemState::from),
+            upload_state: p.upload_state,
             attached_at: instant(p.attached_at),
         }
     }
@@ -171,7 +120,7 @@ impl From<CoreQuestionView> for Question {
             code: q.code,
             text: q.text,
             help: q.help,
-            answer_type: q.answer_type.into(),
+            answer_type: q.answer_type,
             expects: q.expects,
             optional: q.optional,
             min_photos: q.min_photos,
@@ -318,7 +267,7 @@ impl From<CoreFlowView> for FlowView {
     fn from(v: CoreFlowView) -> Self {
         Self {
             job_ref: v.job_ref,
-            journey: v.journey.into(),
+            journey: v.journey,
             closure_code: v.closure_code,
             secondary_code: v.secondary_code,
             default_matrix: v.default_matrix,
@@ -344,7 +293,7 @@ impl Jobpack {
             .blocking_for(job_ref, move |e, job| {
                 e.flow(
                     job,
-                    journey.into(),
+                    journey,
                     closure_code.as_deref(),
                     secondary_code.as_deref(),
                 )
@@ -365,7 +314,7 @@ impl Jobpack {
     ) -> Result<String> {
         let at = action_time(at)?;
         self.blocking_for(job_ref, move |e, job| {
-            e.answer_question(job, journey.into(), &question_code, &answer, at)
+            e.answer_question(job, journey, &question_code, &answer, at)
         })
         .await
     }
@@ -378,12 +327,12 @@ impl Jobpack {
         question_code: String,
     ) -> Result<()> {
         self.blocking_for(job_ref, move |e, job| {
-            e.clear_answer(job, journey.into(), &question_code)
+            e.clear_answer(job, journey, &question_code)
         })
         .await
     }
 
-    /// Attaches a photo (the camera's JPEG, PNG or WebP bytes) to a question. The core
+    /// Attaches a photo (the camera's JPEG or PNG bytes; the phone library decodes no WebP) to a question. The core
     /// orients, resizes and re-encodes it, keeps its own copy and queues the upload before
     /// returning; the same picture twice is one photo.
     pub async fn attach_photo(
@@ -395,7 +344,7 @@ impl Jobpack {
     ) -> Result<Photo> {
         let photo = self
             .blocking_for(job_ref, move |e, job| {
-                e.attach_photo(job, journey.into(), &question_code, &image)
+                e.attach_photo(job, journey, &question_code, &image)
             })
             .await?;
         Ok(photo.into())

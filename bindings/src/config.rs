@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jobpack_core::engine::{self, Engine, PhotoConfig};
+use jobpack_core::engine::{self, Engine, HubUpload, PhotoConfig, PhotoUpload};
 use jobpack_core::photos::{IngestConfig, PhotoKey, S3Config};
 use jobpack_core::protocol::EngineerDetails;
 use jobpack_core::store::DatabaseKey;
@@ -45,7 +45,8 @@ pub struct Config {
     /// CityFibre's question based closure matrix (JSON); the built-in default when `None`.
     #[uniffi(default = None)]
     pub closure_matrix_json: Option<String>,
-    /// Where closure photos are uploaded; without it they are kept and their uploads wait.
+    /// Where closure photos are uploaded (through the hub unless `PhotoStorage.direct_s3`);
+    /// without it they are kept and their uploads wait.
     #[uniffi(default = None)]
     pub photo_storage: Option<PhotoStorage>,
     /// QA only: accept `http://` endpoints (upstream and photo storage) on a loopback
@@ -65,22 +66,37 @@ pub struct Config {
     pub storage_key: Option<Vec<u8>>,
 }
 
-/// CityFibre's S3 bucket for closure photos. `Debug` hides the secret key.
+/// CityFibre's S3 bucket for closure photos, and how uploads reach it.
+///
+/// By default (recommended, and the only mode for phones in the field) the phone holds no S3
+/// key: for each photo the core asks the hub — the `endpoints`, with the device's own client
+/// certificate — for a short-lived presigned PUT URL, and uploads to it. `direct_s3` signs on
+/// the device with the partner's keys instead: QA against an S3 stand-in only.
 #[derive(Clone, uniffi::Record)]
 pub struct PhotoStorage {
+    /// The bucket photos are named in (`s3://<bucket>/...`); the one the hub signs for.
+    pub bucket: String,
+    /// CA certificates (PEM) for an `https` S3 endpoint; the core embeds no public roots.
+    #[uniffi(default = None)]
+    pub trust_anchors_pem: Option<String>,
+    /// Longest edge of a prepared photo, in pixels (at least 1).
+    #[uniffi(default = 2048)]
+    pub max_edge: u32,
+    /// QA only: the partner's S3 keys on the device instead of URLs from the hub.
+    #[uniffi(default = None)]
+    pub direct_s3: Option<DirectS3>,
+}
+
+/// QA only: an S3-compatible endpoint with the partner's keys, each upload signed on the
+/// device (SigV4). `Debug` hides the secret key.
+#[derive(Clone, uniffi::Record)]
+pub struct DirectS3 {
     /// `https://` base URL of the S3-compatible endpoint (`http://` on loopback only, with
     /// `Config.allow_plain_http_loopback`).
     pub endpoint: String,
     pub region: String,
-    pub bucket: String,
     pub access_key_id: String,
     pub secret_access_key: String,
-    /// CA certificates (PEM) for an `https` endpoint; the core embeds no public roots.
-    #[uniffi(default = None)]
-    pub trust_anchors_pem: Option<String>,
-    /// Longest edge of a prepared photo, in pixels.
-    #[uniffi(default = 2048)]
-    pub max_edge: u32,
 }
 
 /// Secrets and personal details in `Debug` output: whether one is set, never its value (a
@@ -113,13 +129,22 @@ impl std::fmt::Debug for Config {
 impl std::fmt::Debug for PhotoStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PhotoStorage")
+            .field("bucket", &self.bucket)
+            .field("trust_anchors_pem", &redacted(&self.trust_anchors_pem))
+            .field("max_edge", &self.max_edge)
+            .field("direct_s3", &self.direct_s3)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for DirectS3 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectS3")
             .field("endpoint", &self.endpoint)
             .field("region", &self.region)
-            .field("bucket", &self.bucket)
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"<redacted>")
-            .field("max_edge", &self.max_edge)
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 
@@ -160,8 +185,9 @@ impl TryFrom<Config> for engine::Config {
             .map(DatabaseKey::derive)
             .transpose()
             .map_err(|e| JobpackError::config(e.to_string()))?;
+        // Zero is refused by the core when it opens (`engine::Config::check`).
         let timeouts = Timeouts {
-            request: Duration::from_secs(c.request_timeout_secs.max(1).into()),
+            request: Duration::from_secs(c.request_timeout_secs.into()),
             ..Timeouts::default()
         };
         Ok(engine::Config {
@@ -183,38 +209,44 @@ impl TryFrom<Config> for engine::Config {
             },
             start_online: c.start_online,
             closure_matrix: c.closure_matrix_json,
-            photos: {
-                let mut photos = c.photo_storage.map(PhotoConfig::from).unwrap_or_default();
-                if let Some(s3) = photos.s3.as_mut() {
-                    s3.allow_plain_http_loopback = c.allow_plain_http_loopback;
-                }
-                photos.key = key;
-                photos
+            photos: PhotoConfig {
+                key,
+                ..c.photo_storage
+                    .map(|p| photo_config(p, c.allow_plain_http_loopback))
+                    .unwrap_or_default()
             },
         })
     }
 }
 
-impl From<PhotoStorage> for PhotoConfig {
-    fn from(p: PhotoStorage) -> Self {
-        let mut s3 = S3Config::new(
-            p.endpoint,
-            p.region,
-            p.bucket.clone(),
-            p.access_key_id,
-            p.secret_access_key,
-        );
-        s3.trust_anchors_pem = p.trust_anchors_pem;
-        let defaults = PhotoConfig::default();
-        PhotoConfig {
-            bucket: p.bucket,
-            ingest: IngestConfig {
-                max_edge: p.max_edge.max(1),
-                ..defaults.ingest
-            },
-            s3: Some(s3),
-            ..defaults
+fn photo_config(p: PhotoStorage, allow_plain_http_loopback: bool) -> PhotoConfig {
+    let upload = match p.direct_s3 {
+        None => PhotoUpload::ViaHub(HubUpload {
+            s3_trust_anchors_pem: p.trust_anchors_pem,
+            allow_plain_http_loopback,
+        }),
+        Some(direct) => {
+            let mut s3 = S3Config::new(
+                direct.endpoint,
+                direct.region,
+                p.bucket.clone(),
+                direct.access_key_id,
+                direct.secret_access_key,
+            );
+            s3.trust_anchors_pem = p.trust_anchors_pem;
+            s3.allow_plain_http_loopback = allow_plain_http_loopback;
+            PhotoUpload::DirectS3(s3)
         }
+    };
+    let defaults = PhotoConfig::default();
+    PhotoConfig {
+        bucket: p.bucket,
+        ingest: IngestConfig {
+            max_edge: p.max_edge,
+            ..defaults.ingest
+        },
+        upload: Some(upload),
+        ..defaults
     }
 }
 
@@ -285,13 +317,15 @@ mod tests {
             request_timeout_secs: 30,
             closure_matrix_json: None,
             photo_storage: Some(PhotoStorage {
-                endpoint: "https://s3.example".into(),
-                region: "eu-west-2".into(),
                 bucket: "evidence".into(),
-                access_key_id: "AKIAEXAMPLE".into(),
-                secret_access_key: "S3SECRETVALUE".into(),
                 trust_anchors_pem: None,
                 max_edge: 2048,
+                direct_s3: Some(DirectS3 {
+                    endpoint: "https://s3.example".into(),
+                    region: "eu-west-2".into(),
+                    access_key_id: "AKIAEXAMPLE".into(),
+                    secret_access_key: "S3SECRETVALUE".into(),
+                }),
             }),
             allow_plain_http_loopback: false,
             retention: None,

@@ -20,6 +20,7 @@ use jobpack_core::qr::{ChooseSerialError, FrameError, IdentityError, ManualEntry
 
 use crate::closure::Gap;
 use crate::outbox::ItemState;
+pub use jobpack_core::engine::DatabaseProblem;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum JobpackError {
@@ -105,7 +106,7 @@ pub enum JobpackError {
 }
 
 /// Why the database was refused at open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum DatabaseProblem {
     /// Another process held its lock past the wait: try again.
     Busy,
@@ -120,20 +121,6 @@ pub enum DatabaseProblem {
     /// Encrypted, and the storage key given does not open it (the keystore lost the key, or
     /// another installation's file).
     WrongKey,
-}
-
-impl From<jobpack_core::engine::DatabaseProblem> for DatabaseProblem {
-    fn from(p: jobpack_core::engine::DatabaseProblem) -> Self {
-        use jobpack_core::engine::DatabaseProblem as Core;
-        match p {
-            Core::Busy => Self::Busy,
-            Core::ReadOnly => Self::ReadOnly,
-            Core::NotARegularFile => Self::NotARegularFile,
-            Core::ForeignDatabase => Self::ForeignDatabase,
-            Core::NotADatabase => Self::NotADatabase,
-            Core::WrongKey => Self::WrongKey,
-        }
-    }
 }
 
 pub type Result<T, E = JobpackError> = std::result::Result<T, E>;
@@ -154,10 +141,7 @@ pub(crate) fn from_core(e: CoreError, job: Option<&str>) -> JobpackError {
         CoreError::Lifecycle(e) => lifecycle(e, job),
         CoreError::Outbox(e) => match e {
             OutboxError::UnknownItem { seq } => J::UnknownOutboxItem { seq },
-            OutboxError::NotParked { seq, state, .. } => J::NotParked {
-                seq,
-                state: state.into(),
-            },
+            OutboxError::NotParked { seq, state, .. } => J::NotParked { seq, state },
             OutboxError::ConfirmationMismatch { seq } => J::ConfirmationMismatch { seq },
             e @ OutboxError::NotACloseJob { .. } => J::InvalidInput {
                 reason: e.to_string(),
@@ -171,10 +155,9 @@ pub(crate) fn from_core(e: CoreError, job: Option<&str>) -> JobpackError {
             reason: source.to_string(),
         },
         CoreError::NewerDatabase { found, supported } => J::NewerDatabase { found, supported },
-        CoreError::DatabaseUnavailable { problem, reason } => J::DatabaseUnavailable {
-            problem: problem.into(),
-            reason,
-        },
+        CoreError::DatabaseUnavailable { problem, reason } => {
+            J::DatabaseUnavailable { problem, reason }
+        }
         CoreError::Config { reason } => J::Config { reason },
         CoreError::Offline => J::Offline,
         CoreError::SyncTimeout {

@@ -54,7 +54,7 @@ impl From<CoreEvent> for Event {
             } => Self::OutboxItemChanged {
                 seq,
                 job_ref,
-                state: state.into(),
+                state,
             },
             CoreEvent::Sync(status) => Self::SyncStateChanged {
                 status: status.into(),

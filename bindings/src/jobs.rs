@@ -13,15 +13,17 @@ use std::time::SystemTime;
 
 use jobpack_core::codes::{Attendance as CoreAttendance, ClosureRule};
 use jobpack_core::engine::{ActionReceipt as CoreReceipt, JobView as CoreJobView};
-use jobpack_core::lifecycle::{JobState as CoreState, Warning as CoreWarning};
 use jobpack_core::protocol::{self, Location as CoreLocation, OntDevice};
 
 use crate::Jobpack;
 use crate::errors::{JobpackError, Result};
 use crate::time::{action_time, instant};
+pub use jobpack_core::codes::Attendance;
+pub use jobpack_core::lifecycle::JobState;
+pub use jobpack_core::lifecycle::Warning;
 
 /// Where a job is in its visit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum JobState {
     /// CityFibre's job pack is here; nobody has accepted it.
     Received,
@@ -45,25 +47,8 @@ pub enum JobState {
     Cancelled,
 }
 
-impl From<CoreState> for JobState {
-    fn from(s: CoreState) -> Self {
-        match s {
-            CoreState::Received => Self::Received,
-            CoreState::Assigned => Self::Assigned,
-            CoreState::EnRoute => Self::EnRoute,
-            CoreState::OnSite => Self::OnSite,
-            CoreState::OntScanned => Self::OntScanned,
-            CoreState::Provisioned { status } => Self::Provisioned { status },
-            CoreState::ProvisioningRetrying { status } => Self::ProvisioningRetrying { status },
-            CoreState::ProvisioningFailed { status } => Self::ProvisioningFailed { status },
-            CoreState::Closed => Self::Closed,
-            CoreState::Cancelled => Self::Cancelled,
-        }
-    }
-}
-
 /// Something the engineer must see now (property flags at the moment they matter).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum Warning {
     PropertyFlag {
         code: String,
@@ -78,22 +63,6 @@ pub enum Warning {
     },
 }
 
-impl From<CoreWarning> for Warning {
-    fn from(w: CoreWarning) -> Self {
-        match w {
-            CoreWarning::PropertyFlag { code, description } => {
-                Self::PropertyFlag { code, description }
-            }
-            CoreWarning::UnknownPropertyFlag { code } => Self::UnknownPropertyFlag { code },
-            CoreWarning::ClockSetBack { set_back_ms } => Self::ClockSetBack { set_back_ms },
-        }
-    }
-}
-
-fn warnings(ws: Vec<CoreWarning>) -> Vec<Warning> {
-    ws.into_iter().map(Warning::from).collect()
-}
-
 /// The ONT sent for a job.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Ont {
@@ -101,7 +70,7 @@ pub struct Ont {
     pub serial_number: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum Attendance {
     Attended,
     NoAccess,
@@ -118,16 +87,6 @@ pub struct Closure {
     pub requires_provisioned_ont: bool,
     /// The code is outside the tables and went as CityFibre's "Other reason".
     pub other_reason: bool,
-}
-
-impl From<CoreAttendance> for Attendance {
-    fn from(a: CoreAttendance) -> Self {
-        match a {
-            CoreAttendance::Attended => Self::Attended,
-            CoreAttendance::NoAccess => Self::NoAccess,
-            CoreAttendance::NotAttended => Self::NotAttended,
-        }
-    }
 }
 
 impl From<ClosureRule> for Closure {
@@ -242,8 +201,8 @@ impl From<CoreJobView> for JobView {
         JobView {
             job_ref: v.job_ref,
             provider_job_id: v.provider_job_id,
-            state: v.state.into(),
-            warnings: warnings(v.warnings),
+            state: v.state,
+            warnings: v.warnings,
             ont: v.ont.map(|o| Ont {
                 fsan: o.fsan,
                 serial_number: o.serial_number,
@@ -273,8 +232,8 @@ impl From<CoreReceipt> for ActionReceipt {
     fn from(r: CoreReceipt) -> Self {
         ActionReceipt {
             job_ref: r.job_ref,
-            state: r.state.into(),
-            warnings: warnings(r.warnings),
+            state: r.state,
+            warnings: r.warnings,
             outbox_seq: r.outbox_seq,
             idempotency_key: r.idempotency_key,
             rpc_id: r.rpc_id,

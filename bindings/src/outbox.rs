@@ -8,16 +8,16 @@
 use std::time::SystemTime;
 
 use jobpack_core::outbox::{
-    ItemKind as CoreKind, ItemState as CoreState, OutboxCounts as CoreCounts,
-    OutboxItem as CoreItem,
+    ItemKind as CoreKind, OutboxCounts as CoreCounts, OutboxItem as CoreItem,
 };
 
 use crate::Jobpack;
 use crate::errors::Result;
 use crate::time::instant;
+pub use jobpack_core::outbox::ItemState;
 
 /// Where an item is on its way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum ItemState {
     Queued,
     Sending,
@@ -27,19 +27,6 @@ pub enum ItemState {
     /// Refused for good; waits for the engineer to resend or discard.
     Parked,
     Discarded,
-}
-
-impl From<CoreState> for ItemState {
-    fn from(s: CoreState) -> Self {
-        match s {
-            CoreState::Queued => Self::Queued,
-            CoreState::Sending => Self::Sending,
-            CoreState::Retrying => Self::Retrying,
-            CoreState::Sent => Self::Sent,
-            CoreState::Parked => Self::Parked,
-            CoreState::Discarded => Self::Discarded,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -96,7 +83,7 @@ impl From<CoreItem> for OutboxItem {
             idempotency_key: i.idempotency_key,
             acted_at: instant(i.acted_at),
             created_at: instant(i.created_at),
-            state: i.state.into(),
+            state: i.state,
             attempts: i.attempts,
             next_attempt_at: i.next_attempt_at.map(instant),
             last_error: i.last_error,

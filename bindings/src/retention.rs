@@ -12,6 +12,8 @@ use jobpack_core::store::{self, DatabaseKey};
 
 use crate::Jobpack;
 use crate::errors::{JobpackError, Result};
+pub use jobpack_core::engine::WipeReport;
+pub use jobpack_core::store::PruneReport;
 
 /// How many days delivered work is kept; `None` keeps it forever.
 #[derive(Debug, Clone, uniffi::Record)]
@@ -36,7 +38,7 @@ impl From<Retention> for store::Retention {
 }
 
 /// What one pruning pass removed.
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct PruneReport {
     pub outbox_rows: u64,
     pub inbox_bodies: u64,
@@ -44,7 +46,7 @@ pub struct PruneReport {
 }
 
 /// What a wipe removed.
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct WipeReport {
     pub files_removed: u64,
     /// Unsent items that were lost (non-zero only when forced).
@@ -59,13 +61,7 @@ impl Jobpack {
     /// its default of 30 days). Unsent work is never pruned.
     pub async fn prune(&self, retention: Retention) -> Result<PruneReport> {
         let retention = store::Retention::from(retention);
-        self.blocking(move |e| e.prune(&retention))
-            .await
-            .map(|r| PruneReport {
-                outbox_rows: r.outbox_rows,
-                inbox_bodies: r.inbox_bodies,
-                photo_files: r.photo_files,
-            })
+        self.blocking(move |e| e.prune(&retention)).await
     }
 
     /// Outbox items not yet delivered (queued, retrying, parked): what a sign-out would lose.
@@ -99,10 +95,5 @@ pub fn wipe_device_data(
         key.as_ref(),
         force,
     )
-    .map(|r| WipeReport {
-        files_removed: r.files_removed,
-        unsent_items_lost: r.unsent_items_lost,
-        unreadable: r.unreadable,
-    })
     .map_err(JobpackError::from)
 }

@@ -20,9 +20,10 @@ use jobpack_core::qr::{
 
 use crate::Jobpack;
 use crate::errors::Result;
+pub use jobpack_core::qr::PixelFormat;
 
 /// How the frame's pixels are laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum PixelFormat {
     /// One byte per pixel: the Y plane of YUV_420_888 / a biplanar buffer.
     Luma8,
@@ -146,11 +147,7 @@ impl ScanSession {
     /// (a shell bug); an unreadable frame is `Nothing`.
     pub fn feed(&self, frame: CameraFrame) -> Result<ScanProgress> {
         let rotation = Rotation::from_degrees(frame.rotation_degrees)?;
-        let format = match frame.format {
-            PixelFormat::Luma8 => qr::PixelFormat::Luma8,
-            PixelFormat::Rgba8 => qr::PixelFormat::Rgba8,
-            PixelFormat::Bgra8 => qr::PixelFormat::Bgra8,
-        };
+        let format = frame.format;
         let view = Frame::new(
             &frame.data,
             frame.width as usize,

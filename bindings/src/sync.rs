@@ -36,7 +36,7 @@ impl From<CoreStatus> for SyncStatus {
             online: s.online,
             pending: s.pending,
             parked: s.parked,
-            endpoint: u32::try_from(s.endpoint).unwrap_or(u32::MAX),
+            endpoint: s.endpoint,
             last_error: s.last_error,
             cycles: s.cycles,
             quarantined: s.quarantined,

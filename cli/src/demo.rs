@@ -35,7 +35,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use jobpack_core::engine::{Config, Engine, PhotoConfig};
+use jobpack_core::engine::{Config, Engine, PhotoConfig, PhotoUpload};
 use jobpack_core::outbox::{ItemKind, ItemState};
 use jobpack_core::photos::{
     HubPresignedUploader, PhotoHash, PhotoKey, PhotoStore, S3Config, UploadDescriptor,
@@ -340,7 +340,7 @@ fn config(
         closure_matrix: None,
         photos: PhotoConfig {
             bucket: BUCKET.into(),
-            s3: Some(s3),
+            upload: Some(PhotoUpload::DirectS3(s3)),
             key: Some(PhotoKey::new(&storage_key)?),
             ..PhotoConfig::default()
         },
@@ -663,7 +663,7 @@ fn hub_phone(
         allow_plain_http_loopback: false,
     };
     // No S3 key on the phone.
-    config.photos.s3 = None;
+    config.photos.upload = None;
     let store = PhotoStore::open(PhotoStore::dir_beside_database(&config.database))
         .map_err(|e| e.to_string())?
         .with_key(PhotoKey::new(storage_key)?);

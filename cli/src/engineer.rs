@@ -13,7 +13,8 @@ use std::time::Duration;
 use clap::Subcommand;
 use jobpack_core::closure::{Gap, Journey};
 use jobpack_core::engine::{
-    Config, DatabaseProblem, Engine, Error, FlowView, PhotoConfig, PhotoView, QuestionView,
+    Config, DatabaseProblem, Engine, Error, FlowView, PhotoConfig, PhotoUpload, PhotoView,
+    QuestionView,
 };
 use jobpack_core::photos::{PhotoKey, S3Config};
 use jobpack_core::protocol::{EngineerDetails, Location, OntDevice, Timestamp};
@@ -445,7 +446,7 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
         closure_matrix,
         photos: PhotoConfig {
             bucket: args.s3_bucket.clone(),
-            s3: args.s3_endpoint.as_ref().map(|endpoint| {
+            upload: args.s3_endpoint.as_ref().map(|endpoint| {
                 let key = |name| std::env::var(name).unwrap_or_default();
                 let mut s3 = S3Config::new(
                     endpoint.clone(),
@@ -455,7 +456,7 @@ pub fn run(args: &EngineerArgs) -> ExitCode {
                     key("JOBPACK_S3_SECRET_ACCESS_KEY"),
                 );
                 s3.allow_plain_http_loopback = args.allow_plain_http_loopback;
-                s3
+                PhotoUpload::DirectS3(s3)
             }),
             key: photo_key,
             ..PhotoConfig::default()

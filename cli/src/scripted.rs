@@ -76,7 +76,7 @@ impl ScriptedEngineer {
                 ..
             } => choices
                 .iter()
-                .take((*min_selected).max(1))
+                .take((*min_selected).max(1) as usize)
                 .cloned()
                 .collect::<Vec<_>>()
                 .join(jobpack_core::closure::CHOICE_SEPARATOR),

@@ -28,8 +28,9 @@ pub struct SyncStatus {
     pub pending: u64,
     /// Items waiting for the engineer.
     pub parked: u64,
-    /// The endpoint in use (index into the configured list).
-    pub endpoint: usize,
+    /// The endpoint in use (index into the configured list, which an engine keeps to
+    /// [`MAX_ENDPOINTS`](crate::engine::MAX_ENDPOINTS) entries).
+    pub endpoint: u32,
     /// The last failure, if the last cycle had one.
     pub last_error: Option<String>,
     /// Sync cycles started since the engine started.

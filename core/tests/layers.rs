@@ -141,13 +141,22 @@ fn submodules_form_no_circle() {
         .collect();
     dirs.remove(&src);
     for dir in dirs {
+        // A submodule is a file beside the others or a folder with its `mod.rs` (whose own
+        // files are checked as a folder of their own).
         let siblings: Vec<(String, PathBuf)> = files
             .iter()
-            .filter(|f| f.parent() == Some(dir.as_path()))
             .filter_map(|f| {
-                let name = f.file_stem()?.to_string_lossy().into_owned();
-                let test = name == "tests" || name.ends_with("_tests") || name == "mod";
-                (!test).then(|| (name, f.clone()))
+                if f.parent() == Some(dir.as_path()) {
+                    let name = f.file_stem()?.to_string_lossy().into_owned();
+                    let test = name == "tests" || name.ends_with("_tests") || name == "mod";
+                    (!test).then(|| (name, f.clone()))
+                } else if f.file_name()? == "mod.rs" && f.parent()?.parent() == Some(dir.as_path())
+                {
+                    let name = f.parent()?.file_name()?.to_string_lossy().into_owned();
+                    Some((name, f.clone()))
+                } else {
+                    None
+                }
             })
             .collect();
         let names: BTreeSet<&str> = siblings.iter().map(|(n, _)| n.as_str()).collect();

@@ -207,7 +207,7 @@ async fn an_engine_with_no_s3_key_uploads_its_photo_through_the_hub(kind) {
     .expect("uploader");
     let mut config = world.engine_config("E001", tls);
     config.photos.bucket = BUCKET.into();
-    assert!(config.photos.s3.is_none(), "the phone holds no S3 key");
+    assert!(config.photos.upload.is_none(), "the phone holds no S3 key");
     let engine = jobpack_core::engine::Engine::open_on(
         config,
         &tokio::runtime::Handle::current(),

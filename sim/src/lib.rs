@@ -15,7 +15,8 @@
 //! * `inbox`  — per-engineer envelopes (createJob, cancelJob, ONT provisioning) for `pull`;
 //! * `ledger` — what was received: first deliveries per job, duplicates, order violations,
 //!   quarantined payloads — the evidence tests assert on ([`Stats`]);
-//! * `server` — TLS, HTTP routing, the order in which faults and processing happen;
+//! * `server` — TLS, HTTP routing, the order in which faults and processing happen (one file
+//!   per part: connections, messages, pull, admin, responses);
 //! * `caller` — CityFibre's calling side: createJob, cancelJob, provisioning sent to a partner
 //!   hub with CityFibre's certificate, retried as a webhook sender does;
 //! * [`s3`]   — CityFibre's photo bucket: moto's S3 server with presigned SigV4 checked;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 use jobpack_core::closure::{Gap, Journey};
-use jobpack_core::engine::{Config, Engine, Error};
+use jobpack_core::engine::{Config, Engine, Error, PhotoUpload};
 use jobpack_core::lifecycle::JobState;
 use jobpack_core::outbox::{ItemKind, ItemState};
 use jobpack_core::protocol::{Location, OntDevice, OutboundCall, QuestionAnswer, Source};
@@ -45,7 +45,7 @@ fn closure_config(world: &World, db: &str, moto: &MotoServer) -> Config {
     let mut config = world.config("E001", db, world.sim.urls(), world.tls("E001"));
     config.closure_matrix = None;
     config.photos.bucket = BUCKET.into();
-    config.photos.s3 = Some(moto.config(BUCKET));
+    config.photos.upload = Some(PhotoUpload::DirectS3(moto.config(BUCKET)));
     config
 }
 

@@ -124,9 +124,13 @@ def s3():
         aws_access_key_id="AKIAPYTEST", aws_secret_access_key="python-test-secret",
     )
     client.create_bucket(Bucket=BUCKET)
+    # QA's direct mode: the keys on the device, no hub (the phones' mode asks the hub).
     storage = jobpack.PhotoStorage(
-        endpoint=endpoint, region="us-east-1", bucket=BUCKET, access_key_id="AKIAPYTEST",
-        secret_access_key="python-test-secret", trust_anchors_pem=None, max_edge=1024,
+        bucket=BUCKET, trust_anchors_pem=None, max_edge=1024,
+        direct_s3=jobpack.DirectS3(
+            endpoint=endpoint, region="us-east-1", access_key_id="AKIAPYTEST",
+            secret_access_key="python-test-secret",
+        ),
     )
     yield storage, client
     server.stop()

@@ -39,9 +39,9 @@ pub enum AnswerType {
     MultipleChoice {
         choices: Vec<String>,
         /// At least this many choices (1 unless the matrix says otherwise).
-        min_selected: usize,
+        min_selected: u32,
         /// At most this many; `None` means any number of the choices.
-        max_selected: Option<usize>,
+        max_selected: Option<u32>,
     },
     Number {
         unit: Option<String>,
@@ -51,7 +51,8 @@ pub enum AnswerType {
         decimals: u8,
     },
     Text {
-        max_length: usize,
+        /// At most this many characters (the loader allows up to `MAX_TEXT_LENGTH`).
+        max_length: u32,
     },
     Time,
     Date,
@@ -233,10 +234,13 @@ fn pick(choices: &[String], text: &str) -> Result<usize, AnswerError> {
 
 fn multiple(
     choices: &[String],
-    min_selected: usize,
-    max_selected: Option<usize>,
+    min_selected: u32,
+    max_selected: Option<u32>,
     text: &str,
 ) -> Result<String, AnswerError> {
+    // u32 -> usize is exact on every target the core builds for (32 and 64 bits).
+    let min_selected = min_selected as usize;
+    let max_selected = max_selected.map(|m| m as usize);
     let mut chosen = vec![false; choices.len()];
     let mut count = 0;
     for item in text.split([',', ';']).map(str::trim) {
@@ -349,7 +353,8 @@ fn number(
     Ok(canonical)
 }
 
-fn free_text(text: &str, max_length: usize) -> Result<String, AnswerError> {
+fn free_text(text: &str, max_length: u32) -> Result<String, AnswerError> {
+    let max_length = max_length as usize;
     if text
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t')

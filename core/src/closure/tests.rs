@@ -31,8 +31,8 @@ fn valid_raw(question: &Question, seed: u64) -> String {
             min_selected,
             max_selected,
         } => {
-            let max = max_selected.unwrap_or(choices.len());
-            let min = (*min_selected).max(1);
+            let max = max_selected.map_or(choices.len(), |m| m as usize);
+            let min = (*min_selected).max(1) as usize;
             let count = min + s % (max - min + 1);
             (0..count)
                 .map(|i| choices[(s + i) % choices.len()].clone())
@@ -45,9 +45,10 @@ fn valid_raw(question: &Question, seed: u64) -> String {
             let value = [lo, hi, ((lo + hi) / 2.0).round(), -20.0, -30.0][s % 5];
             format!("{}", value.clamp(lo, hi))
         }
-        AnswerType::Text { max_length } => {
-            format!("note {seed}").chars().take(*max_length).collect()
-        }
+        AnswerType::Text { max_length } => format!("note {seed}")
+            .chars()
+            .take(*max_length as usize)
+            .collect(),
         AnswerType::Time => format!("{}:{:02}", s % 24, s % 60),
         AnswerType::Date => format!("{:02}/06/2024", 1 + s % 28),
     }

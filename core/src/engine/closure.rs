@@ -359,7 +359,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Attaches a photo (the camera's bytes: JPEG, PNG or WebP) to a question: prepares it,
+    /// Attaches a photo (the camera's bytes: JPEG or PNG, and WebP with the `webp` feature) to
+    /// a question: prepares it,
     /// keeps the core's copy and queues its upload, all before returning. Attaching the same
     /// picture twice to a question is one photo.
     pub fn attach_photo(

@@ -80,12 +80,20 @@ impl std::fmt::Debug for PreparedPhoto {
     }
 }
 
+/// The formats this build decodes: WebP only with the `webp` feature (not in the phone
+/// library, whose photos come from the camera as JPEG).
+const FORMATS: &str = if cfg!(feature = "webp") {
+    "JPEG, PNG or WebP"
+} else {
+    "JPEG or PNG"
+};
+
 /// Why a photo could not be prepared.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IngestError {
-    #[error("this file is not an image (not JPEG, PNG or WebP)")]
+    #[error("this file is not an image (not {formats})", formats = FORMATS)]
     NotAnImage,
-    #[error("this image format is not supported (only JPEG, PNG and WebP): {0}")]
+    #[error("this image format is not supported (only {formats}): {0}", formats = FORMATS)]
     UnsupportedFormat(String),
     #[error("the image is too large: {0}")]
     TooLarge(String),

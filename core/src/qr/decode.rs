@@ -698,20 +698,26 @@ fn prefer(a: QrError, b: QrError) -> QrError {
 /// Payload bytes to text. QR byte mode has no reliable charset marker in practice, so
 /// like other readers we guess: UTF-8 when valid, then Shift_JIS (Japanese codes, and
 /// what rqrr emits for kanji mode) when it decodes cleanly with at least one multi-byte
-/// character, else ISO 8859-1, the standard's default.
+/// character, else ISO 8859-1, the standard's default. The Shift_JIS step is the
+/// `cjk-text` feature (on by default, off in the phone library, whose ONT labels are
+/// ASCII).
 fn to_text(bytes: &[u8]) -> String {
     if let Ok(s) = std::str::from_utf8(bytes) {
         return s.to_owned();
     }
-    let (text, had_errors) = encoding_rs::SHIFT_JIS.decode_without_bom_handling(bytes);
-    if !had_errors && !text.is_ascii() && !looks_latin1(bytes) {
-        return text.into_owned();
+    #[cfg(feature = "cjk-text")]
+    {
+        let (text, had_errors) = encoding_rs::SHIFT_JIS.decode_without_bom_handling(bytes);
+        if !had_errors && !text.is_ascii() && !looks_latin1(bytes) {
+            return text.into_owned();
+        }
     }
     bytes.iter().map(|&b| b as char).collect()
 }
 
 /// Latin-1 text is mostly ASCII with isolated accented letters (0xC0-0xFF) each
 /// followed by ASCII; Shift_JIS uses lead bytes followed by trail bytes >= 0x40.
+#[cfg(feature = "cjk-text")]
 fn looks_latin1(bytes: &[u8]) -> bool {
     let high = bytes.iter().filter(|&&b| b >= 0x80).count();
     let isolated = bytes

@@ -585,11 +585,18 @@ fn segments(version: usize, data: &[u8]) -> Option<Vec<u8>> {
                     gb.push((code >> 8) as u8);
                     gb.push(code as u8);
                 }
-                let (text, had_errors) = encoding_rs::GBK.decode_without_bom_handling(&gb);
-                if had_errors {
-                    return None;
+                // Without the `cjk-text` feature (the phone library: ONT labels are ASCII)
+                // a Hanzi segment is not readable, and so neither is the code.
+                #[cfg(feature = "cjk-text")]
+                {
+                    let (text, had_errors) = encoding_rs::GBK.decode_without_bom_handling(&gb);
+                    if had_errors {
+                        return None;
+                    }
+                    out.extend_from_slice(text.as_bytes());
                 }
-                out.extend_from_slice(text.as_bytes());
+                #[cfg(not(feature = "cjk-text"))]
+                return None;
             }
             _ => return None,
         }
@@ -754,6 +761,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "cjk-text")]
     fn structured_append_headers_are_skipped_and_hanzi_read_as_utf8() {
         // Structured append (symbol 1 of 2, parity 0x5a), Hanzi "阿" (GB2312 B0A2).
         // Rows from 0xB0 on are offset by 0xA6A1 (the first rows by 0xA1A1).

@@ -565,7 +565,9 @@ impl SyncLoop {
             status.online = online;
             status.pending = counts.pending();
             status.parked = counts.parked;
-            status.endpoint = self.rules.endpoint();
+            // Saturates, never reached by an engine: its configuration allows at most
+            // engine::MAX_ENDPOINTS endpoints.
+            status.endpoint = u32::try_from(self.rules.endpoint()).unwrap_or(u32::MAX);
             status.last_error = last_error;
             status.quarantined = quarantined.max(0) as u64;
             if completed_cycle {

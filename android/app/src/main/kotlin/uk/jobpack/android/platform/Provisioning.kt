@@ -4,13 +4,16 @@
 //
 // provisioning.json: {"endpoints": ["https://10.0.2.2:8443"], "engineer": {"id", "name",
 // "phone", "company"}, "clientCertificatePem", "clientKeyPem", "trustAnchorsPem",
-// optional "closureMatrixJson"}.
+// optional "closureMatrixJson", optional "photoBucket"}. With a photo bucket, closure photos
+// upload through URLs the hub presigns for this device's certificate (no S3 key on the
+// phone); without one they are kept and their uploads wait.
 package uk.jobpack.android.platform
 
 import java.io.File
 import org.json.JSONObject
 import uk.jobpack.core.Config
 import uk.jobpack.core.Engineer
+import uk.jobpack.core.PhotoStorage
 
 class Provisioning(private val files: File, private val vault: KeyVault) {
     private val settings = File(files, "settings.json")
@@ -44,7 +47,7 @@ class Provisioning(private val files: File, private val vault: KeyVault) {
             startOnline = false,
             requestTimeoutSecs = 30u,
             closureMatrixJson = json.optString("closureMatrixJson").ifEmpty { null },
-            photoStorage = null,
+            photoStorage = json.optString("photoBucket").ifEmpty { null }?.let { PhotoStorage(bucket = it) },
             // The installation's storage key: the core encrypts its database (SQLCipher) with
             // a key derived from it and seals photo files with it.
             storageKey = vault.databaseKey(),

@@ -130,6 +130,7 @@ class PlatformTest {
                 .put("clientCertificatePem", "CERT")
                 .put("clientKeyPem", "SECRET-KEY")
                 .put("trustAnchorsPem", "CA")
+                .put("photoBucket", "cityfibre-evidence")
                 .toString(),
         )
         val config = Provisioning(dir, vault).config(source)
@@ -138,6 +139,9 @@ class PlatformTest {
         assertEquals("SECRET-KEY", config.clientKeyPem)
         assertFalse(source.exists())
         assertFalse(File(dir, "settings.json").readText().contains("SECRET-KEY"))
+        // Photos go through the hub: the bucket, and no S3 key on the phone.
+        assertEquals("cityfibre-evidence", config.photoStorage?.bucket)
+        assertEquals(null, config.photoStorage?.directS3)
         // The next start reads the stored settings and the vault.
         assertEquals("SECRET-KEY", Provisioning(dir, vault).config(null)!!.clientKeyPem)
         // The core gets the vault's storage key, the same on every start.

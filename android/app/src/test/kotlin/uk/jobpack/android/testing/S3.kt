@@ -7,6 +7,7 @@ import java.net.ServerSocket
 import java.net.Socket
 import java.net.URI
 import java.util.concurrent.TimeUnit
+import uk.jobpack.core.DirectS3
 import uk.jobpack.core.PhotoStorage
 
 class S3 private constructor(private val process: Process, val endpoint: String) : AutoCloseable {
@@ -38,10 +39,13 @@ class S3 private constructor(private val process: Process, val endpoint: String)
         }
     }
 
+    /** QA's direct mode: the keys on the device, against moto with no hub. */
     fun storage() = PhotoStorage(
-        endpoint = endpoint, region = "us-east-1", bucket = BUCKET,
-        accessKeyId = "AKIAANDROIDTEST", secretAccessKey = "android-test-secret",
-        trustAnchorsPem = null, maxEdge = 1024u,
+        bucket = BUCKET, trustAnchorsPem = null, maxEdge = 1024u,
+        directS3 = DirectS3(
+            endpoint = endpoint, region = "us-east-1",
+            accessKeyId = "AKIAANDROIDTEST", secretAccessKey = "android-test-secret",
+        ),
     )
 
     /** The keys stored in the bucket (a plain listing; moto answers unsigned calls). */
