@@ -23,6 +23,7 @@ command -v cargo-ndk >/dev/null || cargo install cargo-ndk --locked
 # The core per ABI into the jniLibs layout Gradle packs (lib/<abi>/libjobpack_ffi.so).
 # API 26 is the app's minSdk. SQLCipher's libcrypto is compiled in (Android's BoringSSL is not
 # public API); iOS builds use CommonCrypto instead and need no feature.
+source scripts/phone-build-env.sh
 cargo ndk --platform 26 -t arm64-v8a -t armeabi-v7a -t x86_64 -o target/android/jniLibs \
   build -p jobpack-ffi --profile release-ffi --features vendored-crypto
 

@@ -18,6 +18,7 @@ fi
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 targets=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios aarch64-apple-darwin)
 rustup target add "${targets[@]}"
+source scripts/phone-build-env.sh
 for target in "${targets[@]}"; do
   # The library alone (never --workspace: see scripts/bindings.sh), size-optimised.
   cargo build -p jobpack-ffi --profile release-ffi --target "$target"

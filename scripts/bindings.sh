@@ -31,6 +31,7 @@ fi
 # iOS and for Rust tests) the same library came out 1.16 MB larger (6,893,936 bytes against
 # 5,729,752 stripped; bindings/README.md), because LTO could drop less. iOS builds its
 # staticlib separately (ios/build-xcframework.sh).
+source scripts/phone-build-env.sh
 cargo rustc -p jobpack-ffi --profile "$profile" --lib --crate-type cdylib
 # The generator in the dev profile: its speed does not matter, and `cargo test --workspace`
 # has usually built it already.
