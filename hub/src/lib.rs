@@ -16,6 +16,7 @@
 //! * `store`     — the backend chosen at start ([`Backend`]): SQLite or PostgreSQL;
 //! * `db`        — SQLite, numbered migrations, the commit-before-answer transaction;
 //! * `pg`        — PostgreSQL: the same, for several hub processes on one database;
+//! * `local_pg`  — a throw-away PostgreSQL cluster from Debian's binaries (tests, the demo);
 //! * `rpc`       — typed JSON-RPC error answers; refused requests kept in `rejected`;
 //! * `cityfibre` — CityFibre's calls: dedup, stable `providerJobId`, crossed and stale messages;
 //! * `dispatch`  — assigning and reassigning jobs: inboxes and the engineer-details notifyJob;
