@@ -103,6 +103,14 @@ impl State {
         };
         self.error_page(status, session, error.to_string())
     }
+
+    /// The answer to a change: back to `page` when it was made, the reason when refused.
+    fn changed<T>(&self, session: &Session, result: Result<T, HubError>, page: &str) -> Response {
+        match result {
+            Ok(_) => see_other(page),
+            Err(e) => self.hub_error(session, e),
+        }
+    }
 }
 
 pub(crate) fn router(state: Arc<State>) -> Router {
@@ -344,13 +352,12 @@ async fn assign(
             "choose a job and an engineer".into(),
         );
     };
-    match state.store.assign(&job, &engineer) {
-        Ok(_) => {
-            state.wake.notify_one();
-            see_other("/jobs")
-        }
-        Err(e) => state.hub_error(&session, e),
-    }
+    let assigned = state.store.assign(&job, &engineer);
+    state.changed(
+        &session,
+        assigned.inspect(|_| state.wake.notify_one()),
+        "/jobs",
+    )
 }
 
 /// A parked outbox item as the page shows it.
@@ -413,13 +420,12 @@ async fn resend(
     let Some(seq) = form.seq else {
         return state.error_page(StatusCode::BAD_REQUEST, &session, "no item".into());
     };
-    match state.store.resend(seq) {
-        Ok(()) => {
-            state.wake.notify_one();
-            see_other("/parked")
-        }
-        Err(e) => state.hub_error(&session, e),
-    }
+    let resent = state.store.resend(seq);
+    state.changed(
+        &session,
+        resent.inspect(|_| state.wake.notify_one()),
+        "/parked",
+    )
 }
 
 async fn discard(
@@ -439,13 +445,12 @@ async fn discard(
             "tick \u{201c}discard for good\u{201d} to discard an item".into(),
         );
     };
-    match state.store.discard(seq, &key) {
-        Ok(()) => {
-            state.wake.notify_one();
-            see_other("/parked")
-        }
-        Err(e) => state.hub_error(&session, e),
-    }
+    let discarded = state.store.discard(seq, &key);
+    state.changed(
+        &session,
+        discarded.inspect(|_| state.wake.notify_one()),
+        "/parked",
+    )
 }
 
 /// A device as the page shows it.
@@ -504,8 +509,5 @@ async fn revoke(
     let Some(device) = form.device else {
         return state.error_page(StatusCode::BAD_REQUEST, &session, "no device".into());
     };
-    match state.store.revoke_device(&device) {
-        Ok(()) => see_other("/devices"),
-        Err(e) => state.hub_error(&session, e),
-    }
+    state.changed(&session, state.store.revoke_device(&device), "/devices")
 }
