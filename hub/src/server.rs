@@ -50,22 +50,35 @@ pub(crate) async fn serve(
     side: Side,
     context: Arc<Context>,
 ) {
-    let mut shutdown = context.shutdown.clone();
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = shutdown.changed() => break,
-        };
-        let Ok((tcp, _)) = accepted else {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        };
+    let shutdown = context.shutdown.clone();
+    accept_until(listener, shutdown, |tcp| {
         tokio::spawn(connection(
             tcp,
             acceptor.clone(),
             side,
             Arc::clone(&context),
         ));
+    })
+    .await;
+}
+
+/// Accepts connections on `listener`, handing each to `serve`, until `shutdown` turns true
+/// (every listener of the hub: CityFibre's, the devices', the board's). A failed accept
+/// (out of file descriptors, a reset before accept) is waited out briefly, not fatal.
+pub(crate) async fn accept_until(
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+    mut serve: impl FnMut(TcpStream),
+) {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => break,
+        };
+        match accepted {
+            Ok((tcp, _)) => serve(tcp),
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
     }
 }
 

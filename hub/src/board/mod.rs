@@ -64,23 +64,17 @@ impl Board {
     }
 
     /// Serves connections from `listener` until `shutdown` turns true.
-    pub async fn serve(self, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
-        loop {
-            let accepted = tokio::select! {
-                accepted = listener.accept() => accepted,
-                _ = shutdown.changed() => break,
-            };
-            let Ok((tcp, _)) = accepted else {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            };
+    pub async fn serve(self, listener: TcpListener, shutdown: watch::Receiver<bool>) {
+        let connections = shutdown.clone();
+        crate::server::accept_until(listener, shutdown, |tcp| {
             tokio::spawn(connection(
                 tcp,
                 self.tls.clone(),
                 self.router.clone(),
-                shutdown.clone(),
+                connections.clone(),
             ));
-        }
+        })
+        .await;
     }
 }
 
