@@ -24,10 +24,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Kind, World, post};
-use jobpack_core::protocol::{
-    JobEvent, JobHeader, JobRef, Location, NotifyJob, OutboundCall, OutboundRequest, ProviderJobId,
-    RpcId, Timestamp,
-};
 use jobpack_hub::{Hub, HubConfig, Role};
 use jobpack_sim::sample_job_pack;
 
@@ -117,18 +113,7 @@ async fn pushes(world: Arc<World>, engineers: usize) -> Vec<Duration> {
         let world = Arc::clone(&world);
         let start = Arc::clone(&start);
         tasks.push(tokio::spawn(async move {
-            let request = OutboundRequest {
-                id: RpcId::new(n as u64 + 1).expect("id"),
-                call: OutboundCall::NotifyJob(NotifyJob {
-                    job_header: JobHeader {
-                        job_ref: JobRef::new(job).expect("ref"),
-                        provider_job_id: ProviderJobId::new(provider).expect("id"),
-                    },
-                    event_time: Timestamp::now(),
-                    event: JobEvent::EnRoute(Location::new(53.8, -1.55, 5.0).expect("loc")),
-                }),
-            };
-            let body = serde_json::to_vec(&request).expect("json");
+            let body = common::en_route(&job, &provider, n as u64 + 1);
             start.wait().await;
             let started = Instant::now();
             let (status, answer) = post(

@@ -4,29 +4,10 @@
 
 mod common;
 
-use common::{World, post, raw_pull};
-use jobpack_core::protocol::{
-    JobEvent, JobHeader, JobRef, Location, NotifyJob, OutboundCall, OutboundRequest, ProviderJobId,
-    RpcId, Timestamp,
-};
+use common::{World, en_route, post, raw_pull};
 use jobpack_hub::Role;
 use jobpack_sim::{Pki, sample_job_pack};
 use serde_json::json;
-
-fn en_route(job_ref: &str, provider_job_id: &str, id: u64) -> Vec<u8> {
-    let request = OutboundRequest {
-        id: RpcId::new(id).expect("id"),
-        call: OutboundCall::NotifyJob(NotifyJob {
-            job_header: JobHeader {
-                job_ref: JobRef::new(job_ref).expect("ref"),
-                provider_job_id: ProviderJobId::new(provider_job_id).expect("id"),
-            },
-            event_time: Timestamp::now(),
-            event: JobEvent::EnRoute(Location::new(53.8, -1.55, 5.0).expect("location")),
-        }),
-    };
-    serde_json::to_vec(&request).expect("json")
-}
 
 async fn two_jobs(world: &World) {
     for job in ["S1", "S2"] {

@@ -10,12 +10,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::postgres::PgServer;
-use common::{caller, eventually, hub_config};
+use common::{caller, en_route, eventually, hub_config};
 use jobpack_core::outbox::ItemState;
-use jobpack_core::protocol::{
-    JobEvent, JobHeader, JobRef, Location, NotifyJob, OutboundCall, OutboundRequest, ProviderJobId,
-    RpcId, Timestamp,
-};
+use jobpack_core::protocol::Timestamp;
 use jobpack_core::transport::TlsMaterial;
 use jobpack_hub::{
     Backend, Db, Hub, HubError, LATEST_VERSION, PG_LATEST_VERSION, PgDb, Role, Storage,
@@ -89,21 +86,6 @@ fn the_postgres_schema_after_its_migrations_has_every_sqlite_column() {
         PgDb::open(&server.url()),
         Err(HubError::NewerSchema { found: 99, .. })
     ));
-}
-
-fn en_route(job_ref: &str, provider_job_id: &str, id: u64) -> Vec<u8> {
-    let request = OutboundRequest {
-        id: RpcId::new(id).expect("id"),
-        call: OutboundCall::NotifyJob(NotifyJob {
-            job_header: JobHeader {
-                job_ref: JobRef::new(job_ref).expect("ref"),
-                provider_job_id: ProviderJobId::new(provider_job_id).expect("id"),
-            },
-            event_time: Timestamp::now(),
-            event: JobEvent::EnRoute(Location::new(53.8, -1.55, 5.0).expect("location")),
-        }),
-    };
-    serde_json::to_vec(&request).expect("json")
 }
 
 /// Pushes until a hub answers (a phone retries the same key); the answer's body.

@@ -9,7 +9,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use jobpack_core::engine::{Config, Engine};
-use jobpack_core::protocol::EngineerDetails;
+use jobpack_core::protocol::{
+    EngineerDetails, JobEvent, JobHeader, JobRef, Location, NotifyJob, OutboundCall,
+    OutboundRequest, ProviderJobId, RpcId, Timestamp,
+};
 use jobpack_core::sync::{RetryPolicy, SyncPolicy};
 use jobpack_core::transport::{Timeouts, TlsMaterial};
 use jobpack_hub::{Backend, Hub, HubConfig, Identity, Role};
@@ -222,6 +225,22 @@ impl World {
             photos: Default::default(),
         }
     }
+}
+
+/// A phone's notifyJob "en route" for a job, as the JSON-RPC body it pushes.
+pub fn en_route(job_ref: &str, provider_job_id: &str, id: u64) -> Vec<u8> {
+    let request = OutboundRequest {
+        id: RpcId::new(id).expect("id"),
+        call: OutboundCall::NotifyJob(NotifyJob {
+            job_header: JobHeader {
+                job_ref: JobRef::new(job_ref).expect("ref"),
+                provider_job_id: ProviderJobId::new(provider_job_id).expect("id"),
+            },
+            event_time: Timestamp::now(),
+            event: JobEvent::EnRoute(Location::new(53.8, -1.55, 5.0).expect("location")),
+        }),
+    };
+    serde_json::to_vec(&request).expect("json")
 }
 
 pub fn engineer(id: &str) -> EngineerDetails {
