@@ -729,7 +729,7 @@ fn looks_latin1(bytes: &[u8]) -> bool {
 
 fn decode_grid<G: rqrr::BitGrid>(grid: &G) -> Result<Decoded, QrError> {
     let mut bytes = Vec::new();
-    match rqrr::Grid::new(GridRef(grid)).decode_to(&mut bytes) {
+    match rqrr::Grid::new(payload::GridRef(grid)).decode_to(&mut bytes) {
         Ok(_) => {}
         // Corrected, but in a mode rqrr does not decode (FNC1, structured append).
         Err(rqrr::DeQRError::UnknownDataType) => {
@@ -742,17 +742,6 @@ fn decode_grid<G: rqrr::BitGrid>(grid: &G) -> Result<Decoded, QrError> {
         text: to_text(&bytes),
         bytes,
     })
-}
-
-struct GridRef<'a, G>(&'a G);
-
-impl<G: rqrr::BitGrid> rqrr::BitGrid for GridRef<'_, G> {
-    fn size(&self) -> usize {
-        self.0.size()
-    }
-    fn bit(&self, y: usize, x: usize) -> bool {
-        self.0.bit(y, x)
-    }
 }
 
 /// rqrr's detector over our binary image.

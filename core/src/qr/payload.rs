@@ -646,7 +646,9 @@ impl<G: rqrr::BitGrid> rqrr::BitGrid for Transposed<'_, G> {
     }
 }
 
-struct GridRef<'a, G>(&'a G);
+/// A borrowed grid for `rqrr::Grid::new`, which takes its grid by value (the decoder and the
+/// mode reader here both hand it the same grid).
+pub(super) struct GridRef<'a, G>(pub(super) &'a G);
 
 impl<G: rqrr::BitGrid> rqrr::BitGrid for GridRef<'_, G> {
     fn size(&self) -> usize {
