@@ -64,7 +64,7 @@ fn decodes_most_reference_samples_exactly() {
     // A decode that returns the wrong text is the failure that costs a visit.
     assert!(wrong.is_empty(), "wrong text from {wrong:?}");
     // rqrr alone reads 56; the floor guards the locator and strategies against regressions.
-    assert!(ok >= 124, "decoded only {ok} of 137");
+    assert!(ok >= 130, "decoded only {ok} of 137");
 }
 
 #[test]
@@ -203,6 +203,23 @@ fn a_curved_version_7_code_reads_through_its_alignment_patterns() {
         Some(vec![
             "UI office hours signup\r\nhttp://www.corp.google.com/sparrow/ui_office_hours/ \r\n"
                 .to_owned()
+        ])
+    );
+}
+
+/// A version 3 code on a crumpled sticker (a zxing-cpp sample, see the fixtures' README):
+/// its modules wander half a module off any plane within a few modules, and a symbol
+/// that small has no alignment grid to mesh; the drift read from the module edges
+/// follows it.
+#[test]
+fn a_crumpled_small_code_reads_through_its_module_edges() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qr/crumpled-v3.webp");
+    let img = LumaImage::open(file).unwrap();
+    let found = scanner().scan(&img.frame().unwrap());
+    assert_eq!(
+        found.ok(),
+        Some(vec![
+            "Google Print Ads - T.G.I.A.F. - January 31, 2008".to_owned()
         ])
     );
 }

@@ -134,6 +134,7 @@ pub struct Scanner {
     last_corners: Option<[(f64, f64); 4]>,
     crop: Vec<u8>,
     mesh: finder::Mesh,
+    drift: finder::Drift,
 }
 
 /// What an earlier frame of the stream told us: where the code was (full-resolution
@@ -576,6 +577,7 @@ impl Scanner {
             w,
             h,
         };
+        let mut drift_from = None;
         // Plans are expanded one at a time (the first usually decodes, and expanding,
         // the alignment-pattern and edge search, is the costly part of locating); the
         // nudged fourth corners come last.
@@ -585,6 +587,9 @@ impl Scanner {
                 None => finder::nudged(&self.bin, w, h, &self.finder, &mut self.guesses),
             }
             let mut other_code = false;
+            // The first guess whose finder and timing patterns read: where a second,
+            // finer look starts if no guess decodes.
+            let mut plausible = None;
             for &guess in &self.guesses {
                 if tried && Instant::now() > deadline {
                     self.work.budget_spent = true;
@@ -598,20 +603,19 @@ impl Scanner {
                     // no code was found.
                     continue;
                 }
-                let grid = sampler.sample_into(&mut self.bits);
+                plausible = plausible.or(Some(guess));
                 if let Some(i) = plan {
                     self.finder.mark_plausible(i);
                 }
-                let started = Instant::now();
-                self.work.decoder_calls += 1;
-                match guarded(|| decode_grid(&grid)) {
-                    Ok(d) if accept(&d.text) => {
-                        self.last_decode = Some(started.elapsed());
+                let read = read_sampled(&sampler, &mut self.bits, &mut self.work, accept);
+                match read {
+                    Ok(Read::Wanted(d, took)) => {
+                        self.last_decode = Some(took);
                         self.last_corners = Some(guess.corners());
                         return Ok(vec![d]);
                     }
                     // Another code than the one wanted: this plan is done, try the next.
-                    Ok(d) => {
+                    Ok(Read::Other(d)) => {
                         remember(&mut self.rejected, vec![d]);
                         other_code = true;
                         break;
@@ -619,11 +623,13 @@ impl Scanner {
                     Err(e) => last = prefer(last, e),
                 }
             }
+            if plan.is_none() || other_code {
+                continue;
+            }
             // A large symbol none of whose guesses read: sample it again cell by cell
             // through its alignment patterns (a curved label, see [`finder::Mesh`]),
             // from the plan's best guess (the first: through the bottom-right pattern).
-            let first = self.guesses.first().copied();
-            if let (Some(_), Some(guess), false) = (plan, first, other_code)
+            if let Some(guess) = self.guesses.first().copied()
                 && guess.size >= 45
                 && !(tried && Instant::now() > deadline)
                 && self.mesh.build(&self.bin, w, h, &guess)
@@ -632,23 +638,70 @@ impl Scanner {
                 self.work.guesses += 1;
                 let sampler = finder::SampledGrid::with_mesh(guess, src, &self.mesh);
                 if sampler.has_function_patterns() {
-                    let grid = sampler.sample_into(&mut self.bits);
-                    let started = Instant::now();
-                    self.work.decoder_calls += 1;
-                    match guarded(|| decode_grid(&grid)) {
-                        Ok(d) if accept(&d.text) => {
-                            self.last_decode = Some(started.elapsed());
+                    match read_sampled(&sampler, &mut self.bits, &mut self.work, accept) {
+                        Ok(Read::Wanted(d, took)) => {
+                            self.last_decode = Some(took);
                             self.last_corners = Some(guess.corners());
                             return Ok(vec![d]);
                         }
-                        Ok(d) => remember(&mut self.rejected, vec![d]),
+                        Ok(Read::Other(d)) => {
+                            remember(&mut self.rejected, vec![d]);
+                            continue;
+                        }
                         Err(e) => last = prefer(last, e),
                     }
                 }
             }
+            // Where a second, finer look starts if nothing else reads.
+            drift_from = drift_from.or(plausible);
+        }
+        // A symbol that is there (its function patterns read) but whose modules wander
+        // off every plane and every nudge: a crumpled or bent label (see
+        // [`finder::Drift`]). Last, as it costs a few milliseconds.
+        if let Some(guess) = drift_from
+            && !(tried && Instant::now() > deadline)
+            && self.drift.build(&src, &guess)
+        {
+            self.work.guesses += 1;
+            let sampler = finder::SampledGrid::with_drift(guess, src, &self.drift);
+            match read_sampled(&sampler, &mut self.bits, &mut self.work, accept) {
+                Ok(Read::Wanted(d, took)) => {
+                    self.last_decode = Some(took);
+                    self.last_corners = Some(guess.corners());
+                    return Ok(vec![d]);
+                }
+                Ok(Read::Other(d)) => remember(&mut self.rejected, vec![d]),
+                Err(e) => last = prefer(last, e),
+            }
         }
         Err(last)
     }
+}
+
+/// What a sampled grid read as.
+enum Read {
+    /// A code the caller wants, and the time rqrr took to decode it.
+    Wanted(Decoded, Duration),
+    /// A code, but not one the caller wants.
+    Other(Decoded),
+}
+
+/// Samples every module of `sampler` and hands the grid to rqrr's decoder.
+fn read_sampled(
+    sampler: &finder::SampledGrid<'_>,
+    bits: &mut Vec<bool>,
+    work: &mut ScanWork,
+    accept: Accept<'_>,
+) -> Result<Read, QrError> {
+    let grid = sampler.sample_into(bits);
+    let started = Instant::now();
+    work.decoder_calls += 1;
+    let d = guarded(|| decode_grid(&grid))?;
+    Ok(if accept(&d.text) {
+        Read::Wanted(d, started.elapsed())
+    } else {
+        Read::Other(d)
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

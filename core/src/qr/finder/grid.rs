@@ -3,6 +3,7 @@
 //! function-pattern check that spares the decoder most wrong guesses.
 
 use super::GridGuess;
+use super::drift::Drift;
 use super::geometry::apply;
 use super::mesh::Mesh;
 use crate::qr::binarize::ThresholdMap;
@@ -20,6 +21,35 @@ pub struct Source<'a> {
     pub h: usize,
 }
 
+impl Source<'_> {
+    /// Grey level at image point (x, y), bilinear between the four pixels around it
+    /// (pixel centres are at +0.5); `None` outside the image.
+    pub fn grey_at(&self, x: f64, y: f64) -> Option<f64> {
+        let (fx, fy) = (x - 0.5, y - 0.5);
+        if !(fx >= 0.0 && fy >= 0.0) || fx >= (self.w - 1) as f64 || fy >= (self.h - 1) as f64 {
+            return None;
+        }
+        let (ix, iy) = (fx as usize, fy as usize);
+        let (ax, ay) = (fx - ix as f64, fy - iy as f64);
+        let i = iy * self.w + ix;
+        let g = |k: usize| self.gray[k] as f64;
+        let top = g(i) * (1.0 - ax) + g(i + 1) * ax;
+        let bottom = g(i + self.w) * (1.0 - ax) + g(i + self.w + 1) * ax;
+        Some(top * (1.0 - ay) + bottom * ay)
+    }
+}
+
+/// How a sampled grid maps module coordinates into the image.
+#[derive(Clone, Copy)]
+enum Map<'a> {
+    /// The guess's one homography.
+    Flat,
+    /// Per-cell homographies through the alignment patterns (see [`Mesh`]).
+    Mesh(&'a Mesh),
+    /// The homography plus local shifts read from the module edges (see [`Drift`]).
+    Drift(&'a Drift),
+}
+
 /// A [`GridGuess`] over a grey image, read as an rqrr bit grid.
 ///
 /// Modules are read by bilinear interpolation of the grey image at the mapped centre,
@@ -29,8 +59,7 @@ pub struct Source<'a> {
 pub struct SampledGrid<'a> {
     guess: GridGuess,
     src: Source<'a>,
-    /// Per-cell homographies through the alignment patterns, when built (see [`Mesh`]).
-    mesh: Option<&'a Mesh>,
+    map: Map<'a>,
 }
 
 impl<'a> SampledGrid<'a> {
@@ -38,7 +67,7 @@ impl<'a> SampledGrid<'a> {
         SampledGrid {
             guess,
             src,
-            mesh: None,
+            map: Map::Flat,
         }
     }
 
@@ -47,7 +76,16 @@ impl<'a> SampledGrid<'a> {
         SampledGrid {
             guess,
             src,
-            mesh: Some(mesh),
+            map: Map::Mesh(mesh),
+        }
+    }
+
+    /// Samples through `drift` (built from `guess`): its homography plus local shifts.
+    pub fn with_drift(guess: GridGuess, src: Source<'a>, drift: &'a Drift) -> Self {
+        SampledGrid {
+            guess,
+            src,
+            map: Map::Drift(drift),
         }
     }
 }
@@ -63,23 +101,17 @@ impl SampledGrid<'_> {
 
     fn module(&self, y: usize, x: usize) -> bool {
         let (u, v) = (x as f64 + 0.5, y as f64 + 0.5);
-        let (px, py) = match self.mesh {
-            Some(mesh) => mesh.apply(u, v),
-            None => apply(&self.guess.h, u, v),
+        let (px, py) = match self.map {
+            Map::Flat => apply(&self.guess.h, u, v),
+            Map::Mesh(mesh) => mesh.apply(u, v),
+            Map::Drift(drift) => drift.apply(u, v),
         };
         let s = &self.src;
-        // Pixel centres are at +0.5.
-        let (fx, fy) = (px - 0.5, py - 0.5);
-        if !(fx >= 0.0 && fy >= 0.0) || fx >= (s.w - 1) as f64 || fy >= (s.h - 1) as f64 {
+        let Some(v) = s.grey_at(px, py) else {
             return false;
-        }
-        let (ix, iy) = (fx as usize, fy as usize);
-        let (ax, ay) = (fx - ix as f64, fy - iy as f64);
-        let i = iy * s.w + ix;
-        let g = |k: usize| s.gray[k] as f64;
-        let top = g(i) * (1.0 - ax) + g(i + 1) * ax;
-        let bottom = g(i + s.w) * (1.0 - ax) + g(i + s.w + 1) * ax;
-        let v = top * (1.0 - ay) + bottom * ay;
+        };
+        // The threshold of the pixel the point falls in.
+        let (ix, iy) = ((px - 0.5).max(0.0) as usize, (py - 0.5).max(0.0) as usize);
         let dark = v <= s.thresholds.at(ix, iy) as f64;
         dark != s.inverted
     }

@@ -32,15 +32,19 @@
 //!
 //! The parts live in submodules along those seams: [`search`] (step 1), this module
 //! (steps 2-3: triples, sizes, plans, nudges), [`alignment`] and [`edges`] (the
-//! fourth-corner evidence), [`geometry`] (the homography) and [`grid`] (step 4).
+//! fourth-corner evidence), [`geometry`] (the homography) and [`grid`] (step 4), with
+//! two second looks for symbols that are not flat: [`mesh`] (through the alignment
+//! patterns of version 7 and up) and [`drift`] (from the module edges, any version).
 
 mod alignment;
+mod drift;
 mod edges;
 mod geometry;
 mod grid;
 mod mesh;
 mod search;
 
+pub use drift::Drift;
 pub use grid::{SampledGrid, Source};
 pub use mesh::Mesh;
 
