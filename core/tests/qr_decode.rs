@@ -64,7 +64,7 @@ fn decodes_most_reference_samples_exactly() {
     // A decode that returns the wrong text is the failure that costs a visit.
     assert!(wrong.is_empty(), "wrong text from {wrong:?}");
     // rqrr alone reads 56; the floor guards the locator and strategies against regressions.
-    assert!(ok >= 130, "decoded only {ok} of 137");
+    assert!(ok >= 131, "decoded only {ok} of 137");
 }
 
 #[test]
@@ -221,6 +221,24 @@ fn a_crumpled_small_code_reads_through_its_module_edges() {
         Some(vec![
             "Google Print Ads - T.G.I.A.F. - January 31, 2008".to_owned()
         ])
+    );
+}
+
+/// A label seen so obliquely that the ONT code's finders meet at about 70 degrees, beside
+/// a Wi-Fi code seen nearly square (a loft frame of `bench/qr/gen_loft.py`): the ONT's
+/// code is the one read.
+#[test]
+fn a_sheared_ont_code_is_read_past_the_wifi_code_beside_it() {
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qr/sheared-two-codes.jpg");
+    let img = LumaImage::open(file).unwrap();
+    let is_ont = |t: &str| jobpack_core::qr::parse_ont_payload(t).is_ok();
+    let found = scanner()
+        .scan_where(&img.frame().unwrap(), &is_ont)
+        .unwrap();
+    assert_eq!(
+        found[0].text,
+        "GPON SN: CXNKFB821DFF\nS/N: 269BBAEJ5V0C\nMAC: 55:C8:B7:98:54:0D"
     );
 }
 
