@@ -196,6 +196,9 @@ pub fn expand(
     out.push(GridGuess { size, h: h0 });
 }
 
+/// Rows a finder must be confirmed on to join a strongly sheared triple.
+const SHEARED_MIN_ROWS: u32 = 3;
+
 /// Lower is better; `None` if the three cannot be one symbol's finders.
 fn triple_score(a: &Candidate, b: &Candidate, c: &Candidate) -> Option<f32> {
     let (mn, mx) = (
@@ -214,9 +217,11 @@ fn triple_score(a: &Candidate, b: &Candidate, c: &Candidate) -> Option<f32> {
     }
     // A label seen obliquely shears the finders' right angle: at 0.6 the legs may meet
     // at about 70 or 110 degrees (an ONT sticker photographed along a shelf), still far
-    // from three finders in a row.
+    // from three finders in a row. Only finders confirmed on several rows may be that
+    // sheared: on a noisy frame, weak hits make many such triples, each a plan to try.
     let right = (hyp * hyp - (l1 * l1 + l2 * l2)).abs() / (hyp * hyp);
-    if right > 0.6 {
+    let confirmed = a.count.min(b.count).min(c.count) >= SHEARED_MIN_ROWS;
+    if right > 0.6 || (right > 0.4 && !confirmed) {
         return None;
     }
     Some((l2 - l1) / l2 + right + (mx - mn) / mx)
