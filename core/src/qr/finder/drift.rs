@@ -356,6 +356,30 @@ mod tests {
     use super::*;
     use crate::qr::binarize::{ThresholdMap, local_threshold};
     use crate::qr::finder::SampledGrid;
+    use crate::qr::finder::grid::draw_function_patterns;
+
+    /// The image's threshold map, as the scanner would make it.
+    fn thresholds_of(gray: &[u8]) -> ThresholdMap {
+        let (mut bin, mut blocks, mut map) = (Vec::new(), Vec::new(), ThresholdMap::default());
+        local_threshold(gray, SIDE, SIDE, &mut bin, &mut blocks, &mut map);
+        map
+    }
+
+    fn source<'a>(gray: &'a [u8], thresholds: &'a ThresholdMap) -> Source<'a> {
+        Source {
+            gray,
+            thresholds,
+            inverted: false,
+            w: SIDE,
+            h: SIDE,
+        }
+    }
+
+    /// The flat guess: exact at the finders, where the sticker did not move.
+    const FLAT: GridGuess = GridGuess {
+        size: N,
+        h: [M, 0.0, OFF, 0.0, M, OFF, 0.0, 0.0, 1.0],
+    };
 
     const N: usize = 29;
     const M: f64 = 6.0;
@@ -374,18 +398,7 @@ mod tests {
                 seed & 1 == 1
             })
             .collect();
-        for (row, col) in [(0, 0), (0, N - 7), (N - 7, 0)] {
-            for dy in 0..7usize {
-                for dx in 0..7usize {
-                    let d = dy.abs_diff(3).max(dx.abs_diff(3));
-                    bits[(row + dy) * N + col + dx] = d == 3 || d <= 1;
-                }
-            }
-        }
-        for i in 8..N - 8 {
-            bits[6 * N + i] = i % 2 == 0;
-            bits[i * N + 6] = i % 2 == 0;
-        }
+        draw_function_patterns(&mut bits, N);
         bits
     }
 
@@ -433,21 +446,9 @@ mod tests {
     fn the_drift_follows_a_crumpled_small_symbol_the_plane_cannot() {
         let truth = modules();
         let gray = render(&truth);
-        let (mut bin, mut blocks, mut thresholds) =
-            (Vec::new(), Vec::new(), ThresholdMap::default());
-        local_threshold(&gray, SIDE, SIDE, &mut bin, &mut blocks, &mut thresholds);
-        let src = Source {
-            gray: &gray,
-            thresholds: &thresholds,
-            inverted: false,
-            w: SIDE,
-            h: SIDE,
-        };
-        // The flat guess: exact at the finders, where the sticker did not move.
-        let guess = GridGuess {
-            size: N,
-            h: [M, 0.0, OFF, 0.0, M, OFF, 0.0, 0.0, 1.0],
-        };
+        let thresholds = thresholds_of(&gray);
+        let src = source(&gray, &thresholds);
+        let guess = FLAT;
         let flat = misread(&SampledGrid::new(guess, src), &truth);
         let mut drift = Drift::default();
         assert!(drift.build(&src, &guess));
@@ -467,22 +468,10 @@ mod tests {
     #[test]
     fn a_blank_image_gives_no_field() {
         let gray = vec![200u8; SIDE * SIDE];
-        let (mut bin, mut blocks, mut thresholds) =
-            (Vec::new(), Vec::new(), ThresholdMap::default());
-        local_threshold(&gray, SIDE, SIDE, &mut bin, &mut blocks, &mut thresholds);
-        let src = Source {
-            gray: &gray,
-            thresholds: &thresholds,
-            inverted: false,
-            w: SIDE,
-            h: SIDE,
-        };
-        let guess = GridGuess {
-            size: N,
-            h: [M, 0.0, OFF, 0.0, M, OFF, 0.0, 0.0, 1.0],
-        };
+        let thresholds = thresholds_of(&gray);
+        let src = source(&gray, &thresholds);
         let mut drift = Drift::default();
-        assert!(!drift.build(&src, &guess));
+        assert!(!drift.build(&src, &FLAT));
         // Far off the image, too: no edges, no field, no panic.
         let away = GridGuess {
             size: N,
@@ -490,6 +479,6 @@ mod tests {
         };
         assert!(!drift.build(&src, &away));
         // Too small to be a symbol.
-        assert!(!drift.build(&src, &GridGuess { size: 20, ..guess }));
+        assert!(!drift.build(&src, &GridGuess { size: 20, ..FLAT }));
     }
 }

@@ -179,25 +179,32 @@ impl rqrr::BitGrid for CachedGrid<'_> {
     }
 }
 
+/// Draws the three finders and the two timing patterns of an `n`-module symbol into
+/// `bits` (row-major), for tests that build symbols.
+#[cfg(test)]
+pub(super) fn draw_function_patterns(bits: &mut [bool], n: usize) {
+    for (row, col) in [(0, 0), (0, n - 7), (n - 7, 0)] {
+        for dy in 0..7usize {
+            for dx in 0..7usize {
+                let d = dy.abs_diff(3).max(dx.abs_diff(3));
+                bits[(row + dy) * n + col + dx] = d == 3 || d <= 1;
+            }
+        }
+    }
+    for i in 8..n - 8 {
+        bits[6 * n + i] = i % 2 == 0;
+        bits[i * n + 6] = i % 2 == 0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A version 1 grid holding only the function patterns (data modules light).
+    /// A grid holding only the function patterns (data modules light).
     fn function_patterns(n: usize) -> Vec<bool> {
         let mut bits = vec![false; n * n];
-        for (row, col) in [(0, 0), (0, n - 7), (n - 7, 0)] {
-            for dy in 0..7usize {
-                for dx in 0..7usize {
-                    let d = dy.abs_diff(3).max(dx.abs_diff(3));
-                    bits[(row + dy) * n + col + dx] = d == 3 || d <= 1;
-                }
-            }
-        }
-        for i in 8..n - 8 {
-            bits[6 * n + i] = i % 2 == 0;
-            bits[i * n + 6] = i % 2 == 0;
-        }
+        draw_function_patterns(&mut bits, n);
         bits
     }
 
