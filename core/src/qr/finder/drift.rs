@@ -277,45 +277,32 @@ impl Local {
         }
     }
 
-    /// Mean grey step across the boundaries of one axis in the window around module
-    /// point (u0, v0), with the grid shifted by `shift`.
+    /// Mean grey step across the boundaries of one axis in the window around the node,
+    /// with the grid shifted by `shift`.
     fn edge_contrast(&self, src: &Source<'_>, shift: (f64, f64), axis: Axis) -> f64 {
-        let (u0, v0) = self.origin;
+        // (across, along): boundaries lie at whole coordinates across the axis and are
+        // sampled mid-module along it; `uv` puts such a pair in (u, v) order.
+        let uv = |across: f64, along: f64| match axis {
+            Axis::U => (across, along),
+            Axis::V => (along, across),
+        };
+        let origin = uv(self.origin.0, self.origin.1);
+        let dir = uv(1.0, 0.0);
         let w = WINDOW as f64;
+        let end = |c: f64| (c + w).min(self.size);
         let (mut sum, mut pairs) = (0.0, 0usize);
-        // Boundaries at whole coordinates across the axis, sampled mid-module along it.
-        let mut b = (u0 - w).max(0.0);
-        let along_end = |c: f64| (c + w).min(self.size);
-        match axis {
-            Axis::U => {
-                while b <= along_end(u0) {
-                    let mut m = (v0 - w).max(0.0) + 0.5;
-                    while m < along_end(v0) {
-                        let (u, v) = (b + shift.0, m + shift.1);
-                        if let Some(step) = self.step_across(src, (u, v), (1.0, 0.0)) {
-                            sum += step;
-                            pairs += 1;
-                        }
-                        m += 1.0;
-                    }
-                    b += 1.0;
+        let mut across = (origin.0 - w).max(0.0);
+        while across <= end(origin.0) {
+            let mut along = (origin.1 - w).max(0.0) + 0.5;
+            while along < end(origin.1) {
+                let (u, v) = uv(across, along);
+                if let Some(step) = self.step_across(src, (u + shift.0, v + shift.1), dir) {
+                    sum += step;
+                    pairs += 1;
                 }
+                along += 1.0;
             }
-            Axis::V => {
-                b = (v0 - w).max(0.0);
-                while b <= along_end(v0) {
-                    let mut m = (u0 - w).max(0.0) + 0.5;
-                    while m < along_end(u0) {
-                        let (u, v) = (m + shift.0, b + shift.1);
-                        if let Some(step) = self.step_across(src, (u, v), (0.0, 1.0)) {
-                            sum += step;
-                            pairs += 1;
-                        }
-                        m += 1.0;
-                    }
-                    b += 1.0;
-                }
-            }
+            across += 1.0;
         }
         if pairs == 0 { 0.0 } else { sum / pairs as f64 }
     }
