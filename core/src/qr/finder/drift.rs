@@ -27,7 +27,7 @@
 
 use super::GridGuess;
 use super::geometry::apply;
-use super::grid::Source;
+use super::source::Source;
 
 /// A symbol's module-to-image map: its guess's homography plus a smooth field of local
 /// shifts (see the module documentation).

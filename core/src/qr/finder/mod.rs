@@ -32,7 +32,8 @@
 //!
 //! The parts live in submodules along those seams: [`search`] (step 1), this module
 //! (steps 2-3: triples, sizes, plans, nudges), [`alignment`] and [`edges`] (the
-//! fourth-corner evidence), [`geometry`] (the homography) and [`grid`] (step 4), with
+//! fourth-corner evidence), [`geometry`] (the homography), [`source`] (the grey image
+//! and thresholds every sampler reads) and [`grid`] (step 4), with
 //! two second looks for symbols that are not flat: [`mesh`] (through the alignment
 //! patterns of version 7 and up) and [`drift`] (from the module edges, any version).
 
@@ -43,10 +44,12 @@ mod geometry;
 mod grid;
 mod mesh;
 mod search;
+mod source;
 
 pub use drift::Drift;
-pub use grid::{SampledGrid, Source};
+pub use grid::SampledGrid;
 pub use mesh::Mesh;
+pub use source::Source;
 
 use alignment::find_alignment;
 use edges::outer_edges;
