@@ -104,6 +104,25 @@ impl State {
         self.error_page(status, session, error.to_string())
     }
 
+    /// A list page: `read` (its rows, as template values) drawn into `page`.html beside the
+    /// session's CSRF token and the page's name (for the menu), or the reason it could not
+    /// be read.
+    fn page(
+        &self,
+        session: &Session,
+        page: &str,
+        read: Result<minijinja::Value, HubError>,
+    ) -> Response {
+        match read {
+            Ok(values) => self.render(
+                StatusCode::OK,
+                &format!("{page}.html"),
+                context! { csrf => session.csrf.clone(), page => page, ..values },
+            ),
+            Err(e) => self.hub_error(session, e),
+        }
+    }
+
     /// The answer to a change: back to `page` when it was made, the reason when refused.
     fn changed<T>(&self, session: &Session, result: Result<T, HubError>, page: &str) -> Response {
         match result {
@@ -130,6 +149,8 @@ pub(crate) fn router(state: Arc<State>) -> Router {
 }
 
 type Shared = Extract<Arc<State>>;
+/// What a handler behind the session check answers: its page, or the refusal.
+type Answer = Result<Response, Refusal>;
 
 /// Every answer: not cached, no sniffing, no referrer, the CSP above.
 fn finish<const N: usize>(
@@ -221,11 +242,9 @@ fn actor(state: &State, headers: &HeaderMap, csrf: Option<&str>) -> Result<Sessi
     }
 }
 
-async fn root(Extract(state): Shared, headers: HeaderMap) -> Response {
-    match viewer(&state, &headers) {
-        Ok(_) => see_other("/jobs"),
-        Err(refused) => refused.into_response(),
-    }
+async fn root(Extract(state): Shared, headers: HeaderMap) -> Answer {
+    viewer(&state, &headers)?;
+    Ok(see_other("/jobs"))
 }
 
 async fn not_found(Extract(state): Shared, method: Method, headers: HeaderMap) -> Response {
@@ -293,39 +312,27 @@ async fn logout(
     Extract(state): Shared,
     headers: HeaderMap,
     form: Result<Form<CsrfOnly>, FormRejection>,
-) -> Response {
+) -> Answer {
     let form = form.map(|Form(f)| f).unwrap_or_default();
-    if let Err(refused) = actor(&state, &headers, form.csrf.as_deref()) {
-        return refused.into_response();
-    }
+    actor(&state, &headers, form.csrf.as_deref())?;
     state.sessions.logout(cookie(&headers));
-    finish(
+    Ok(finish(
         StatusCode::SEE_OTHER,
         [
             (LOCATION, "/login".to_owned()),
             (SET_COOKIE, auth::expired_cookie()),
         ],
         String::new(),
-    )
+    ))
 }
 
-async fn jobs(Extract(state): Shared, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(session) => session,
-        Err(refused) => return refused.into_response(),
-    };
-    let read = state
-        .store
-        .board()
-        .and_then(|jobs| Ok((jobs, state.store.engineers()?)));
-    match read {
-        Ok((jobs, engineers)) => state.render(
-            StatusCode::OK,
-            "jobs.html",
-            context! { csrf => session.csrf, page => "jobs", jobs => jobs, engineers => engineers },
-        ),
-        Err(e) => state.hub_error(&session, e),
-    }
+async fn jobs(Extract(state): Shared, headers: HeaderMap) -> Answer {
+    let session = viewer(&state, &headers)?;
+    let read = state.store.board().and_then(|jobs| {
+        let engineers = state.store.engineers()?;
+        Ok(context! { jobs => jobs, engineers => engineers })
+    });
+    Ok(state.page(&session, "jobs", read))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -339,25 +346,22 @@ async fn assign(
     Extract(state): Shared,
     headers: HeaderMap,
     form: Result<Form<AssignForm>, FormRejection>,
-) -> Response {
+) -> Answer {
     let form = form.map(|Form(f)| f).unwrap_or_default();
-    let session = match actor(&state, &headers, form.csrf.as_deref()) {
-        Ok(session) => session,
-        Err(refused) => return refused.into_response(),
-    };
+    let session = actor(&state, &headers, form.csrf.as_deref())?;
     let (Some(job), Some(engineer)) = (form.job, form.engineer) else {
-        return state.error_page(
+        return Ok(state.error_page(
             StatusCode::BAD_REQUEST,
             &session,
             "choose a job and an engineer".into(),
-        );
+        ));
     };
     let assigned = state.store.assign(&job, &engineer);
-    state.changed(
+    Ok(state.changed(
         &session,
         assigned.inspect(|_| state.wake.notify_one()),
         "/jobs",
-    )
+    ))
 }
 
 /// A parked outbox item as the page shows it.
@@ -371,32 +375,23 @@ struct ParkedView {
     attempts: u32,
 }
 
-async fn parked(Extract(state): Shared, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(session) => session,
-        Err(refused) => return refused.into_response(),
-    };
-    match state.store.parked() {
-        Ok(items) => {
-            let items: Vec<ParkedView> = items
-                .into_iter()
-                .map(|i| ParkedView {
-                    seq: i.seq,
-                    job_ref: i.job_ref,
-                    label: i.label,
-                    reason: i.parked_reason.unwrap_or_default(),
-                    key: i.idempotency_key,
-                    attempts: i.attempts,
-                })
-                .collect();
-            state.render(
-                StatusCode::OK,
-                "parked.html",
-                context! { csrf => session.csrf, page => "parked", items => items },
-            )
-        }
-        Err(e) => state.hub_error(&session, e),
-    }
+async fn parked(Extract(state): Shared, headers: HeaderMap) -> Answer {
+    let session = viewer(&state, &headers)?;
+    let read = state.store.parked().map(|items| {
+        let items: Vec<ParkedView> = items
+            .into_iter()
+            .map(|i| ParkedView {
+                seq: i.seq,
+                job_ref: i.job_ref,
+                label: i.label,
+                reason: i.parked_reason.unwrap_or_default(),
+                key: i.idempotency_key,
+                attempts: i.attempts,
+            })
+            .collect();
+        context! { items => items }
+    });
+    Ok(state.page(&session, "parked", read))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -411,46 +406,40 @@ async fn resend(
     Extract(state): Shared,
     headers: HeaderMap,
     form: Result<Form<ItemForm>, FormRejection>,
-) -> Response {
+) -> Answer {
     let form = form.map(|Form(f)| f).unwrap_or_default();
-    let session = match actor(&state, &headers, form.csrf.as_deref()) {
-        Ok(session) => session,
-        Err(refused) => return refused.into_response(),
-    };
+    let session = actor(&state, &headers, form.csrf.as_deref())?;
     let Some(seq) = form.seq else {
-        return state.error_page(StatusCode::BAD_REQUEST, &session, "no item".into());
+        return Ok(state.error_page(StatusCode::BAD_REQUEST, &session, "no item".into()));
     };
     let resent = state.store.resend(seq);
-    state.changed(
+    Ok(state.changed(
         &session,
         resent.inspect(|_| state.wake.notify_one()),
         "/parked",
-    )
+    ))
 }
 
 async fn discard(
     Extract(state): Shared,
     headers: HeaderMap,
     form: Result<Form<ItemForm>, FormRejection>,
-) -> Response {
+) -> Answer {
     let form = form.map(|Form(f)| f).unwrap_or_default();
-    let session = match actor(&state, &headers, form.csrf.as_deref()) {
-        Ok(session) => session,
-        Err(refused) => return refused.into_response(),
-    };
+    let session = actor(&state, &headers, form.csrf.as_deref())?;
     let (Some(seq), Some(key), Some("yes")) = (form.seq, form.key, form.confirm.as_deref()) else {
-        return state.error_page(
+        return Ok(state.error_page(
             StatusCode::BAD_REQUEST,
             &session,
             "tick \u{201c}discard for good\u{201d} to discard an item".into(),
-        );
+        ));
     };
     let discarded = state.store.discard(seq, &key);
-    state.changed(
+    Ok(state.changed(
         &session,
         discarded.inspect(|_| state.wake.notify_one()),
         "/parked",
-    )
+    ))
 }
 
 /// A device as the page shows it.
@@ -463,31 +452,22 @@ struct DeviceView {
     revoked_at: Option<String>,
 }
 
-async fn devices(Extract(state): Shared, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(session) => session,
-        Err(refused) => return refused.into_response(),
-    };
-    match state.store.devices() {
-        Ok(rows) => {
-            let devices: Vec<DeviceView> = rows
-                .into_iter()
-                .map(|d| DeviceView {
-                    device_id: d.device_id,
-                    engineer_id: d.engineer_id,
-                    role: d.role,
-                    issued_at: d.issued_at.to_rfc3339(),
-                    revoked_at: d.revoked_at.map(|t| t.to_rfc3339()),
-                })
-                .collect();
-            state.render(
-                StatusCode::OK,
-                "devices.html",
-                context! { csrf => session.csrf, page => "devices", devices => devices },
-            )
-        }
-        Err(e) => state.hub_error(&session, e),
-    }
+async fn devices(Extract(state): Shared, headers: HeaderMap) -> Answer {
+    let session = viewer(&state, &headers)?;
+    let read = state.store.devices().map(|rows| {
+        let devices: Vec<DeviceView> = rows
+            .into_iter()
+            .map(|d| DeviceView {
+                device_id: d.device_id,
+                engineer_id: d.engineer_id,
+                role: d.role,
+                issued_at: d.issued_at.to_rfc3339(),
+                revoked_at: d.revoked_at.map(|t| t.to_rfc3339()),
+            })
+            .collect();
+        context! { devices => devices }
+    });
+    Ok(state.page(&session, "devices", read))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -500,14 +480,11 @@ async fn revoke(
     Extract(state): Shared,
     headers: HeaderMap,
     form: Result<Form<RevokeForm>, FormRejection>,
-) -> Response {
+) -> Answer {
     let form = form.map(|Form(f)| f).unwrap_or_default();
-    let session = match actor(&state, &headers, form.csrf.as_deref()) {
-        Ok(session) => session,
-        Err(refused) => return refused.into_response(),
-    };
+    let session = actor(&state, &headers, form.csrf.as_deref())?;
     let Some(device) = form.device else {
-        return state.error_page(StatusCode::BAD_REQUEST, &session, "no device".into());
+        return Ok(state.error_page(StatusCode::BAD_REQUEST, &session, "no device".into()));
     };
-    state.changed(&session, state.store.revoke_device(&device), "/devices")
+    Ok(state.changed(&session, state.store.revoke_device(&device), "/devices"))
 }
